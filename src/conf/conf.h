@@ -1,0 +1,179 @@
+/*
+ * conf.h -- turnd's configuration: a libconfig file read into an
+ * immutable struct turnd_conf through one schema table (conf_table.c).
+ *
+ * The table drives parsing, type and range checks, defaults, and the
+ * key list that tests compare with man/turnd.conf.5 and etc/turnd.conf.
+ * A loaded struct is never changed; reload builds a new one and swaps.
+ */
+
+#ifndef CONF_H
+#define CONF_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+
+#include "common/addr.h"
+
+#define CONF_ERR_LEN	512
+
+/* Key types of the schema table. */
+enum conf_type {
+	CONF_BOOL,	/* true/false */
+	CONF_INT,	/* integer in [min, max] */
+	CONF_STR,	/* string, length in [min, max] */
+	CONF_ENUM,	/* string, one of a '|'-separated set in ck_enum */
+	CONF_ADDR,	/* one "ip:port" (port optional: ck_min is the default
+			 * port); "" means none */
+	CONF_ADDRS,	/* list of "ip:port"; ck_min is the default port */
+	CONF_IP,	/* one bare IP; "" means none */
+	CONF_IPS,	/* list of bare IPs */
+	CONF_CIDRS,	/* list of CIDRs or bare IPs */
+	CONF_STRS,	/* list of non-empty strings */
+	CONF_USERS	/* list of groups { user = "..."; password = "..."; } */
+};
+
+struct conf_key {
+	const char	*ck_name;	/* dotted path: "relay.min_port" */
+	enum conf_type	 ck_type;
+	long long	 ck_min;	/* CONF_INT range, CONF_STR length, or
+					 * default port of CONF_ADDR(S) */
+	long long	 ck_max;
+	size_t		 ck_off;	/* offsetof(struct turnd_conf, ...) */
+	const char	*ck_default;	/* in libconfig syntax: "600", "\"info\"",
+					 * "[ \"0.0.0.0:3478\" ]" */
+	const char	*ck_enum;	/* CONF_ENUM: "memory|redis" */
+	const char	*ck_doc;	/* one line for --help-config and docs */
+};
+
+/* A list of socket addresses (CONF_ADDRS, CONF_IPS). */
+struct conf_addrs {
+	struct sockaddr_storage	*ca_addr;
+	unsigned int		 ca_n;
+};
+
+struct conf_cidrs {
+	struct cidr		*cc_cidr;
+	unsigned int		 cc_n;
+};
+
+struct conf_strs {
+	char			**cs_str;
+	unsigned int		  cs_n;
+};
+
+struct conf_user {
+	char			*cu_user;
+	char			*cu_password;
+};
+
+struct conf_users {
+	struct conf_user	*cu;
+	unsigned int		 cu_n;
+};
+
+/* An optional single address: ca_set is 0 when the key was "". */
+struct conf_addr {
+	struct sockaddr_storage	 ca_ss;
+	int			 ca_set;
+};
+
+struct turnd_conf {
+	char			*path;		/* source file, NULL: built in */
+
+	/* top level */
+	int			 workers;	/* 0: one per CPU */
+	char			*realm;
+	char			*software;	/* "": no SOFTWARE attribute */
+	char			*user;		/* drop to this user, "": stay */
+	char			*group;
+	char			*pidfile;	/* "": none */
+
+	/* listen */
+	struct conf_addrs	 listen_udp;
+	struct conf_addrs	 listen_tcp;
+	struct conf_addrs	 listen_tls;
+	struct conf_addrs	 listen_dtls;
+
+	/* tls */
+	char			*tls_cert;
+	char			*tls_key;
+	char			*tls_min_version;	/* "1.2" | "1.3" */
+	char			*tls_ciphers;		/* "" : OpenSSL default */
+
+	/* stun */
+	int			 stun_mapped_address;	/* also MAPPED-ADDRESS */
+	int			 stun_rfc5780;
+	struct conf_addr	 stun_alt_address;	/* IP of the second
+							 * address (port unused) */
+	int			 stun_alt_port;
+
+	/* limits */
+	int			 lim_connections;	/* TCP/TLS in total */
+	int			 lim_connections_per_source;
+	int			 lim_idle_timeout;	/* s */
+	int			 lim_frame_timeout;	/* s, mid-frame stall */
+
+	/* relay (used from issue 3 on) */
+	struct conf_addrs	 relay_addresses;
+	struct conf_addrs	 relay_external;
+	int			 relay_min_port;
+	int			 relay_max_port;
+	struct conf_cidrs	 relay_allow_peers;
+	struct conf_cidrs	 relay_deny_peers;
+
+	/* auth */
+	struct conf_users	 auth_users;
+	struct conf_strs	 auth_secrets;
+
+	/* store */
+	char			*store_backend;		/* "memory" | "redis" */
+	char			*redis_host;
+	int			 redis_port;
+	int			 redis_db;
+	char			*redis_password;
+
+	/* control, metrics */
+	char			*control_socket;
+	struct conf_addr	 metrics_listen;
+
+	/* log */
+	char			*log_level;
+	char			*log_file;
+	int			 log_syslog;
+};
+
+/*
+ * A configuration with every key at its default (never fails).
+ */
+struct turnd_conf *conf_new_defaults(void);
+
+/*
+ * Read path: syntax (libconfig), then every setting of the file against
+ * the schema table (unknown keys, wrong types, values out of range), then
+ * cross-field checks.  Returns a new conf, or NULL with
+ * "path:line: reason" in err.  Keys not in the file keep their defaults.
+ */
+struct turnd_conf *conf_load(const char *path, char *err, size_t errlen);
+
+/* Same, from a string (tests, fuzzing); name is used in messages. */
+struct turnd_conf *conf_load_string(const char *text, const char *name,
+	    char *err, size_t errlen);
+
+/*
+ * Cross-field checks alone (a TLS listener needs a cert and a key,
+ * min_port <= max_port, rfc5780 needs alt_address, ...): 0, or -1 with a
+ * reason in err naming the key.  conf_load() already calls it; turnd
+ * calls it again after overriding settings from the command line.
+ */
+int	conf_check(const struct turnd_conf *, char *err, size_t errlen);
+
+void	conf_free(struct turnd_conf *);
+
+/* The schema table, for docs and tests. */
+extern const struct conf_key	conf_keys[];
+extern const unsigned int	conf_nkeys;
+const char *conf_type_name(enum conf_type);
+
+#endif /* CONF_H */

@@ -1,0 +1,85 @@
+/*
+ * unit.h -- a tiny TAP harness for the unit tests (automake tap-driver).
+ *
+ *	static void
+ *	test_something(void)
+ *	{
+ *		CHECK(1 + 1 == 2);
+ *		CHECK_EQ_INT(f(), 3);
+ *	}
+ *
+ *	int
+ *	main(void)
+ *	{
+ *		RUN(test_something);
+ *		return (unit_done());
+ *	}
+ *
+ * Each RUN() is one TAP test point; a failed CHECK prints a diagnostic
+ * with file:line and marks the point "not ok" but lets it finish.
+ */
+
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int	unit_n;
+static int	unit_failed;
+static int	unit_cur_failed;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		unit_cur_failed = 1;					\
+		printf("# %s:%d: CHECK(%s) failed\n", __FILE__,	\
+		    __LINE__, #cond);					\
+	}								\
+} while (0)
+
+#define CHECK_EQ_INT(a, b) do {						\
+	long long _a = (long long)(a), _b = (long long)(b);		\
+	if (_a != _b) {							\
+		unit_cur_failed = 1;					\
+		printf("# %s:%d: %s == %lld, expected %s == %lld\n",	\
+		    __FILE__, __LINE__, #a, _a, #b, _b);		\
+	}								\
+} while (0)
+
+#define CHECK_EQ_STR(a, b) do {						\
+	const char *_a = (a), *_b = (b);				\
+	if (_a == NULL || _b == NULL || strcmp(_a, _b) != 0) {		\
+		unit_cur_failed = 1;					\
+		printf("# %s:%d: %s == \"%s\", expected \"%s\"\n",	\
+		    __FILE__, __LINE__, #a, _a ? _a : "(null)",		\
+		    _b ? _b : "(null)");				\
+	}								\
+} while (0)
+
+#define CHECK_EQ_MEM(a, b, n) do {					\
+	if (memcmp((a), (b), (n)) != 0) {				\
+		unit_cur_failed = 1;					\
+		printf("# %s:%d: %s and %s differ\n", __FILE__,		\
+		    __LINE__, #a, #b);					\
+	}								\
+} while (0)
+
+#define RUN(fn) do {							\
+	unit_cur_failed = 0;						\
+	fn();								\
+	unit_n++;							\
+	if (unit_cur_failed)						\
+		unit_failed++;						\
+	printf("%s %d - %s\n", unit_cur_failed ? "not ok" : "ok",	\
+	    unit_n, #fn);						\
+	fflush(stdout);							\
+} while (0)
+
+static inline int
+unit_done(void)
+{
+	printf("1..%d\n", unit_n);
+	return (unit_failed ? 1 : 0);
+}
+
+#endif /* UNIT_H */

@@ -1,5 +1,425 @@
-int
-main(void)
+/*
+ * turnd.c -- main(): options, configuration, binding, privilege drop,
+ * workers, signals, clean shutdown.
+ *
+ * Order matters: everything that needs root (binding ports, reading the
+ * TLS key, opening the log) happens before the drop, and the worker
+ * threads start only after the process has daemonized.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/rand.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "net/net.h"
+#include "turnd.h"
+
+#define TURND_CONF_DEFAULT	SYSCONFDIR "/turnd/turnd.conf"
+#define DEMO_USER		"demo"
+#define DEMO_REALM		"turnd.demo"
+
+static void __attribute__((noreturn))
+usage(void)
 {
+	fprintf(stderr,
+	    "usage: turnd [-dfnV] [-c file]\n"
+	    "       turnd --demo\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -d       debug logging\n"
+	    "  -f       stay in the foreground\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -V       print the version and exit\n"
+	    "  --demo   loopback demo: generated user and certificate\n",
+	    TURND_CONF_DEFAULT);
+	exit(2);
+}
+
+/* A random password of 20 characters from an unambiguous alphabet. */
+static void
+demo_password(char *out, size_t outsz)
+{
+	static const char	abc[] =
+	    "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	size_t			i;
+
+	for (i = 0; i + 1 < outsz && i < 20; i++)
+		out[i] = abc[arc4random_uniform(sizeof(abc) - 1)];
+	out[i] = '\0';
+}
+
+/*
+ * The demo configuration: loopback listeners, a generated self-signed
+ * certificate in a private temporary directory, one generated user.
+ */
+static struct turnd_conf *
+demo_conf(struct turnd *td, char *password, size_t pwsz, char *err,
+    size_t errlen)
+{
+	char	 dir[] = "/tmp/turnd-demo.XXXXXX";
+	char	*cert, *key, *text;
+	struct turnd_conf *conf;
+
+	if (mkdtemp(dir) == NULL) {
+		snprintf(err, errlen, "demo: mkdtemp: %s", strerror(errno));
+		return (NULL);
+	}
+	td->td_demo_dir = xstrdup(dir);
+	cert = xasprintf("%s/cert.pem", dir);
+	key = xasprintf("%s/key.pem", dir);
+	if (tls_make_selfsigned(cert, key, "localhost", err, errlen) == -1) {
+		free(cert);
+		free(key);
+		return (NULL);
+	}
+	demo_password(password, pwsz);
+	text = xasprintf(
+	    "realm = \"%s\";\n"
+	    "listen: {\n"
+	    "  udp = [ \"127.0.0.1:3478\", \"[::1]:3478\" ];\n"
+	    "  tcp = [ \"127.0.0.1:3478\", \"[::1]:3478\" ];\n"
+	    "  tls = [ \"127.0.0.1:5349\", \"[::1]:5349\" ];\n"
+	    "};\n"
+	    "tls: { cert = \"%s\"; key = \"%s\"; };\n"
+	    "relay: { addresses = [ \"127.0.0.1\" ];\n"
+	    "  allow_peers = [ \"127.0.0.0/8\", \"::1\" ]; };\n"
+	    "auth: { users = ( { user = \"%s\"; password = \"%s\"; } ); };\n",
+	    DEMO_REALM, cert, key, DEMO_USER, password);
+	conf = conf_load_string(text, "demo", err, errlen);
+	free(text);
+	free(cert);
+	free(key);
+	return (conf);
+}
+
+/* Remove the demo certificate directory. */
+static void
+demo_cleanup(struct turnd *td)
+{
+	char	*p;
+
+	if (td->td_demo_dir == NULL)
+		return;
+	p = xasprintf("%s/cert.pem", td->td_demo_dir);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/key.pem", td->td_demo_dir);
+	unlink(p);
+	free(p);
+	rmdir(td->td_demo_dir);
+	free(td->td_demo_dir);
+	td->td_demo_dir = NULL;
+}
+
+/* What a user pastes into RTCPeerConnection's iceServers. */
+static void
+demo_print(const struct turnd_conf *conf, const char *password)
+{
+	char		ip[ADDR_STRLEN];
+	unsigned int	port;
+	const struct sockaddr *sa;
+
+	sa = (const struct sockaddr *)&conf->listen_udp.ca_addr[0];
+	addr_fmt(sa, ip, sizeof(ip));
+	port = addr_port((const struct sockaddr *)
+	    &conf->listen_tls.ca_addr[0]);
+	printf("turnd %s demo: loopback only, embedded memory store\n\n",
+	    PACKAGE_VERSION);
+	printf("ICE server URLs:\n");
+	printf("  stun:%s\n", ip);
+	printf("  turn:%s?transport=udp\n", ip);
+	printf("  turn:%s?transport=tcp\n", ip);
+	printf("  turns:localhost:%u?transport=tcp   (self-signed certificate)"
+	    "\n\n", port);
+	printf("credential (long-term, realm \"%s\"):\n", conf->realm);
+	printf("  username: %s\n", DEMO_USER);
+	printf("  password: %s\n\n", password);
+	printf("iceServers: [{\"urls\": [\"stun:%s\", "
+	    "\"turn:%s?transport=udp\", \"turn:%s?transport=tcp\"], "
+	    "\"username\": \"%s\", \"credential\": \"%s\"}]\n\n",
+	    ip, ip, ip, DEMO_USER, password);
+	printf("Press Ctrl-C to stop.\n");
+	fflush(stdout);
+}
+
+static void
+stats_log(struct turnd *td, const char *why)
+{
+	struct stats	 sum;
+	char		 line[1024];
+	size_t		 n;
+	unsigned int	 i;
+	int		 r;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < td->td_nworkers; i++)
+		if (td->td_workers[i] != NULL)
+			worker_stats_add(td->td_workers[i], &sum);
+	n = (size_t)snprintf(line, sizeof(line), "stats:");
+#define STATS_FMT(name)							\
+	r = snprintf(line + n, sizeof(line) - n, " %s=%llu", #name,	\
+	    (unsigned long long)atomic_load(&sum.name));		\
+	if (r > 0 && (size_t)r < sizeof(line) - n)			\
+		n += (size_t)r;
+	STATS_FIELDS(STATS_FMT)
+#undef STATS_FMT
+	log_info("%s (%s)", line, why);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct turnd	*td = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s: shutting down", strsignal((int)sig));
+		event_base_loopbreak(td->td_base);
+		break;
+	case SIGUSR1:
+		stats_log(td, "SIGUSR1");
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP: reload is not supported yet; restart turnd "
+		    "to apply a new configuration");
+		break;
+	}
+}
+
+/* Drop to the configured user and group, for good. */
+static void
+drop_privileges(const struct turnd_conf *conf)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	gid_t		 gid;
+
+	if (*conf->user == '\0' && *conf->group == '\0')
+		return;
+	if (*conf->user != '\0' && (pw = getpwnam(conf->user)) == NULL)
+		fatalx("user: no such user \"%s\"", conf->user);
+	if (*conf->group != '\0') {
+		if ((gr = getgrnam(conf->group)) == NULL)
+			fatalx("group: no such group \"%s\"", conf->group);
+		gid = gr->gr_gid;
+	} else
+		gid = pw->pw_gid;
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1)
+		fatal("cannot drop privileges to group %u", (unsigned)gid);
+	if (pw != NULL) {
+		if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+			fatal("cannot drop privileges to user %s", conf->user);
+		if (pw->pw_uid != 0 && setuid(0) != -1)
+			fatalx("privileges could be regained after the drop");
+	}
+	log_info("running as %s%s%s", pw != NULL ? conf->user : "",
+	    *conf->group != '\0' ? ":" : "", conf->group);
+}
+
+static void
+pidfile_write(struct turnd *td)
+{
+	FILE	*f;
+
+	if (*td->td_conf->pidfile == '\0')
+		return;
+	if ((f = fopen(td->td_conf->pidfile, "w")) == NULL ||
+	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		fatal("pidfile: %s", td->td_conf->pidfile);
+	td->td_pidfile_written = 1;
+}
+
+static unsigned int
+worker_count(const struct turnd_conf *conf)
+{
+	long	n;
+
+	if (conf->workers > 0)
+		return ((unsigned int)conf->workers);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return (n > 0 ? (unsigned int)n : 1);
+}
+
+static void
+log_listeners(const struct listen_set *set)
+{
+	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
+	char			 buf[ADDR_STRLEN];
+	unsigned int		 i;
+
+	for (i = 0; i < set->n; i++)
+		log_info("listening on %s %s%s", name[set->ls[i].ls_transport],
+		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
+		    buf, sizeof(buf)),
+		    set->ls[i].ls_group >= 0 ? " (RFC 5780)" : "");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "demo",	no_argument,	NULL,	'D' },
+		{ "help",	no_argument,	NULL,	'h' },
+		{ "version",	no_argument,	NULL,	'V' },
+		{ NULL,		0,		NULL,	0 }
+	};
+	static const int	 sigs[TURND_NSIGNALS] = {
+		SIGTERM, SIGINT, SIGUSR1, SIGHUP, 0
+	};
+	struct turnd		 td;
+	struct listen_set	*sets;
+	const char		*path = TURND_CONF_DEFAULT;
+	char			 err[CONF_ERR_LEN + 256];
+	char			 password[32] = "";
+	int			 ch, debug = 0, foreground = 0, check = 0;
+	int			 demo = 0, level;
+	unsigned int		 i;
+
+	memset(&td, 0, sizeof(td));
+	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("turnd %s\n", PACKAGE_VERSION);
+			return (0);
+		case 'D':
+			demo = 1;
+			foreground = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if (demo)
+		td.td_conf = demo_conf(&td, password, sizeof(password), err,
+		    sizeof(err));
+	else
+		td.td_conf = conf_load(path, err, sizeof(err));
+	if (td.td_conf == NULL) {
+		fprintf(stderr, "turnd: %s\n", err);
+		demo_cleanup(&td);
+		return (1);
+	}
+	if (td.td_conf->listen_tls.ca_n > 0 &&
+	    (td.td_tls = tls_ctx_new(td.td_conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "turnd: %s%s%s\n",
+		    td.td_conf->path ? td.td_conf->path : "",
+		    td.td_conf->path ? ": " : "", err);
+		conf_free(td.td_conf);
+		demo_cleanup(&td);
+		return (1);
+	}
+	if (check) {
+		printf("configuration OK\n");
+		SSL_CTX_free(td.td_tls);
+		conf_free(td.td_conf);
+		return (0);
+	}
+
+	/* Logging: a daemon with nowhere to write goes to syslog. */
+	level = debug ? LOG_LVL_DEBUG : log_level_parse(td.td_conf->log_level);
+	if (log_open(level, td.td_conf->log_file, td.td_conf->log_syslog ||
+	    (!foreground && *td.td_conf->log_file == '\0')) == -1) {
+		fprintf(stderr, "turnd: log.file: %s: %s\n",
+		    td.td_conf->log_file, strerror(errno));
+		return (1);
+	}
+
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+
+	td.td_nworkers = worker_count(td.td_conf);
+	sets = xcalloc(td.td_nworkers, sizeof(*sets));
+	if (listen_open(td.td_conf, td.td_nworkers, sets, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		if (demo)
+			fprintf(stderr, "turnd: %s\n", err);
+		demo_cleanup(&td);
+		return (1);
+	}
+	log_listeners(&sets[0]);
+
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	pidfile_write(&td);
+	drop_privileges(td.td_conf);
+
+	if ((td.td_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	for (i = 0; sigs[i] != 0; i++) {
+		td.td_sig[i] = evsignal_new(td.td_base, sigs[i], signal_cb, &td);
+		if (td.td_sig[i] == NULL || event_add(td.td_sig[i], NULL) == -1)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	td.td_connlimit = connlimit_new(
+	    (unsigned int)td.td_conf->lim_connections,
+	    (unsigned int)td.td_conf->lim_connections_per_source);
+	td.td_workers = xcalloc(td.td_nworkers, sizeof(*td.td_workers));
+	for (i = 0; i < td.td_nworkers; i++) {
+		td.td_workers[i] = worker_new(i, td.td_conf, &sets[i],
+		    td.td_tls, td.td_connlimit);
+		listen_close(&sets[i]);		/* frees what was not taken */
+	}
+	free(sets);
+	for (i = 0; i < td.td_nworkers; i++)
+		if (worker_start(td.td_workers[i]) == -1)
+			fatalx("cannot start worker %u", i);
+
+	log_info("turnd %s ready: %u workers, realm \"%s\"", PACKAGE_VERSION,
+	    td.td_nworkers, td.td_conf->realm);
+	if (demo)
+		demo_print(td.td_conf, password);
+
+	event_base_dispatch(td.td_base);
+
+	for (i = 0; i < td.td_nworkers; i++)
+		worker_stop(td.td_workers[i]);
+	stats_log(&td, "exit");
+	for (i = 0; i < td.td_nworkers; i++)
+		worker_free(td.td_workers[i]);
+	free(td.td_workers);
+	for (i = 0; td.td_sig[i] != NULL; i++)
+		event_free(td.td_sig[i]);
+	event_base_free(td.td_base);
+	connlimit_free(td.td_connlimit);
+	SSL_CTX_free(td.td_tls);
+	if (td.td_pidfile_written)
+		(void)unlink(td.td_conf->pidfile);
+	demo_cleanup(&td);
+	conf_free(td.td_conf);
+	log_info("exited cleanly");
+	log_close();
 	return (0);
 }

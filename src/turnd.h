@@ -1,0 +1,31 @@
+/*
+ * turnd.h -- the daemon's context: one struct made in main() and passed
+ * down (STYLE.md section 3).
+ */
+
+#ifndef TURND_H
+#define TURND_H
+
+#include <openssl/ssl.h>
+
+struct connlimit;
+struct event;
+struct event_base;
+struct turnd_conf;
+struct worker;
+
+#define TURND_NSIGNALS	5
+
+struct turnd {
+	struct turnd_conf	*td_conf;
+	struct event_base	*td_base;	/* main thread: signals */
+	struct worker		**td_workers;
+	unsigned int		 td_nworkers;
+	SSL_CTX			*td_tls;
+	struct connlimit	*td_connlimit;
+	struct event		*td_sig[TURND_NSIGNALS];
+	char			*td_demo_dir;	/* demo certificate, removed at exit */
+	int			 td_pidfile_written;
+};
+
+#endif /* TURND_H */

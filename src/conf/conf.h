@@ -142,6 +142,12 @@ struct turnd_conf {
 	char			*log_level;
 	char			*log_file;
 	int			 log_syslog;
+
+	/*
+	 * Where each key was set: key_line[i] is the line of conf_keys[i]
+	 * in path, 0 if the key kept its default.  Used by conf_check().
+	 */
+	unsigned int		*key_line;
 };
 
 /*
@@ -154,6 +160,9 @@ struct turnd_conf *conf_new_defaults(void);
  * the schema table (unknown keys, wrong types, values out of range), then
  * cross-field checks.  Returns a new conf, or NULL with
  * "path:line: reason" in err.  Keys not in the file keep their defaults.
+ * The reason names the key: "path:line: key: reason"; libconfig syntax
+ * errors are "path:line: libconfig's message"; a file that cannot be
+ * read gives "path: strerror".  @include is refused.
  */
 struct turnd_conf *conf_load(const char *path, char *err, size_t errlen);
 
@@ -175,5 +184,15 @@ void	conf_free(struct turnd_conf *);
 extern const struct conf_key	conf_keys[];
 extern const unsigned int	conf_nkeys;
 const char *conf_type_name(enum conf_type);
+/* The row of a dotted key name, or NULL. */
+const struct conf_key *conf_key_find(const char *);
+/*
+ * What an unknown name in section prefix ("" at the top) probably meant:
+ * a key or section of that section within one or two typos, else the
+ * one key or section elsewhere with exactly that name.  The dotted path
+ * goes into buf, which is returned; NULL if nothing fits.
+ */
+const char *conf_key_suggest(const char *prefix, const char *name,
+	    char *buf, size_t);
 
 #endif /* CONF_H */

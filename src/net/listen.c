@@ -1,1 +1,227 @@
-/* placeholder: replaced by its module */
+/*
+ * listen.c -- bind the listening sockets, once per worker, before
+ * privileges are dropped (DESIGN.md section 4).
+ *
+ * Every worker gets its own socket for each configured address with
+ * SO_REUSEPORT, so the kernel hashes each client to one worker.  Port 0
+ * is resolved by the first bind and reused for the other workers.
+ * RFC 5780 (section 4.1): for each specific UDP address A1:P1 of the
+ * alternate address's family, also bind A1:P2, A2:P1 and A2:P2.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "net/net.h"
+
+#define LISTEN_BACKLOG	1024
+
+static const char *const transport_key[] = {
+	"listen.udp", "listen.tcp", "listen.tls", "listen.dtls"
+};
+
+static void
+set_push(struct listen_set *set, const struct lsock *ls)
+{
+	set->ls = xreallocarray(set->ls, set->n + 1, sizeof(*set->ls));
+	set->ls[set->n++] = *ls;
+}
+
+/*
+ * Make and bind one socket; returns the fd or -1 with errno set.
+ * *addr gets the bound address (its port resolved).
+ */
+static int
+listen_bind(enum transport t, struct sockaddr_storage *addr)
+{
+	int		fd, on = 1, saved;
+	socklen_t	len;
+	int		stream = (t == TRANSPORT_TCP || t == TRANSPORT_TLS);
+
+	fd = socket(addr->ss_family,
+	    (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return (-1);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
+	if (addr->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (!stream) {
+		/* Learn the local address of each datagram (wildcards). */
+		if (addr->ss_family == AF_INET6) {
+			if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+			    sizeof(on)) == -1)
+				goto fail;
+		} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on,
+		    sizeof(on)) == -1)
+			goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)addr,
+	    addr_len((struct sockaddr *)addr)) == -1)
+		goto fail;
+	if (stream && listen(fd, LISTEN_BACKLOG) == -1)
+		goto fail;
+	len = sizeof(*addr);
+	if (getsockname(fd, (struct sockaddr *)addr, &len) == -1)
+		goto fail;
+	return (fd);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (-1);
+}
+
+/*
+ * A host without IPv6 (no support at all, or no ::1) makes the IPv6
+ * wildcard or loopback address unbindable; that is not worth refusing
+ * to start for, since the defaults and the demo name both families.
+ */
+static int
+listen_v6_absent(const struct sockaddr_storage *a, int err)
+{
+	const struct in6_addr	*in6;
+
+	if (a->ss_family != AF_INET6)
+		return (0);
+	if (err == EAFNOSUPPORT)
+		return (1);
+	in6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
+	return (err == EADDRNOTAVAIL &&
+	    (IN6_IS_ADDR_UNSPECIFIED(in6) || IN6_IS_ADDR_LOOPBACK(in6)));
+}
+
+/*
+ * Bind addr for every worker.  A host without IPv6 skips IPv6 addresses
+ * with a warning rather than refusing to start (the defaults name both
+ * families).  Returns 0 (bound or skipped) or -1 with err set.
+ */
+static int
+listen_one(enum transport t, const struct sockaddr_storage *want,
+    int group, unsigned int role, unsigned int nworkers,
+    struct listen_set *sets, char *err, size_t errlen)
+{
+	struct lsock		ls;
+	struct sockaddr_storage	addr = *want;
+	char			buf[ADDR_STRLEN];
+	unsigned int		i;
+
+	for (i = 0; i < nworkers; i++) {
+		memset(&ls, 0, sizeof(ls));
+		ls.ls_fd = listen_bind(t, &addr);
+		if (ls.ls_fd == -1) {
+			if (i == 0 && listen_v6_absent(want, errno)) {
+				log_warnx("%s: %s: no IPv6 on this host, "
+				    "skipped", transport_key[t],
+				    addr_fmt((const struct sockaddr *)want,
+				    buf, sizeof(buf)));
+				return (0);
+			}
+			snprintf(err, errlen, "%s: %s: %s", transport_key[t],
+			    addr_fmt((const struct sockaddr *)want, buf,
+			    sizeof(buf)), strerror(errno));
+			return (-1);
+		}
+		ls.ls_transport = t;
+		ls.ls_addr = addr;	/* port 0 now resolved for the rest */
+		ls.ls_group = group;
+		ls.ls_role = role;
+		set_push(&sets[i], &ls);
+	}
+	return (0);
+}
+
+/* RFC 5780: the three alternates of a primary UDP address. */
+static int
+listen_rfc5780(const struct turnd_conf *conf, const struct lsock *primary,
+    int group, unsigned int nworkers, struct listen_set *sets, char *err,
+    size_t errlen)
+{
+	struct sockaddr_storage	addr;
+	unsigned int		role;
+
+	for (role = 1; role < LSOCK_ROLES; role++) {
+		addr = (role & 2) ? conf->stun_alt_address.ca_ss :
+		    primary->ls_addr;
+		addr_set_port((struct sockaddr *)&addr, (role & 1) ?
+		    (uint16_t)conf->stun_alt_port :
+		    addr_port((const struct sockaddr *)&primary->ls_addr));
+		if (listen_one(TRANSPORT_UDP, &addr, group, role, nworkers,
+		    sets, err, errlen) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+listen_open(const struct turnd_conf *conf, unsigned int nworkers,
+    struct listen_set *sets, char *err, size_t errlen)
+{
+	const struct conf_addrs	*lists[] = {
+		&conf->listen_udp, &conf->listen_tcp, &conf->listen_tls
+	};
+	const struct sockaddr	*alt = (const struct sockaddr *)
+	    &conf->stun_alt_address.ca_ss;
+	struct lsock		 primary;
+	unsigned int		 t, i, before;
+	int			 ngroups = 0, group;
+
+	memset(sets, 0, nworkers * sizeof(*sets));
+	for (t = 0; t < sizeof(lists) / sizeof(lists[0]); t++) {
+		for (i = 0; i < lists[t]->ca_n; i++) {
+			const struct sockaddr_storage *a =
+			    &lists[t]->ca_addr[i];
+
+			group = -1;
+			if (t == TRANSPORT_UDP && conf->stun_rfc5780 &&
+			    a->ss_family == alt->sa_family &&
+			    !addr_is_any((const struct sockaddr *)a))
+				group = ngroups++;
+			before = sets[0].n;
+			if (listen_one((enum transport)t, a, group, 0,
+			    nworkers, sets, err, errlen) == -1)
+				goto fail;
+			if (group < 0 || sets[0].n == before)
+				continue;
+			/* a copy: binding more moves sets[0].ls */
+			primary = sets[0].ls[before];
+			if (listen_rfc5780(conf, &primary, group, nworkers,
+			    sets, err, errlen) == -1)
+				goto fail;
+		}
+	}
+	if (sets[0].n == 0) {
+		snprintf(err, errlen, "listen: no address could be bound");
+		goto fail;
+	}
+	return (0);
+fail:
+	for (i = 0; i < nworkers; i++)
+		listen_close(&sets[i]);
+	return (-1);
+}
+
+void
+listen_close(struct listen_set *set)
+{
+	unsigned int	i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->ls[i].ls_fd != -1)
+			close(set->ls[i].ls_fd);
+	free(set->ls);
+	set->ls = NULL;
+	set->n = 0;
+}

@@ -1,0 +1,165 @@
+/*
+ * net.h -- workers, listening sockets, UDP and stream (TCP/TLS) I/O.
+ *
+ * Threads (DESIGN.md section 4): every socket a worker uses is bound by
+ * the main thread before privileges drop (listen.c), one per worker and
+ * address, with SO_REUSEPORT so the kernel spreads clients over workers.
+ * Each worker then runs its own event_base and touches only its own
+ * sockets, connections and counters.  The only shared state is the
+ * read-only conf, the SSL_CTX and the connection limiter (a mutex taken
+ * on accept and close, never per packet).
+ */
+
+#ifndef NET_H
+#define NET_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <pthread.h>
+#include <time.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "turn/server.h"
+#include "turn/stats.h"
+
+struct turnd_conf;
+struct event;
+struct event_base;
+struct evconnlistener;
+struct bufferevent;
+
+/* RFC 5780 roles within a group: bit 0 changed port, bit 1 changed IP. */
+#define LSOCK_ROLES	4
+
+/* A bound socket, made by listen_open() before privileges drop. */
+struct lsock {
+	int			 ls_fd;
+	enum transport		 ls_transport;
+	struct sockaddr_storage	 ls_addr;	/* bound; port resolved */
+	int			 ls_group;	/* RFC 5780 group, -1: none */
+	unsigned int		 ls_role;	/* 0..3 in its group */
+};
+
+/* The sockets of one worker. */
+struct listen_set {
+	struct lsock		*ls;
+	unsigned int		 n;
+};
+
+/*
+ * Bind every configured listener once per worker (and the RFC 5780
+ * alternates when switched on).  Returns 0, or -1 with
+ * "listen.udp: 127.0.0.1:3478: Address already in use" in err; on
+ * failure nothing stays open.
+ */
+int	listen_open(const struct turnd_conf *, unsigned int nworkers,
+	    struct listen_set *sets, char *err, size_t errlen);
+void	listen_close(struct listen_set *);
+
+/* TLS context from tls.cert/tls.key; NULL with a reason in err. */
+SSL_CTX	*tls_ctx_new(const struct turnd_conf *, char *err, size_t errlen);
+/* Write a fresh self-signed EC certificate and key for host (demo). */
+int	tls_make_selfsigned(const char *certpath, const char *keypath,
+	    const char *host, char *err, size_t errlen);
+
+/* Limits on TCP/TLS connections, in total and per source IP. */
+struct connlimit;
+struct connlimit *connlimit_new(unsigned int total, unsigned int per_source);
+/* 0 and counted, or -1 if a limit is reached. */
+int	connlimit_acquire(struct connlimit *, const struct sockaddr *);
+void	connlimit_release(struct connlimit *, const struct sockaddr *);
+void	connlimit_free(struct connlimit *);
+
+/* UDP batching. */
+#define UDP_BATCH	32	/* datagrams per recvmmsg/sendmmsg */
+#define UDP_ROUNDS	8	/* batches per wakeup, then yield */
+#define UDP_RXBUF	65536	/* any datagram fits */
+#define UDP_TXBUF	2048	/* STUN answers are small */
+
+struct worker;
+
+/* One UDP socket of a worker. */
+struct usock {
+	struct worker		*us_w;
+	struct lsock		 us_ls;
+	struct event		*us_ev;
+	int			 us_wild;	/* bound to 0.0.0.0 or :: */
+	/* RFC 5780: this worker's sockets of the group, by role. */
+	struct usock		*us_peer[LSOCK_ROLES];
+	const struct sockaddr	*us_origin[LSOCK_ROLES];
+};
+
+/* One TCP/TLS listener of a worker. */
+struct slisten {
+	struct worker		*sl_w;
+	struct lsock		 sl_ls;
+	struct evconnlistener	*sl_lev;
+	time_t			 sl_last_warn;	/* accept errors, rate limit */
+};
+
+/* One TCP or TLS client connection (stream.c). */
+struct conn {
+	TAILQ_ENTRY(conn)	 c_entry;
+	struct worker		*c_w;
+	struct bufferevent	*c_bev;
+	enum transport		 c_transport;
+	struct sockaddr_storage	 c_peer;
+	struct sockaddr_storage	 c_local;
+	int			 c_tls_up;	/* handshake done */
+	int			 c_partial;	/* a frame is half in */
+	int			 c_backlog;	/* reading paused on output */
+	struct timeval		 c_frame_start;
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+struct worker {
+	unsigned int		 w_id;
+	pthread_t		 w_thread;
+	int			 w_running;
+	struct event_base	*w_base;
+	const struct turnd_conf	*w_conf;
+	SSL_CTX			*w_tls;
+	struct connlimit	*w_connlimit;
+	struct server		 w_srv;
+	struct stats		 w_stats;
+
+	struct usock		*w_usocks;
+	unsigned int		 w_nusocks;
+	struct slisten		*w_slistens;
+	unsigned int		 w_nslistens;
+	struct conn_list	 w_conns;
+	unsigned int		 w_nconns;
+
+	/* UDP batch state, reused on every wakeup (no per-packet malloc). */
+	uint8_t			*w_rxbuf;	/* UDP_BATCH * UDP_RXBUF */
+	uint8_t			*w_txbuf;	/* UDP_BATCH * UDP_TXBUF */
+};
+
+/*
+ * Take over the sockets in set (the worker closes them) and prepare the
+ * event_base; the thread starts with worker_start().
+ */
+struct worker *worker_new(unsigned int id, const struct turnd_conf *,
+	    struct listen_set *set, SSL_CTX *, struct connlimit *);
+int	worker_start(struct worker *);
+/* Ask the loop to stop and join the thread. */
+void	worker_stop(struct worker *);
+void	worker_free(struct worker *);
+/* Add this worker's counters into sum (safe from any thread). */
+void	worker_stats_add(const struct worker *, struct stats *sum);
+
+/* udp.c */
+int	udp_start(struct worker *, struct usock *);
+void	udp_stop(struct usock *);
+
+/* stream.c */
+int	stream_listen(struct worker *, struct slisten *);
+void	stream_unlisten(struct slisten *);
+void	conn_free(struct conn *);
+
+#endif /* NET_H */

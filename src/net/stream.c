@@ -1,1 +1,345 @@
-/* placeholder: replaced by its module */
+/*
+ * stream.c -- TCP and TLS client connections of a worker (RFC 8489
+ * section 6.2.2, RFC 8656 section 12.5).
+ *
+ * Bytes are cut into frames by stun_frame_next(): STUN messages and
+ * ChannelData (padded to 4) interleave, may arrive split or several per
+ * read.  A connection is closed when its bytes cannot be framed, when it
+ * stays in the middle of a frame longer than limits.frame_timeout
+ * (slowloris), when it is idle longer than limits.idle_timeout, or when
+ * it stops reading its answers.  Memory per connection is bounded: at
+ * most one partial frame plus one read is buffered, and answers beyond
+ * CONN_OUT_MAX pause reading.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "net/net.h"
+#include "stun/stun.h"
+
+#define CONN_OUT_MAX	(256 * 1024)	/* answers queued before pausing */
+#define CONN_IN_MAX	(2 * (STUN_MSG_MAX + 3))
+#define CONN_REPLY_MAX	2048
+
+static void	conn_read_cb(struct bufferevent *, void *);
+
+static struct timeval
+secs(int s)
+{
+	struct timeval	tv = { s, 0 };
+
+	return (tv);
+}
+
+void
+conn_free(struct conn *c)
+{
+	struct worker	*w = c->c_w;
+
+	TAILQ_REMOVE(&w->w_conns, c, c_entry);
+	w->w_nconns--;
+	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
+	bufferevent_free(c->c_bev);	/* closes the socket, frees the SSL */
+	free(c);
+}
+
+/*
+ * The length of the frame that starts with the hlen bytes at hdr, or 0
+ * when not yet known; stun_frame_next() has already vetted the bytes.
+ */
+static size_t
+frame_need(const uint8_t *hdr, size_t hlen)
+{
+	size_t	len;
+
+	if (hlen < 4)
+		return (0);
+	len = (size_t)hdr[2] << 8 | hdr[3];
+	if ((hdr[0] & 0xC0) == 0)
+		return (STUN_HDR_LEN + len);
+	return (STUN_CHAN_HDR_LEN + ((len + 3) & ~(size_t)3));
+}
+
+/* Hand one whole frame to the server; queue its answer. */
+static void
+conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f)
+{
+	struct worker		*w = c->c_w;
+	struct server_pkt	 pkt;
+	struct server_reply	 reply;
+	uint8_t			 buf[CONN_REPLY_MAX];
+
+	if (f->kind == STUN_FRAME_CHAN) {
+		STATS_INC(&w->w_stats, dropped_chandata);
+		return;
+	}
+	pkt.transport = c->c_transport;
+	pkt.src = (const struct sockaddr *)&c->c_peer;
+	pkt.local = (const struct sockaddr *)&c->c_local;
+	pkt.origin = NULL;
+	reply.buf = buf;
+	reply.cap = sizeof(buf);
+	server_handle(&w->w_srv, &pkt, p, f->msglen, &reply);
+	if (reply.len > 0)
+		bufferevent_write(c->c_bev, reply.buf, reply.len);
+}
+
+/*
+ * Track whether the connection sits in the middle of a frame.  The
+ * frame deadline counts from the first byte of the frame, so a client
+ * trickling a byte at a time cannot hold it open.  Returns -1 when the
+ * deadline has passed.
+ */
+static int
+conn_track_partial(struct conn *c, int partial)
+{
+	const struct turnd_conf	*conf = c->c_w->w_conf;
+	struct timeval		 now, tv, left;
+
+	if (partial == c->c_partial) {
+		if (!partial)
+			return (0);
+		event_base_gettimeofday_cached(c->c_w->w_base, &now);
+		timersub(&now, &c->c_frame_start, &tv);
+		return (tv.tv_sec >= conf->lim_frame_timeout ? -1 : 0);
+	}
+	c->c_partial = partial;
+	if (partial) {
+		event_base_gettimeofday_cached(c->c_w->w_base,
+		    &c->c_frame_start);
+		left = secs(conf->lim_frame_timeout);
+	} else
+		left = secs(conf->lim_idle_timeout);
+	bufferevent_set_timeouts(c->c_bev, &left, NULL);
+	return (0);
+}
+
+/* Close with a reason counted; c is freed. */
+static void
+conn_close(struct conn *c, int reason_garbage)
+{
+	if (reason_garbage)
+		STATS_INC(&c->c_w->w_stats, conn_closed_garbage);
+	conn_free(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct stun_frame	 f;
+	uint8_t			 hdr[STUN_FRAME_HDR_NEED];
+	size_t			 avail, hlen, need;
+	uint8_t			*p;
+	int			 r;
+	struct timeval		 tv;
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		if (evbuffer_get_length(out) > CONN_OUT_MAX) {
+			/* Answers are not being read: stop reading. */
+			c->c_backlog = 1;
+			bufferevent_disable(bev, EV_READ);
+			tv = secs(c->c_w->w_conf->lim_frame_timeout);
+			bufferevent_set_timeouts(bev, NULL, &tv);
+			return;
+		}
+		hlen = avail < sizeof(hdr) ? avail : sizeof(hdr);
+		evbuffer_copyout(in, hdr, hlen);
+		r = stun_frame_next(hdr, hlen, &f);
+		if (r == -1) {
+			conn_close(c, 1);
+			return;
+		}
+		if (r == 0) {
+			need = frame_need(hdr, hlen);
+			if (need == 0 || avail < need)
+				break;	/* wait for the rest */
+			p = evbuffer_pullup(in, (ssize_t)need);
+			if (p == NULL ||
+			    (r = stun_frame_next(p, need, &f)) != 1) {
+				conn_close(c, 1);
+				return;
+			}
+		} else
+			p = evbuffer_pullup(in, (ssize_t)f.framelen);
+		if (p == NULL) {
+			conn_close(c, 0);
+			return;
+		}
+		conn_frame(c, p, &f);
+		evbuffer_drain(in, f.framelen);
+	}
+	if (conn_track_partial(c, evbuffer_get_length(in) > 0) == -1) {
+		STATS_INC(&c->c_w->w_stats, conn_closed_stall);
+		conn_free(c);
+	}
+}
+
+/* The client read enough of its answers: resume reading. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct timeval	 tv;
+
+	if (!c->c_backlog)
+		return;
+	c->c_backlog = 0;
+	tv = secs(c->c_partial ? c->c_w->w_conf->lim_frame_timeout :
+	    c->c_w->w_conf->lim_idle_timeout);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_enable(bev, EV_READ);
+	conn_read_cb(bev, c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	struct stats	*st = &c->c_w->w_stats;
+	struct timeval	 tv;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		/* TLS handshake done: from now on the idle timeout holds. */
+		c->c_tls_up = 1;
+		tv = secs(c->c_w->w_conf->lim_idle_timeout);
+		bufferevent_set_timeouts(bev, &tv, NULL);
+		return;
+	}
+	if (c->c_transport == TRANSPORT_TLS && !c->c_tls_up)
+		STATS_INC(st, tls_handshake_failed);
+	else if (what & BEV_EVENT_TIMEOUT) {
+		if (what & BEV_EVENT_WRITING)
+			STATS_INC(st, conn_closed_backlog);
+		else if (c->c_partial)
+			STATS_INC(st, conn_closed_stall);
+		else
+			STATS_INC(st, conn_closed_idle);
+	}
+	conn_free(c);
+}
+
+static void
+stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct slisten		*sl = arg;
+	struct worker		*w = sl->sl_w;
+	struct conn		*c;
+	struct bufferevent	*bev;
+	SSL			*ssl;
+	socklen_t		 len;
+	struct timeval		 tv;
+	int			 on = 1;
+
+	if (connlimit_acquire(w->w_connlimit, sa) == -1) {
+		STATS_INC(&w->w_stats, conn_rejected);
+		close(fd);
+		return;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+
+	c = xcalloc(1, sizeof(*c));
+	c->c_w = w;
+	c->c_transport = sl->sl_ls.ls_transport;
+	memcpy(&c->c_peer, sa, (size_t)salen);
+	len = sizeof(c->c_local);
+	if (getsockname(fd, (struct sockaddr *)&c->c_local, &len) == -1)
+		c->c_local = sl->sl_ls.ls_addr;
+
+	if (c->c_transport == TRANSPORT_TLS) {
+		if ((ssl = SSL_new(w->w_tls)) == NULL) {
+			bev = NULL;
+		} else {
+			bev = bufferevent_openssl_socket_new(w->w_base, fd, ssl,
+			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+			if (bev == NULL)
+				SSL_free(ssl);
+			else
+				bufferevent_openssl_set_allow_dirty_shutdown(
+				    bev, 1);
+		}
+		/* The handshake must finish within the frame timeout. */
+		tv = secs(w->w_conf->lim_frame_timeout);
+	} else {
+		bev = bufferevent_socket_new(w->w_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		tv = secs(w->w_conf->lim_idle_timeout);
+	}
+	if (bev == NULL) {
+		log_warnx("%s: cannot set up a connection", __func__);
+		connlimit_release(w->w_connlimit, sa);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->c_bev = bev;
+	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
+	w->w_nconns++;
+	STATS_INC(&w->w_stats, conn_accepted);
+
+	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(bev, EV_READ, 0, CONN_IN_MAX);
+	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_MAX / 2, 0);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void
+stream_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct slisten	*sl = arg;
+	struct timeval	 now;
+
+	/* EMFILE and friends: the listener keeps going; say so rarely. */
+	event_base_gettimeofday_cached(sl->sl_w->w_base, &now);
+	if (now.tv_sec - sl->sl_last_warn < 10)
+		return;
+	sl->sl_last_warn = now.tv_sec;
+	log_warn("%s: accept", __func__);
+}
+
+int
+stream_listen(struct worker *w, struct slisten *sl)
+{
+	sl->sl_w = w;
+	sl->sl_lev = evconnlistener_new(w->w_base, stream_accept_cb, sl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+	    sl->sl_ls.ls_fd);
+	if (sl->sl_lev == NULL) {
+		log_warnx("%s: cannot watch a listening socket", __func__);
+		return (-1);
+	}
+	evconnlistener_set_error_cb(sl->sl_lev, stream_error_cb);
+	return (0);
+}
+
+void
+stream_unlisten(struct slisten *sl)
+{
+	if (sl->sl_lev != NULL)
+		evconnlistener_free(sl->sl_lev);
+	sl->sl_lev = NULL;
+}

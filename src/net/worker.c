@@ -1,1 +1,173 @@
-/* placeholder: replaced by its module */
+/*
+ * worker.c -- a worker thread: its own event_base, its own UDP sockets
+ * and TCP/TLS listeners (SO_REUSEPORT twins of every other worker's),
+ * the connections it accepted, and its counters (DESIGN.md section 4).
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "net/net.h"
+
+/* Link the RFC 5780 sockets of one group, by role, within this worker. */
+static void
+worker_link_groups(struct worker *w)
+{
+	struct usock	*a, *b;
+	unsigned int	 i, j;
+
+	for (i = 0; i < w->w_nusocks; i++) {
+		a = &w->w_usocks[i];
+		if (a->us_ls.ls_group < 0)
+			continue;
+		for (j = 0; j < w->w_nusocks; j++) {
+			b = &w->w_usocks[j];
+			if (b->us_ls.ls_group != a->us_ls.ls_group)
+				continue;
+			/* index by the change that leads from a to b */
+			a->us_peer[a->us_ls.ls_role ^ b->us_ls.ls_role] = b;
+			a->us_origin[a->us_ls.ls_role ^ b->us_ls.ls_role] =
+			    (const struct sockaddr *)&b->us_ls.ls_addr;
+		}
+	}
+	/* A group missing a member (cannot happen: bound together). */
+	for (i = 0; i < w->w_nusocks; i++) {
+		a = &w->w_usocks[i];
+		if (a->us_ls.ls_group < 0)
+			continue;
+		for (j = 0; j < LSOCK_ROLES; j++)
+			if (a->us_peer[j] == NULL)
+				fatalx("%s: RFC 5780 group %d incomplete",
+				    __func__, a->us_ls.ls_group);
+	}
+}
+
+struct worker *
+worker_new(unsigned int id, const struct turnd_conf *conf,
+    struct listen_set *set, SSL_CTX *tls, struct connlimit *cl)
+{
+	struct worker	*w;
+	unsigned int	 i, nu = 0, ns = 0;
+
+	w = xcalloc(1, sizeof(*w));
+	w->w_id = id;
+	w->w_conf = conf;
+	w->w_tls = tls;
+	w->w_connlimit = cl;
+	TAILQ_INIT(&w->w_conns);
+	server_init(&w->w_srv, conf, &w->w_stats);
+	if ((w->w_base = event_base_new()) == NULL)
+		fatalx("%s: event_base_new failed", __func__);
+
+	for (i = 0; i < set->n; i++) {
+		if (set->ls[i].ls_transport == TRANSPORT_UDP)
+			nu++;
+		else
+			ns++;
+	}
+	if (nu > 0) {
+		w->w_usocks = xcalloc(nu, sizeof(*w->w_usocks));
+		w->w_rxbuf = xmalloc((size_t)UDP_BATCH * UDP_RXBUF);
+		w->w_txbuf = xmalloc((size_t)UDP_BATCH * UDP_TXBUF);
+	}
+	if (ns > 0)
+		w->w_slistens = xcalloc(ns, sizeof(*w->w_slistens));
+	for (i = 0; i < set->n; i++) {
+		if (set->ls[i].ls_transport == TRANSPORT_UDP)
+			w->w_usocks[w->w_nusocks++].us_ls = set->ls[i];
+		else
+			w->w_slistens[w->w_nslistens++].sl_ls = set->ls[i];
+		set->ls[i].ls_fd = -1;	/* ours now */
+	}
+	worker_link_groups(w);
+	for (i = 0; i < w->w_nusocks; i++)
+		if (udp_start(w, &w->w_usocks[i]) == -1)
+			fatalx("%s: worker %u cannot start", __func__, id);
+	for (i = 0; i < w->w_nslistens; i++)
+		if (stream_listen(w, &w->w_slistens[i]) == -1)
+			fatalx("%s: worker %u cannot start", __func__, id);
+	return (w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	sigset_t	 all;
+
+	/* Signals are the main thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	log_debug("worker %u running", w->w_id);
+	event_base_loop(w->w_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	log_debug("worker %u stopped", w->w_id);
+	return (NULL);
+}
+
+int
+worker_start(struct worker *w)
+{
+	int	rc;
+
+	if ((rc = pthread_create(&w->w_thread, NULL, worker_main, w)) != 0) {
+		errno = rc;
+		log_warn("%s: pthread_create", __func__);
+		return (-1);
+	}
+	w->w_running = 1;
+	return (0);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	if (!w->w_running)
+		return;
+	event_base_loopbreak(w->w_base);
+	pthread_join(w->w_thread, NULL);
+	w->w_running = 0;
+}
+
+void
+worker_free(struct worker *w)
+{
+	struct conn	*c;
+	unsigned int	 i;
+
+	if (w == NULL)
+		return;
+	worker_stop(w);
+	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
+		conn_free(c);
+	for (i = 0; i < w->w_nslistens; i++)
+		stream_unlisten(&w->w_slistens[i]);
+	for (i = 0; i < w->w_nusocks; i++) {
+		udp_stop(&w->w_usocks[i]);
+		close(w->w_usocks[i].us_ls.ls_fd);
+	}
+	free(w->w_slistens);
+	free(w->w_usocks);
+	free(w->w_rxbuf);
+	free(w->w_txbuf);
+	event_base_free(w->w_base);
+	free(w);
+}
+
+void
+worker_stats_add(const struct worker *w, struct stats *sum)
+{
+#define STATS_SUM(name)							\
+	STATS_ADD(sum, name, atomic_load_explicit(&w->w_stats.name,	\
+	    memory_order_relaxed));
+	STATS_FIELDS(STATS_SUM)
+#undef STATS_SUM
+}

@@ -186,11 +186,14 @@ struct stun_msg {
  * method and tid are valid, so a request can still get a 400).
  * Attributes following MESSAGE-INTEGRITY are dropped from attrs except
  * MESSAGE-INTEGRITY-SHA256 and FINGERPRINT; those following
- * MESSAGE-INTEGRITY-SHA256 except FINGERPRINT (RFC 8489 14.5, 14.6).
+ * MESSAGE-INTEGRITY-SHA256 except FINGERPRINT (RFC 8489 14.5, 14.6);
+ * dropped attributes still count towards STUN_ATTR_MAX.
  */
 int	stun_msg_parse(struct stun_msg *, const uint8_t *buf, size_t len);
 
-/* Cheap pre-check on a datagram's first bytes: 1 if it may be STUN. */
+/* Cheap pre-check on a datagram's first bytes: 1 if it may be STUN
+ * (at least 20 bytes, top bits, cookie, length a multiple of 4; the
+ * length is not matched against len, so a prefix will do). */
 int	stun_msg_maybe(const uint8_t *buf, size_t len);
 
 /* First attribute of that type, or NULL. */
@@ -205,7 +208,8 @@ unsigned int stun_msg_unknown(const struct stun_msg *, uint16_t *out,
 
 /* 1 if the type is one of the attributes above. */
 int	stun_attr_known(uint16_t type);
-/* Attribute and method names for logs and tests ("XOR-MAPPED-ADDRESS"). */
+/* Attribute and method names for logs and tests ("XOR-MAPPED-ADDRESS",
+ * "CreatePermission"); "unknown" for anything else. */
 const char *stun_attr_name(uint16_t type);
 const char *stun_method_name(uint16_t method);
 /* The RFC reason phrase for an error code, "" if none is defined. */
@@ -274,12 +278,18 @@ int	stun_attr_get_str(const struct stun_attr *, size_t max, char *out,
  * sticky-failed (err = 1) and stun_build_finish() returns 0.  The header
  * length is kept current, so integrity and fingerprint are computed over
  * the right bytes.
+ *
+ * pad is the byte used to pad attribute values to 4 bytes: 0 after
+ * stun_build_init() (RFC 8489 14); a test may set it to 0x20 to rebuild
+ * the RFC 5769 vectors byte for byte.  (Added after the first draft of
+ * this header; additive only.)
  */
 struct stun_build {
 	uint8_t		*buf;
 	size_t		 cap;
 	size_t		 len;
 	int		 err;
+	uint8_t		 pad;		/* padding byte, default 0 */
 };
 
 void	stun_build_init(struct stun_build *, uint8_t *buf, size_t cap,

@@ -1,0 +1,49 @@
+/*
+ * stats.h -- per-worker counters.
+ *
+ * Each worker owns one struct stats and is its only writer, so an
+ * increment is a relaxed load and store (no locked instruction on the
+ * data path); other threads read with relaxed loads to sum them.
+ */
+
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define STATS_FIELDS(X)							\
+	X(stun_requests)	/* STUN requests handled */		\
+	X(stun_indications)	/* STUN indications received */		\
+	X(binding_success)	/* Binding success responses */		\
+	X(error_responses)	/* error responses of any code */	\
+	X(err_400)							\
+	X(err_420)							\
+	X(dropped_notstun)	/* not STUN: bad header */		\
+	X(dropped_malformed)	/* broken attributes, not answerable */	\
+	X(dropped_fingerprint)	/* wrong FINGERPRINT */			\
+	X(dropped_chandata)	/* ChannelData without an allocation */	\
+	X(dropped_other)	/* responses, unsupported classes */	\
+	X(udp_send_errors)	/* replies the kernel refused */	\
+	X(conn_accepted)	/* TCP/TLS connections accepted */	\
+	X(conn_rejected)	/* over a connection limit */		\
+	X(conn_closed_garbage)	/* not STUN framing */			\
+	X(conn_closed_idle)	/* idle timeout */			\
+	X(conn_closed_stall)	/* stalled mid-frame */			\
+	X(conn_closed_backlog)	/* client not reading its answers */	\
+	X(tls_handshake_failed)
+
+struct stats {
+#define STATS_DECL(name)	_Atomic uint64_t name;
+	STATS_FIELDS(STATS_DECL)
+#undef STATS_DECL
+};
+
+/* Single-writer increment: only the owning worker calls these. */
+#define STATS_ADD(st, name, n)						\
+	atomic_store_explicit(&(st)->name,				\
+	    atomic_load_explicit(&(st)->name, memory_order_relaxed) + (n), \
+	    memory_order_relaxed)
+#define STATS_INC(st, name)	STATS_ADD(st, name, 1)
+
+#endif /* STATS_H */

@@ -1,0 +1,380 @@
+"""TCP and TLS: framing, garbage, stalls, idle connections, limits."""
+
+import socket
+import ssl
+import struct
+import time
+
+import pytest
+
+import stun
+from conftest import STREAMS
+
+
+def ok(c):
+    """One Binding on an open stream client succeeds."""
+    req = stun.binding_request()
+    r = c.request(req)
+    return r.cls == stun.SUCCESS and r.xor_mapped() == c.local
+
+
+def connect_or_closed(t, transport, bind=None):
+    """Connect; return (client, None) if served, (None, why) if closed.
+
+    "Closed" covers the server closing right after accept: for TCP the
+    client sees EOF or a reset, for TLS the handshake fails.
+    """
+    try:
+        c = t.client(transport, bind=bind)
+    except (ssl.SSLError, ConnectionError, socket.timeout, OSError) as e:
+        return None, "handshake: %r" % (e,)
+    try:
+        req = stun.binding_request()
+        c.send(req.encode())
+        raw = c.recv(5.0)
+    except (stun.Closed, ConnectionError, ssl.SSLError) as e:
+        c.close()
+        return None, "closed: %r" % (e,)
+    if raw is None:
+        c.close()
+        raise AssertionError("connection neither served nor closed")
+    r = stun.decode(raw)
+    assert r.tid == req.tid and r.cls == stun.SUCCESS
+    return c, None
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_several_requests_in_one_write(shared_turnd, transport):
+    c = shared_turnd.client(transport)
+    try:
+        reqs = [stun.binding_request([stun.software_attr("n%d" % i)])
+                for i in range(8)]
+        c.send(b"".join(r.encode(fingerprint=(i % 2 == 0))
+                        for i, r in enumerate(reqs)))
+        for i, req in enumerate(reqs):
+            raw = c.recv(5.0)
+            assert raw is not None, "missing response %d of %d" % (i, len(reqs))
+            r = stun.decode(raw)
+            assert r.tid == req.tid, "responses out of order at %d" % i
+            assert r.cls == stun.SUCCESS
+            assert r.xor_mapped() == c.local
+            assert r.fingerprint_ok() is (True if i % 2 == 0 else None)
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_request_split_across_writes(shared_turnd, transport):
+    c = shared_turnd.client(transport)
+    try:
+        req = stun.binding_request([stun.software_attr("split into bytes")])
+        data = req.encode(fingerprint=True)
+        for i in range(len(data) - 1):
+            c.send(data[i:i + 1])
+            if i in (0, 1, 3, 19):
+                time.sleep(0.01)    # let a few writes go out on their own
+        # Nothing may come back before the message is complete.
+        assert c.recv(0.3) is None, "answered an incomplete frame"
+        c.send(data[-1:])
+        raw = c.recv(5.0)
+        assert raw is not None
+        r = stun.decode(raw)
+        assert r.tid == req.tid and r.cls == stun.SUCCESS
+        assert r.fingerprint_ok() is True
+        # Two requests, the boundary in the middle of the second's header.
+        r1, r2 = stun.binding_request(), stun.binding_request()
+        blob = r1.encode() + r2.encode()
+        c.send(blob[:27])
+        assert stun.decode(c.recv(5.0)).tid == r1.tid
+        c.send(blob[27:])
+        assert stun.decode(c.recv(5.0)).tid == r2.tid
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_channeldata_interleaved_dropped(turnd, transport):
+    c = turnd.client(transport)
+    reqs = [stun.binding_request() for _ in range(4)]
+    cds = [stun.channel_data(0x4000, b"abcde"),      # 5 -> padded 8
+           stun.channel_data(0x4001, b""),
+           stun.channel_data(0x4FFF, b"wxyz"),
+           stun.channel_data(0x4002, b"x" * 101)]
+    blob = b""
+    for req, cd in zip(reqs, cds):
+        blob += req.encode() + cd
+    # Cut the stream in the middle of a ChannelData frame, too.
+    cut = len(reqs[0].encode()) + 6
+    c.send(blob[:cut])
+    time.sleep(0.02)
+    c.send(blob[cut:])
+    for i, req in enumerate(reqs):
+        raw = c.recv(5.0)
+        assert raw is not None, "missing response %d" % i
+        assert stun.decode(raw).tid == req.tid
+    assert c.recv(0.3) is None
+    assert ok(c)
+    s = turnd.wait_stats(lambda s: s.get("dropped_chandata") == len(cds))
+    assert s["dropped_chandata"] == len(cds), s
+    assert s["conn_closed_garbage"] == 0
+
+
+GARBAGE = {
+    "bad_first_byte": b"\xde\xad\xbe\xef" * 8,
+    "bad_cookie": struct.pack("!HHI", 0x0001, 0, 0xDEADBEEF) + bytes(12),
+    "http": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "top_bits": b"\x80\x01\x00\x00" + struct.pack("!I", stun.MAGIC) + bytes(12),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE))
+@pytest.mark.parametrize("transport", STREAMS)
+def test_garbage_closes_only_that_connection(turnd, transport, kind):
+    a = turnd.client(transport)
+    b = turnd.client(transport)
+    assert ok(a) and ok(b)
+    a.send(GARBAGE[kind])
+    assert a.wait_closed(5.0), "connection not closed after %s" % kind
+    assert ok(b), "the other connection was affected"
+    assert turnd.binding_ok(transport)
+    assert turnd.binding_ok("udp")
+    s = turnd.wait_stats(lambda s: s.get("conn_closed_garbage") == 1)
+    assert s["conn_closed_garbage"] == 1, s
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_garbage_after_request_in_same_write(turnd, transport):
+    """The valid request before the garbage is answered, then the close."""
+    c = turnd.client(transport)
+    req = stun.binding_request()
+    c.send(req.encode() + b"\xff" * 16)
+    raw = c.recv(5.0)
+    assert raw is not None and stun.decode(raw).tid == req.tid
+    assert c.wait_closed(5.0)
+
+
+@pytest.mark.parametrize("where", ["header", "body"])
+@pytest.mark.parametrize("transport", STREAMS)
+def test_stalled_frame_closed(turnd_factory, transport, where):
+    t = turnd_factory({"limits": {"frame_timeout": 1, "idle_timeout": 60}})
+    idle = t.client(transport)          # no partial frame: must survive
+    assert ok(idle)
+    c = t.client(transport)
+    assert ok(c)
+    data = stun.binding_request([stun.software_attr("stall")]).encode()
+    t0 = time.monotonic()
+    c.send(data[:10] if where == "header" else data[:24])
+    assert c.wait_closed(15.0), "stalled connection not closed"
+    elapsed = time.monotonic() - t0
+    assert elapsed >= 0.8, "closed after %.2fs, frame_timeout is 1s" % elapsed
+    assert ok(idle), "an idle connection was closed by the frame timeout"
+    s = t.wait_stats(lambda s: s.get("conn_closed_stall") == 1)
+    assert s["conn_closed_stall"] == 1, s
+    assert s["conn_closed_idle"] == 0
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_idle_connection_closed(turnd_factory, transport):
+    t = turnd_factory({"limits": {"idle_timeout": 2, "frame_timeout": 1}})
+    busy = t.client(transport)
+    c = t.client(transport)
+    assert ok(c)
+    t0 = time.monotonic()
+    # Keep "busy" active (every 0.4s, well inside 2s) while c idles.
+    closed = False
+    for _ in range(100):
+        assert ok(busy), "an active connection was closed"
+        if c.wait_closed(0.4):
+            closed = True
+            break
+        if time.monotonic() - t0 > 15:
+            break
+    elapsed = time.monotonic() - t0
+    assert closed, "idle connection not closed within 15s"
+    assert elapsed >= 1.5, "closed after %.2fs, idle_timeout is 2s" % elapsed
+    # busy has been active for longer than idle_timeout by now (>= 2s)
+    assert ok(busy)
+    s = t.wait_stats(lambda s: s.get("conn_closed_idle") == 1)
+    assert s["conn_closed_idle"] == 1, s
+    assert s["conn_closed_stall"] == 0
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_connections_per_source(turnd_factory, transport):
+    t = turnd_factory({"limits": {"connections_per_source": 2}})
+    a, why = connect_or_closed(t, transport)
+    assert a, why
+    b, why = connect_or_closed(t, transport)
+    assert b, why
+    c, why = connect_or_closed(t, transport)
+    assert c is None, "third connection from one source was served"
+    rejected = 1
+    # Another source is not limited by 127.0.0.1's count.
+    d, why = connect_or_closed(t, transport, bind=("127.0.0.2", 0))
+    assert d, why
+    # Existing connections are unaffected.
+    assert ok(a) and ok(b)
+    # Closing one frees a slot (poll: the server sees the close async).
+    a.close()
+    deadline = time.monotonic() + 5
+    e = None
+    for _ in range(100):
+        e, why = connect_or_closed(t, transport)
+        if e:
+            break
+        rejected += 1
+        assert time.monotonic() < deadline, "slot never freed: %s" % why
+        time.sleep(0.05)
+    assert e
+    s = t.wait_stats(lambda s: s.get("conn_rejected") == rejected)
+    assert s["conn_rejected"] == rejected, s
+    for x in (b, d, e):
+        x.close()
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_connections_total(turnd_factory, transport):
+    t = turnd_factory({"limits": {"connections": 3}})
+    held = []
+    for src in ("127.0.0.1", "127.0.0.2", "127.0.0.1"):
+        c, why = connect_or_closed(t, transport, bind=(src, 0))
+        assert c, why
+        held.append(c)
+    for src in ("127.0.0.1", "127.0.0.2"):
+        c, why = connect_or_closed(t, transport, bind=(src, 0))
+        assert c is None, "connection over limits.connections was served"
+    assert all(ok(c) for c in held)
+    assert t.binding_ok("udp"), "UDP is not limited by TCP connections"
+    s = t.wait_stats(lambda s: s.get("conn_rejected") == 2)
+    assert s["conn_rejected"] == 2, s
+    for c in held:
+        c.close()
+
+
+def test_connection_limit_counts_tcp_and_tls_together(turnd_factory):
+    t = turnd_factory({"limits": {"connections_per_source": 2}})
+    a, why = connect_or_closed(t, "tcp")
+    assert a, why
+    b, why = connect_or_closed(t, "tls")
+    assert b, why
+    for tr in ("tcp", "tls"):
+        c, why = connect_or_closed(t, tr)
+        assert c is None, "%s connection over the per-source limit served" % tr
+    a.close()
+    b.close()
+
+
+def test_plain_tcp_to_tls_port(turnd):
+    raw = socket.create_connection(turnd.addr("tls"), timeout=5)
+    try:
+        raw.sendall(stun.binding_request().encode())
+        raw.settimeout(5)
+        deadline = time.monotonic() + 10
+        closed = False
+        for _ in range(100):
+            try:
+                chunk = raw.recv(4096)
+            except ConnectionResetError:
+                closed = True
+                break
+            except socket.timeout:
+                break
+            if not chunk:
+                closed = True
+                break
+            # An alert may come first; it must not be a STUN answer.
+            assert chunk[:2] not in (b"\x01\x01", b"\x01\x11"), chunk
+            if time.monotonic() > deadline:
+                break
+        assert closed, "plaintext on the TLS port did not close the connection"
+    finally:
+        raw.close()
+    assert turnd.binding_ok("tls")
+    assert turnd.binding_ok("tcp")
+    s = turnd.wait_stats(lambda s: s.get("tls_handshake_failed") == 1)
+    assert s["tls_handshake_failed"] == 1, s
+
+
+def test_tls_verifies_with_configured_cert(shared_turnd):
+    """The certificate served is the configured one (verified, SAN ok)."""
+    c = shared_turnd.client("tls", server_hostname="localhost")
+    try:
+        assert ok(c)
+        assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+    finally:
+        c.close()
+
+
+def test_tls_min_version_13(turnd_factory):
+    t = turnd_factory({"tls": {"min_version": "1.3"}})
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = socket.create_connection(t.addr("tls"), timeout=5)
+    try:
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            ctx.wrap_socket(raw, server_hostname="localhost")
+    finally:
+        raw.close()
+    c = t.client("tls")
+    assert c.sock.version() == "TLSv1.3"
+    assert ok(c)
+    s = t.wait_stats(lambda s: s.get("tls_handshake_failed") == 1)
+    assert s["tls_handshake_failed"] == 1, s
+
+
+def test_tls12_client_accepted_by_default(shared_turnd):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(shared_turnd.certs.cert)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = socket.create_connection(shared_turnd.addr("tls"), timeout=5)
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    try:
+        assert s.version() == "TLSv1.2"
+        req = stun.binding_request()
+        s.sendall(req.encode())
+        hdr = b""
+        for _ in range(20):
+            if len(hdr) >= 20:
+                break
+            hdr += s.recv(20 - len(hdr))
+        n = struct.unpack("!H", hdr[2:4])[0]
+        body = b""
+        for _ in range(50):
+            if len(body) >= n:
+                break
+            body += s.recv(n - len(body))
+        r = stun.decode(hdr + body)
+        assert r.tid == req.tid and r.cls == stun.SUCCESS
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_client_vanishes_mid_frame_and_with_pending_answers(turnd, transport):
+    # Half a frame, then close.
+    c = turnd.client(transport)
+    c.send(stun.binding_request().encode()[:13])
+    c.close()
+    # Many requests, then an abortive close (RST) before reading answers.
+    c = turnd.client(transport)
+    c.send(b"".join(stun.binding_request().encode() for _ in range(50)))
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      struct.pack("ii", 1, 0))
+    c.close()
+    assert turnd.binding_ok(transport)
+    assert turnd.alive()
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_accepted_counter(turnd, transport):
+    n = 12
+    for _ in range(n):
+        c = turnd.client(transport)
+        assert ok(c)
+        c.close()
+    s = turnd.wait_stats(lambda s: s.get("conn_accepted") == n)
+    assert s["conn_accepted"] == n, s
+    assert s["binding_success"] == n
+    assert s["conn_rejected"] == 0

@@ -25,15 +25,15 @@ run_pass() {
 	fi
 	echo "== $name: unit and config tests"
 	(cd "$dir" && make -j"$(nproc)" check >/dev/null 2>&1)
-	p=$(cat "$dir"/tests/*/*.trs "$dir"/tests/conf/*.trs 2>/dev/null |
+	p=$(cat "$dir"/tests/*/*.trs "$dir"/tests/*.trs 2>/dev/null |
 	    grep -c '^:test-result: PASS')
-	f=$(cat "$dir"/tests/*/*.trs "$dir"/tests/conf/*.trs 2>/dev/null |
+	f=$(cat "$dir"/tests/*/*.trs "$dir"/tests/*.trs 2>/dev/null |
 	    grep -c -E '^:test-result: (FAIL|ERROR|XPASS)')
-	s=$(cat "$dir"/tests/*/*.trs "$dir"/tests/conf/*.trs 2>/dev/null |
+	s=$(cat "$dir"/tests/*/*.trs "$dir"/tests/*.trs 2>/dev/null |
 	    grep -c '^:test-result: SKIP')
 	if [ "$f" -gt 0 ]; then
 		grep -h -B2 -E '^(not ok|# .*failed|FAIL|ERROR)' \
-		    "$dir"/tests/*/*.log 2>/dev/null | head -60
+		    "$dir"/tests/*/*.log "$dir"/tests/*.log 2>/dev/null | head -60
 	fi
 	echo "   unit: $p passed, $f failed, $s skipped"
 	echo "$p $f $s" > "$results/$name.unit"

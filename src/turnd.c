@@ -154,7 +154,8 @@ demo_print(const struct turnd_conf *conf, const char *password)
 	    "\"turn:%s?transport=udp\", \"turn:%s?transport=tcp\"], "
 	    "\"username\": \"%s\", \"credential\": \"%s\"}]\n\n",
 	    ip, ip, ip, DEMO_USER, password);
-	printf("Press Ctrl-C to stop.\n");
+	printf("This version answers STUN only: TURN requests (Allocate) get "
+	    "error 400\nuntil the relay lands.  Press Ctrl-C to stop.\n");
 	fflush(stdout);
 }
 

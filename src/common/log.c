@@ -103,7 +103,7 @@ log_level_name(int level)
 	return (log_names[level]);
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 {
 	char		 line[LOG_LINE_MAX];

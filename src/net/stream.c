@@ -60,23 +60,6 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/*
- * The length of the frame that starts with the hlen bytes at hdr, or 0
- * when not yet known; stun_frame_next() has already vetted the bytes.
- */
-static size_t
-frame_need(const uint8_t *hdr, size_t hlen)
-{
-	size_t	len;
-
-	if (hlen < 4)
-		return (0);
-	len = (size_t)hdr[2] << 8 | hdr[3];
-	if ((hdr[0] & 0xC0) == 0)
-		return (STUN_HDR_LEN + len);
-	return (STUN_CHAN_HDR_LEN + ((len + 3) & ~(size_t)3));
-}
-
 /* Hand one whole frame to the server; queue its answer. */
 static void
 conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f)
@@ -173,7 +156,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		if (r == 0) {
-			need = frame_need(hdr, hlen);
+			need = f.framelen;
 			if (need == 0 || avail < need)
 				break;	/* wait for the rest */
 			p = evbuffer_pullup(in, (ssize_t)need);

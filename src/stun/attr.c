@@ -13,23 +13,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 #define STUN_ADDR4_LEN		8	/* 4 + IPv4 address */
 #define STUN_ADDR6_LEN		20	/* 4 + IPv6 address */
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
-}
 
 /*
  * Decode a (possibly XOR'ed) address value.  key is NULL for plain

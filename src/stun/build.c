@@ -16,27 +16,14 @@
 
 #include <openssl/evp.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 #define STUN_MI_LEN		20
 #define STUN_MI256_LEN		32
 #define STUN_BODY_MAX		0xfffc	/* largest multiple of 4 in 16 bits */
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /*
  * Start a message of the given type and transaction ID in buf (cap

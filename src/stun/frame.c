@@ -6,21 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 static const uint8_t stun_cookie[4] = { 0x21, 0x12, 0xa4, 0x42 };
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
 
-static size_t
-pad4(size_t n)
-{
-	return ((n + 3) & ~(size_t)3);
-}
 
 /*
  * A ChannelData message of exactly len bytes: the first two bits 0b01
@@ -64,12 +55,15 @@ stun_chan_hdr(uint8_t out[STUN_CHAN_HDR_LEN], uint16_t chan, uint16_t len)
  * waiting for a whole header.  Frame lengths come from 16-bit fields: a
  * STUN frame is at most 20 + 65532 bytes, a ChannelData frame at most
  * 4 + 65536, so "need more" never asks for more than STUN_MSG_MAX + 3.
+ * On "need more", f->framelen is the whole frame's length once the
+ * length field is in (4 bytes), else 0.
  */
 int
 stun_frame_next(const uint8_t *p, size_t avail, struct stun_frame *f)
 {
 	size_t	i, len, need;
 
+	f->framelen = 0;
 	if (p == NULL || avail == 0)
 		return (0);
 	switch (p[0] & 0xc0) {
@@ -79,15 +73,15 @@ stun_frame_next(const uint8_t *p, size_t avail, struct stun_frame *f)
 		for (i = 4; i < 8 && i < avail; i++)
 			if (p[i] != stun_cookie[i - 4])
 				return (-1);
-		if (avail < STUN_HDR_LEN)
+		if (avail < 4)
 			return (0);
 		len = get16(p + 2);
 		need = STUN_HDR_LEN + len;
+		f->kind = STUN_FRAME_STUN;
+		f->framelen = need;
 		if (avail < need)
 			return (0);
-		f->kind = STUN_FRAME_STUN;
 		f->msglen = need;
-		f->framelen = need;
 		return (1);
 	case 0x40:
 		if (avail < STUN_CHAN_HDR_LEN)
@@ -95,11 +89,11 @@ stun_frame_next(const uint8_t *p, size_t avail, struct stun_frame *f)
 		len = get16(p + 2);
 		/* Over a stream the padding is always there (12.5). */
 		need = STUN_CHAN_HDR_LEN + pad4(len);
+		f->kind = STUN_FRAME_CHAN;
+		f->framelen = need;
 		if (avail < need)
 			return (0);
-		f->kind = STUN_FRAME_CHAN;
 		f->msglen = STUN_CHAN_HDR_LEN + len;
-		f->framelen = need;
 		return (1);
 	default:
 		return (-1);

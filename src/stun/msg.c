@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stun/bytes.h"
 #include "stun/stun.h"
 
 /* A cursor over the attribute area of one message. */
@@ -15,18 +16,7 @@ struct stun_attr_iter {
 	unsigned int	 count;		/* attributes returned so far */
 };
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
-}
 
 /*
  * Return 1 and fill in *a for the next attribute, 0 at the clean end of
@@ -47,7 +37,7 @@ stun_attr_next(struct stun_attr_iter *it, struct stun_attr *a)
 
 	a->type = get16(it->p);
 	a->len = get16(it->p + 2);
-	padded = ((size_t)a->len + 3) & ~(size_t)3;
+	padded = pad4(a->len);
 	if (padded > it->left - STUN_ATTR_HDR_LEN)
 		return (-1);
 	a->val = it->p + STUN_ATTR_HDR_LEN;

@@ -351,8 +351,10 @@ struct stun_frame {
 /*
  * Look at the avail bytes at p.  Returns 1 and fills *f if a whole frame
  * is there, 0 if more bytes are needed (never more than STUN_MSG_MAX + 3
- * in all), -1 if the bytes cannot start a frame (wrong top bits, bad
- * magic cookie, STUN length not a multiple of 4): the stream is garbage.
+ * in all; f->framelen then holds the whole frame's length once its
+ * length field is in, else 0), -1 if the bytes cannot start a frame
+ * (wrong top bits, bad magic cookie, STUN length not a multiple of 4):
+ * the stream is garbage.
  */
 int	stun_frame_next(const uint8_t *p, size_t avail, struct stun_frame *f);
 

@@ -314,6 +314,10 @@ test_need_more_bound(void)
 			bad++;
 		if (stun_frame_next(b, want - 1, &f) != 0)
 			bad++;
+		/* "need more" tells the whole length once 4 bytes are in */
+		if (stun_frame_next(b, 8, &f) != 0 || f.framelen != want ||
+		    stun_frame_next(b, 3, &f) != 0 || f.framelen != 0)
+			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);
 	/* ChannelData, every length. */
@@ -325,6 +329,9 @@ test_need_more_bound(void)
 		    f.framelen > max)
 			bad++;
 		if (stun_frame_next(b, want - 1, &f) != 0)
+			bad++;
+		if (want > 4 && (stun_frame_next(b, 4, &f) != 0 ||
+		    f.framelen != want))
 			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);

@@ -1,6 +1,6 @@
 #!/bin/sh
 #
-# run.sh -- "turnd -n -c FILE" over tests/conf, as TAP.
+# conf_files.sh -- "turnd -n -c FILE" over tests/conf, as TAP.
 #
 # good/*.conf must load: exit 0 and "configuration OK" on stdout.
 # bad/*.conf must be refused: exit 1 and, on stderr, "FILE:LINE: TEXT"
@@ -9,7 +9,7 @@
 #
 # make check sets top_srcdir and top_builddir; TURND overrides the binary.
 
-srcdir=${top_srcdir:-$(dirname "$0")/../..}
+srcdir=${top_srcdir:-$(dirname "$0")/..}
 builddir=${top_builddir:-.}
 turnd=${TURND:-$builddir/turnd}
 dir=$srcdir/tests/conf

@@ -159,8 +159,9 @@ demo_print(const struct turnd_conf *conf, const char *password)
 	fflush(stdout);
 }
 
+/* One line "stats: name=value ..." summed over the workers. */
 static void
-stats_log(struct turnd *td, const char *why)
+stats_log(struct turnd *td)
 {
 	struct stats	 sum;
 	char		 line[1024];
@@ -180,7 +181,7 @@ stats_log(struct turnd *td, const char *why)
 		n += (size_t)r;
 	STATS_FIELDS(STATS_FMT)
 #undef STATS_FMT
-	log_info("%s (%s)", line, why);
+	log_info("%s", line);
 }
 
 static void
@@ -195,7 +196,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(td->td_base);
 		break;
 	case SIGUSR1:
-		stats_log(td, "SIGUSR1");
+		stats_log(td);
 		break;
 	case SIGHUP:
 		log_warnx("SIGHUP: reload is not supported yet; restart turnd "
@@ -407,7 +408,7 @@ main(int argc, char *argv[])
 
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_stop(td.td_workers[i]);
-	stats_log(&td, "exit");
+	stats_log(&td);
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_free(td.td_workers[i]);
 	free(td.td_workers);

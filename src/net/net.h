@@ -112,6 +112,7 @@ struct conn {
 	int			 c_tls_up;	/* handshake done */
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
+	int			 c_closing;	/* garbage seen: flush, then close */
 	struct timeval		 c_frame_start;
 };
 

@@ -114,13 +114,26 @@ conn_track_partial(struct conn *c, int partial)
 	return (0);
 }
 
-/* Close with a reason counted; c is freed. */
+/*
+ * The stream is garbage: answer what came before it, then close.  Reading
+ * stops now; the connection is freed once its answers are written (the
+ * write callback), or after the frame timeout if the client does not read
+ * them.  c may be freed on return.
+ */
 static void
-conn_close(struct conn *c, int reason_garbage)
+conn_close_garbage(struct conn *c)
 {
-	if (reason_garbage)
-		STATS_INC(&c->c_w->w_stats, conn_closed_garbage);
-	conn_free(c);
+	struct timeval	tv = secs(c->c_w->w_conf->lim_frame_timeout);
+
+	STATS_INC(&c->c_w->w_stats, conn_closed_garbage);
+	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	c->c_closing = 1;
+	bufferevent_disable(c->c_bev, EV_READ);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(c->c_bev, NULL, &tv);
 }
 
 static void
@@ -152,7 +165,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_copyout(in, hdr, hlen);
 		r = stun_frame_next(hdr, hlen, &f);
 		if (r == -1) {
-			conn_close(c, 1);
+			conn_close_garbage(c);
 			return;
 		}
 		if (r == 0) {
@@ -162,13 +175,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			p = evbuffer_pullup(in, (ssize_t)need);
 			if (p == NULL ||
 			    (r = stun_frame_next(p, need, &f)) != 1) {
-				conn_close(c, 1);
+				conn_close_garbage(c);
 				return;
 			}
 		} else
 			p = evbuffer_pullup(in, (ssize_t)f.framelen);
 		if (p == NULL) {
-			conn_close(c, 0);
+			conn_free(c);
 			return;
 		}
 		conn_frame(c, p, &f);
@@ -187,6 +200,11 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 	struct timeval	 tv;
 
+	if (c->c_closing) {
+		/* the answers before the garbage are out */
+		conn_free(c);
+		return;
+	}
 	if (!c->c_backlog)
 		return;
 	c->c_backlog = 0;
@@ -213,7 +231,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->c_transport == TRANSPORT_TLS && !c->c_tls_up)
 		STATS_INC(st, tls_handshake_failed);
-	else if (what & BEV_EVENT_TIMEOUT) {
+	else if ((what & BEV_EVENT_TIMEOUT) && !c->c_closing) {
 		if (what & BEV_EVENT_WRITING)
 			STATS_INC(st, conn_closed_backlog);
 		else if (c->c_partial)

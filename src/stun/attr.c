@@ -19,8 +19,6 @@
 #define STUN_ADDR4_LEN		8	/* 4 + IPv4 address */
 #define STUN_ADDR6_LEN		20	/* 4 + IPv6 address */
 
-
-
 /*
  * Decode a (possibly XOR'ed) address value.  key is NULL for plain
  * MAPPED-ADDRESS, or the 16 bytes cookie + transaction ID to XOR with

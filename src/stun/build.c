@@ -23,8 +23,6 @@
 #define STUN_MI256_LEN		32
 #define STUN_BODY_MAX		0xfffc	/* largest multiple of 4 in 16 bits */
 
-
-
 /*
  * Start a message of the given type and transaction ID in buf (cap
  * bytes).  Fails (sticky) if buf cannot hold a header, if the type has

@@ -11,8 +11,6 @@
 
 static const uint8_t stun_cookie[4] = { 0x21, 0x12, 0xa4, 0x42 };
 
-
-
 /*
  * A ChannelData message of exactly len bytes: the first two bits 0b01
  * (channel numbers 0x4000..0x7FFF, RFC 8656 12), 4 + data length <= len,

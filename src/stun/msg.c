@@ -16,8 +16,6 @@ struct stun_attr_iter {
 	unsigned int	 count;		/* attributes returned so far */
 };
 
-
-
 /*
  * Return 1 and fill in *a for the next attribute, 0 at the clean end of
  * the area, -1 if the area is malformed (a TLV overrunning it, or more

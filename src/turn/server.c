@@ -57,6 +57,8 @@ server_error(struct server *sv, const struct stun_msg *m, int code,
 	reply->len = server_finish(sv, m, &b);
 	reply->change = 0;
 	reply->port = 0;
+	if (reply->len == 0)
+		return;
 
 	STATS_INC(sv->sv_stats, error_responses);
 	if (code == STUN_ERR_BAD_REQUEST)

@@ -19,18 +19,6 @@
 
 #define DEFPORT		3478
 
-/* A fixed-seed xorshift32, so every run tests the same cases. */
-static uint32_t	rng_state = 0x9e3779b9U;
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return (rng_state);
-}
-
 /*
  * Bracket a group of CHECKs about one input: if any of them failed,
  * name the input in the TAP diagnostics.
@@ -707,7 +695,7 @@ test_cidr_v4_reference(void)
 	for (p = 0; p <= 32; p++) {
 		mask = p == 0 ? 0 : 0xffffffffU << (32 - p);
 		for (k = 0; k < 20; k++) {
-			a = rng();
+			a = unit_rng();
 			net = a & mask;
 			snprintf(s, sizeof(s), "%u.%u.%u.%u/%u", a >> 24,
 			    (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, p);
@@ -727,7 +715,7 @@ test_cidr_v4_reference(void)
 				sin.sin_addr.s_addr = htonl((net | ~mask) + 1);
 				CHECK(!cidr_match(&c, (struct sockaddr *)&sin));
 			}
-			b = rng();
+			b = unit_rng();
 			sin.sin_addr.s_addr = htonl(b);
 			CHECK_EQ_INT(cidr_match(&c, (struct sockaddr *)&sin),
 			    ((b ^ net) & mask) == 0);
@@ -755,7 +743,7 @@ test_cidr_v6_reference(void)
 	for (p = 0; p <= 128; p++) {
 		for (k = 0; k < 4; k++) {
 			for (i = 0; i < 16; i++)
-				a[i] = (uint8_t)rng();
+				a[i] = (uint8_t)unit_rng();
 			for (i = 0; i < 16; i++) {
 				if (8 * i + 8 <= p)
 					net[i] = a[i];

@@ -28,17 +28,6 @@ struct stream {
 	unsigned int	n;
 };
 
-static uint32_t	rng_state = 0x9e3779b9U;
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return (rng_state);
-}
-
 static void
 add_stun(struct stream *s, const uint8_t *msg, size_t len)
 {
@@ -177,7 +166,7 @@ static size_t
 chunk_random(void)
 {
 	/* Mostly small, sometimes large. */
-	return ((rng() % 8 == 0) ? rng() % 400 : rng() % 9);
+	return ((unit_rng() % 8 == 0) ? unit_rng() % 400 : unit_rng() % 9);
 }
 
 static size_t

@@ -17,11 +17,13 @@
  *
  * Each RUN() is one TAP test point; a failed CHECK prints a diagnostic
  * with file:line and marks the point "not ok" but lets it finish.
+ * unit_rng() is a fixed-seed PRNG, so every run tests the same cases.
  */
 
 #ifndef UNIT_H
 #define UNIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,6 +82,24 @@ unit_done(void)
 {
 	printf("1..%d\n", unit_n);
 	return (unit_failed ? 1 : 0);
+}
+
+/* A fixed-seed xorshift32; unit_rng_seed() picks another fixed seed. */
+static uint32_t	unit_rng_state __attribute__((unused)) = 0x9e3779b9U;
+
+static inline void
+unit_rng_seed(uint32_t seed)
+{
+	unit_rng_state = seed;
+}
+
+static inline uint32_t
+unit_rng(void)
+{
+	unit_rng_state ^= unit_rng_state << 13;
+	unit_rng_state ^= unit_rng_state >> 17;
+	unit_rng_state ^= unit_rng_state << 5;
+	return (unit_rng_state);
 }
 
 #endif /* UNIT_H */

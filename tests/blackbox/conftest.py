@@ -153,6 +153,10 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.when == "call" and rep.failed:
         for t in getattr(item, "_turnd_instances", []):
+            lines = t.log_text().splitlines()
+            stats = [i for i, l in enumerate(lines) if "stats:" in l]
+            drop = set(stats[:-2])         # repeated polls: keep the last 2
+            log = "\n".join(l for i, l in enumerate(lines) if i not in drop)
             rep.sections.append(("turnd log %s" % t.dir,
-                                 t.log_text()[-4000:] + "\nstderr:\n" +
+                                 log[-4000:] + "\nstderr:\n" +
                                  t.stderr_text()[-2000:]))

@@ -322,11 +322,13 @@ class Turnd:
         a failure shows the real numbers.
         """
         deadline = time.monotonic() + timeout
+        delay = 0.02
         for _ in range(200):
             s = self.stats()
             if pred(s) or time.monotonic() > deadline:
                 return s
-            time.sleep(0.05)               # polling interval, not a sync
+            time.sleep(delay)              # polling interval, not a sync
+            delay = min(delay * 2, 0.5)
         return s
 
     def final_stats(self):

@@ -191,3 +191,26 @@ def test_ipv6_and_ipv4_listeners_are_distinct(shared_turnd):
     finally:
         c4.close()
         c6.close()
+
+
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_worker_counts(turnd_factory, workers):
+    """0 = one per CPU; each count serves every transport."""
+    t = turnd_factory({"workers": workers})
+    for tr in TRANSPORTS:
+        assert t.binding_ok(tr), tr
+    socks = [t.client("udp") for _ in range(16)]
+    for c in socks:
+        r = c.request(stun.binding_request())
+        assert r.xor_mapped() == c.local
+
+
+def test_large_request_answered(shared_turnd):
+    """A 1400-byte comprehension-optional attribute does not matter."""
+    c = shared_turnd.client("udp")
+    try:
+        req = stun.binding_request([(0xC0DE, bytes(1400))])
+        r = c.request(req, fingerprint=True)
+        assert r.cls == stun.SUCCESS and r.fingerprint_ok() is True
+    finally:
+        c.close()

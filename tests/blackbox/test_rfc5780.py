@@ -3,6 +3,7 @@ CHANGE-REQUEST; with our client and coturn's turnutils_natdiscovery."""
 
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -111,6 +112,39 @@ def test_change_request_without_rfc5780_is_420(shared_turnd, transport):
         c.close()
 
 
+def test_response_port(t5780):
+    """RESPONSE-PORT (RFC 5780 7.5): the answer goes to that port.
+
+    Not in the issue's list, but coturn's turnutils_stunclient sends it
+    with CHANGE-REQUEST and waits forever if it is refused.
+    """
+    a = stun.UdpClient(addrs(t5780)["pp"], connect=False)
+    b = stun.UdpClient(addrs(t5780)["pp"], connect=False)
+    try:
+        req = stun.binding_request([(0x0027, struct.pack("!HH", b.local[1], 0))])
+        a.send(req.encode())
+        raw = b.recv(5.0)
+        if raw is None:
+            at_source = a.recv(0.5)
+            raise AssertionError("no answer at RESPONSE-PORT; at the source: %r"
+                                 % (at_source and stun.decode(at_source)))
+        r = stun.decode(raw)
+        assert r.tid == req.tid and r.cls == stun.SUCCESS, r
+        assert r.xor_mapped() == a.local
+    finally:
+        a.close()
+        b.close()
+
+
+def test_padding_accepted(t5780):
+    """PADDING (RFC 5780 7.6), sent by turnutils_natdiscovery -P."""
+    c = t5780.client("udp")
+    req = stun.binding_request([(0x0026, bytes(64))])
+    r = c.request(req)
+    assert r.cls == stun.SUCCESS, r
+    assert r.xor_mapped() == c.local
+
+
 def run_tool(args, timeout=60):
     try:
         p = subprocess.run(args, capture_output=True, text=True,
@@ -132,8 +166,12 @@ def test_natdiscovery_mapping_and_filtering(t5780):
     assert "NAT with Endpoint Independent Mapping!" in out, out
     assert "NAT with Endpoint Independent Filtering!" in out, out
     assert "Other addr: : %s:%d" % (ALT_IP, t5780.alt_port) in out, out
-    refl = set(re.findall(r"UDP reflexive addr: ([0-9.]+:\d+)", out))
-    assert refl == {"%s:%d" % (PRIMARY_IP, local)}, out
+    # Each response: the reflexive address is the local one (no NAT here).
+    pairs = re.findall(r"UDP reflexive addr: ([0-9.]+:\d+)\s*\n"
+                       r".*Local addr: : ([0-9.]+:\d+)", out)
+    assert len(pairs) >= 4, out
+    assert all(a == b for a, b in pairs), out
+    assert pairs[0][0] == "%s:%d" % (PRIMARY_IP, local), out
     origins = set(re.findall(r"Response origin: : ([0-9.]+:\d+)", out))
     # The change requests are answered from the alternate address.
     assert "%s:%d" % (ALT_IP, t5780.alt_port) in origins, out

@@ -119,10 +119,25 @@ def test_channeldata_interleaved_dropped(turnd, transport):
     assert s["conn_closed_garbage"] == 0
 
 
+def client_hello():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
 GARBAGE = {
     "bad_first_byte": b"\xde\xad\xbe\xef" * 8,
     "bad_cookie": struct.pack("!HHI", 0x0001, 0, 0xDEADBEEF) + bytes(12),
-    "http": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    # A TLS ClientHello on the plain TCP port (0x16 0x03: STUN-like type,
+    # then no magic cookie).
+    "tls_client_hello": client_hello(),
     "top_bits": b"\x80\x01\x00\x00" + struct.pack("!I", stun.MAGIC) + bytes(12),
 }
 
@@ -378,3 +393,61 @@ def test_accepted_counter(turnd, transport):
     assert s["conn_accepted"] == n, s
     assert s["binding_success"] == n
     assert s["conn_rejected"] == 0
+
+
+@pytest.mark.parametrize("sent", ["nothing", "half_client_hello"])
+def test_tls_handshake_that_never_completes_is_closed(turnd_factory, sent):
+    """A TLS connection stuck before/inside the handshake does not live on."""
+    t = turnd_factory({"limits": {"idle_timeout": 2, "frame_timeout": 1}})
+    raw = socket.create_connection(t.addr("tls"), timeout=5)
+    try:
+        if sent == "half_client_hello":
+            raw.sendall(client_hello()[:20])
+        raw.settimeout(15)
+        t0 = time.monotonic()
+        try:
+            data = raw.recv(4096)
+        except ConnectionResetError:
+            data = b""
+        assert data == b"" or data[0] == 0x15, "expected a close, got %r" % data
+        assert time.monotonic() - t0 < 15
+    finally:
+        raw.close()
+    assert t.binding_ok("tls")
+    s = t.stats()
+    assert s["tls_handshake_failed"] + s["conn_closed_stall"] + \
+        s["conn_closed_idle"] >= 1, s
+
+
+def test_half_close_still_answered(turnd):
+    """TCP: requests, then FIN (shutdown write): the answers still come."""
+    c = turnd.client("tcp")
+    reqs = [stun.binding_request() for _ in range(3)]
+    c.send(b"".join(r.encode() for r in reqs))
+    c.sock.shutdown(socket.SHUT_WR)
+    for req in reqs:
+        raw = c.recv(5.0)
+        assert raw is not None and stun.decode(raw).tid == req.tid
+    assert c.wait_closed(5.0), "not closed after the client's FIN"
+
+
+@pytest.mark.parametrize("transport", STREAMS)
+def test_server_side_close_frees_source_slot(turnd_factory, transport):
+    """A connection closed for garbage gives its per-source slot back."""
+    t = turnd_factory({"limits": {"connections_per_source": 1}})
+    for _ in range(3):
+        a, why = connect_or_closed(t, transport)
+        assert a, why
+        a.send(GARBAGE["bad_first_byte"])
+        assert a.wait_closed(5.0)
+        a.close()
+    # The server may see the close a moment after the client: poll.
+    deadline = time.monotonic() + 5
+    for _ in range(100):
+        b, why = connect_or_closed(t, transport)
+        if b:
+            break
+        assert time.monotonic() < deadline, "slot not freed: %s" % why
+        time.sleep(0.05)
+    assert b
+    b.close()

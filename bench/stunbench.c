@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -104,9 +105,9 @@ send_requests(struct bconn *c, unsigned int n)
 			msgs[i].msg_hdr.msg_iovlen = 1;
 		}
 		if (stream) {
-			for (i = 0; i < k; i++)
-				if (write(c->fd, bufs[i], iov[i].iov_len) < 0)
-					return;
+			/* one write for the batch, as a pipelining client would */
+			if (writev(c->fd, iov, (int)k) < 0)
+				return;
 			r = (int)k;
 		} else if ((r = sendmmsg(c->fd, msgs, k, 0)) <= 0)
 			return;

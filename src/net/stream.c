@@ -36,7 +36,8 @@
 
 #define CONN_OUT_MAX	(256 * 1024)	/* answers queued before pausing */
 #define CONN_IN_MAX	(2 * (STUN_MSG_MAX + 3))
-#define CONN_REPLY_MAX	2048
+#define CONN_REPLY_MAX	2048		/* room for any one answer */
+#define CONN_BATCH	16384		/* answers of one read pass */
 
 static void	conn_read_cb(struct bufferevent *, void *);
 
@@ -60,28 +61,30 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Hand one whole frame to the server; queue its answer. */
-static void
-conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f)
+/*
+ * Hand one whole frame to the server; its answer goes to out (cap bytes,
+ * at least CONN_REPLY_MAX).  Returns the answer's length, 0 for none.
+ */
+static size_t
+conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
+    uint8_t *out, size_t cap)
 {
 	struct worker		*w = c->c_w;
 	struct server_pkt	 pkt;
 	struct server_reply	 reply;
-	uint8_t			 buf[CONN_REPLY_MAX];
 
 	if (f->kind == STUN_FRAME_CHAN) {
 		STATS_INC(&w->w_stats, dropped_chandata);
-		return;
+		return (0);
 	}
 	pkt.transport = c->c_transport;
 	pkt.src = (const struct sockaddr *)&c->c_peer;
 	pkt.local = (const struct sockaddr *)&c->c_local;
 	pkt.origin = NULL;
-	reply.buf = buf;
-	reply.cap = sizeof(buf);
+	reply.buf = out;
+	reply.cap = cap;
 	server_handle(&w->w_srv, &pkt, p, f->msglen, &reply);
-	if (reply.len > 0)
-		bufferevent_write(c->c_bev, reply.buf, reply.len);
+	return (reply.len);
 }
 
 /*
@@ -136,6 +139,34 @@ conn_close_garbage(struct conn *c)
 	bufferevent_set_timeouts(c->c_bev, NULL, &tv);
 }
 
+/*
+ * Queue answers.  On plain TCP with nothing queued they go straight to
+ * the socket: the bufferevent would arm and disarm a write event (two
+ * epoll_ctl calls) for every batch.  What the kernel does not take, and
+ * everything on TLS, goes through the bufferevent.
+ */
+static void
+conn_send(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct bufferevent	*bev = c->c_bev;
+	ssize_t			 n = 0;
+
+	if (c->c_transport == TRANSPORT_TCP &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		n = send(bufferevent_getfd(bev), buf, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			n = 0;	/* EAGAIN, or an error the bufferevent sees */
+	}
+	if ((size_t)n < len)
+		bufferevent_write(bev, buf + n, len - (size_t)n);
+}
+
+/*
+ * Cut the input into frames and answer them.  The answers of one pass are
+ * gathered in batch and handed to the bufferevent in one write, not one
+ * per frame.
+ */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -144,48 +175,51 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer		*out = bufferevent_get_output(bev);
 	struct stun_frame	 f;
 	uint8_t			 hdr[STUN_FRAME_HDR_NEED];
-	size_t			 avail, hlen, need;
+	uint8_t			 batch[CONN_BATCH];
+	size_t			 avail, hlen, blen = 0;
 	uint8_t			*p;
-	int			 r;
+	int			 r, garbage = 0, backlog = 0;
 	struct timeval		 tv;
 
-	for (;;) {
-		avail = evbuffer_get_length(in);
-		if (avail == 0)
+	while ((avail = evbuffer_get_length(in)) > 0) {
+		if (evbuffer_get_length(out) + blen > CONN_OUT_MAX) {
+			backlog = 1;
 			break;
-		if (evbuffer_get_length(out) > CONN_OUT_MAX) {
-			/* Answers are not being read: stop reading. */
-			c->c_backlog = 1;
-			bufferevent_disable(bev, EV_READ);
-			tv = secs(c->c_w->w_conf->lim_frame_timeout);
-			bufferevent_set_timeouts(bev, NULL, &tv);
-			return;
 		}
 		hlen = avail < sizeof(hdr) ? avail : sizeof(hdr);
 		evbuffer_copyout(in, hdr, hlen);
-		r = stun_frame_next(hdr, hlen, &f);
-		if (r == -1) {
-			conn_close_garbage(c);
-			return;
+		if ((r = stun_frame_next(hdr, hlen, &f)) == -1) {
+			garbage = 1;
+			break;
 		}
-		if (r == 0) {
-			need = f.framelen;
-			if (need == 0 || avail < need)
-				break;	/* wait for the rest */
-			p = evbuffer_pullup(in, (ssize_t)need);
-			if (p == NULL ||
-			    (r = stun_frame_next(p, need, &f)) != 1) {
-				conn_close_garbage(c);
-				return;
-			}
-		} else
-			p = evbuffer_pullup(in, (ssize_t)f.framelen);
-		if (p == NULL) {
-			conn_free(c);
-			return;
+		if (f.framelen == 0 || avail < f.framelen)
+			break;		/* wait for the rest */
+		p = evbuffer_pullup(in, (ssize_t)f.framelen);
+		if (p == NULL || (r == 0 && stun_frame_next(p, f.framelen,
+		    &f) != 1)) {
+			garbage = 1;
+			break;
 		}
-		conn_frame(c, p, &f);
+		if (sizeof(batch) - blen < CONN_REPLY_MAX) {
+			conn_send(c, batch, blen);
+			blen = 0;
+		}
+		blen += conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
 		evbuffer_drain(in, f.framelen);
+	}
+	if (blen > 0)
+		conn_send(c, batch, blen);
+	if (garbage) {
+		conn_close_garbage(c);
+		return;
+	}
+	if (backlog) {
+		/* Answers are not being read: stop reading until they are. */
+		c->c_backlog = 1;
+		bufferevent_disable(bev, EV_READ);
+		tv = secs(c->c_w->w_conf->lim_frame_timeout);
+		bufferevent_set_timeouts(bev, NULL, &tv);
+		return;
 	}
 	if (conn_track_partial(c, evbuffer_get_length(in) > 0) == -1) {
 		STATS_INC(&c->c_w->w_stats, conn_closed_stall);

@@ -22,6 +22,7 @@
 
 #include "common/addr.h"
 #include "conf/conf.h"
+#include "stun/bytes.h"
 #include "stun/stun.h"
 #include "turn/server.h"
 #include "turn/stats.h"
@@ -43,15 +44,6 @@
 static const uint8_t tid0[STUN_TID_LEN] = {
 	0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae
 };
-
-static inline void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* ------------------------------------------------------------ fixtures */
 

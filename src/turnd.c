@@ -29,6 +29,8 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "turn/auth.h"
+#include "turn/policy.h"
 #include "turnd.h"
 
 #define TURND_CONF_DEFAULT	SYSCONFDIR "/turnd/turnd.conf"
@@ -154,8 +156,7 @@ demo_print(const struct turnd_conf *conf, const char *password)
 	    "\"turn:%s?transport=udp\", \"turn:%s?transport=tcp\"], "
 	    "\"username\": \"%s\", \"credential\": \"%s\"}]\n\n",
 	    ip, ip, ip, DEMO_USER, password);
-	printf("This version answers STUN only: TURN requests (Allocate) get "
-	    "error 400\nuntil the relay lands.  Press Ctrl-C to stop.\n");
+	printf("Press Ctrl-C to stop.\n");
 	fflush(stdout);
 }
 
@@ -287,6 +288,8 @@ main(int argc, char *argv[])
 	};
 	struct turnd		 td;
 	struct listen_set	*sets;
+	struct worker_shared	 ws;
+	uint8_t			 secret[32];
 	const char		*path = TURND_CONF_DEFAULT;
 	char			 err[CONF_ERR_LEN + 256];
 	char			 password[32] = "";
@@ -388,10 +391,21 @@ main(int argc, char *argv[])
 	td.td_connlimit = connlimit_new(
 	    (unsigned int)td.td_conf->lim_connections,
 	    (unsigned int)td.td_conf->lim_connections_per_source);
+	if (auth_nonce_secret(td.td_conf, secret) == -1)
+		fatalx("cannot make the nonce secret");
+	if ((td.td_auth = auth_new(td.td_conf, secret)) == NULL)
+		fatalx("cannot set up authentication");
+	explicit_bzero(secret, sizeof(secret));
+	td.td_policy = policy_new(td.td_conf);
+	td.td_resv = resv_new();
+	ws.ws_tls = td.td_tls;
+	ws.ws_connlimit = td.td_connlimit;
+	ws.ws_auth = td.td_auth;
+	ws.ws_policy = td.td_policy;
+	ws.ws_resv = td.td_resv;
 	td.td_workers = xcalloc(td.td_nworkers, sizeof(*td.td_workers));
 	for (i = 0; i < td.td_nworkers; i++) {
-		td.td_workers[i] = worker_new(i, td.td_conf, &sets[i],
-		    td.td_tls, td.td_connlimit);
+		td.td_workers[i] = worker_new(i, td.td_conf, &sets[i], &ws);
 		listen_close(&sets[i]);		/* frees what was not taken */
 	}
 	free(sets);
@@ -416,6 +430,9 @@ main(int argc, char *argv[])
 		event_free(td.td_sig[i]);
 	event_base_free(td.td_base);
 	connlimit_free(td.td_connlimit);
+	resv_free(td.td_resv);
+	policy_free(td.td_policy);
+	auth_free(td.td_auth);
 	SSL_CTX_free(td.td_tls);
 	if (td.td_pidfile_written)
 		(void)unlink(td.td_conf->pidfile);

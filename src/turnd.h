@@ -8,7 +8,10 @@
 
 #include <openssl/ssl.h>
 
+struct auth;
 struct connlimit;
+struct policy;
+struct resv;
 struct event;
 struct event_base;
 struct turnd_conf;
@@ -23,6 +26,9 @@ struct turnd {
 	unsigned int		 td_nworkers;
 	SSL_CTX			*td_tls;
 	struct connlimit	*td_connlimit;
+	struct auth		*td_auth;	/* shared by the workers */
+	struct policy		*td_policy;
+	struct resv		*td_resv;
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */
 	int			 td_pidfile_written;

@@ -122,10 +122,25 @@ struct turnd_conf {
 	int			 relay_max_port;
 	struct conf_cidrs	 relay_allow_peers;
 	struct conf_cidrs	 relay_deny_peers;
+	/* lifetimes in seconds, RFC 8656's by default */
+	int			 relay_default_lifetime;
+	int			 relay_max_lifetime;
+	int			 relay_permission_lifetime;
+	int			 relay_channel_lifetime;
+	/* 0 in any of these three: no limit (total: the port range) */
+	int			 relay_user_quota;	/* allocations/user */
+	int			 relay_total_quota;	/* allocations */
+	int			 relay_max_bps;		/* bytes/s, per alloc */
+	int			 relay_rfc5766_channels;	/* 0x4000-0x7FFE */
 
 	/* auth */
 	struct conf_users	 auth_users;
 	struct conf_strs	 auth_secrets;
+	char			*auth_nonce_secret;	/* "": random */
+	int			 auth_nonce_lifetime;	/* s */
+	char			*auth_rest_separator;	/* one character */
+	int			 auth_unauth_rate;	/* 401+438/s per IP;
+							 * 0: no limit */
 
 	/* store */
 	char			*store_backend;		/* "memory" | "redis" */

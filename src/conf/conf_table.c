@@ -35,6 +35,7 @@
 #define SUN_PATH_LEN	107		/* sizeof(sun_path) - 1 on Linux */
 #define NAME_MAX_LEN	64		/* longest name compared for hints */
 #define HINT_PATH_LEN	256
+#define NONCE_SECRET_MIN 16		/* bytes of auth.nonce_secret, if set */
 
 const struct conf_key conf_keys[] = {
 	/* top level */
@@ -112,12 +113,43 @@ const struct conf_key conf_keys[] = {
 	    NULL, "peer ranges allowed even if denied by default" },
 	{ "relay.deny_peers", CONF_CIDRS, 0, 0, OFF(relay_deny_peers), "[ ]",
 	    NULL, "peer ranges denied in addition to the defaults" },
+	{ "relay.default_lifetime", CONF_INT, 1, 86400,
+	    OFF(relay_default_lifetime), "600", NULL,
+	    "seconds an allocation lives when the client asks no LIFETIME" },
+	{ "relay.max_lifetime", CONF_INT, 1, 86400, OFF(relay_max_lifetime),
+	    "3600", NULL, "longest allocation lifetime granted, in seconds" },
+	{ "relay.permission_lifetime", CONF_INT, 1, 86400,
+	    OFF(relay_permission_lifetime), "300", NULL,
+	    "seconds a permission lives (RFC 8656: 300)" },
+	{ "relay.channel_lifetime", CONF_INT, 1, 86400,
+	    OFF(relay_channel_lifetime), "600", NULL,
+	    "seconds a channel binding lives (RFC 8656: 600)" },
+	{ "relay.user_quota", CONF_INT, 0, 1000000, OFF(relay_user_quota),
+	    "50", NULL, "allocations per user at once; 0: no limit" },
+	{ "relay.total_quota", CONF_INT, 0, 10000000, OFF(relay_total_quota),
+	    "0", NULL, "allocations in all; 0: as many as the ports allow" },
+	{ "relay.max_bps", CONF_INT, 0, INT_MAX, OFF(relay_max_bps), "0",
+	    NULL, "bytes per second relayed per allocation; 0: no cap" },
+	{ "relay.rfc5766_channels", CONF_BOOL, 0, 0,
+	    OFF(relay_rfc5766_channels), "false", NULL,
+	    "also accept channels 0x5000-0x7FFE (RFC 5766 clients)" },
 
 	/* auth */
 	{ "auth.users", CONF_USERS, 1, 508, OFF(auth_users), "( )", NULL,
 	    "static long-term credentials: ( { user = ...; password = ...; } )" },
 	{ "auth.secrets", CONF_STRS, 1, 1024, OFF(auth_secrets), "[ ]", NULL,
 	    "shared secrets for TURN REST API credentials" },
+	{ "auth.nonce_secret", CONF_STR, 0, 1024, OFF(auth_nonce_secret),
+	    "\"\"", NULL, "key of the stateless nonces, the same on every "
+	    "instance; \"\": random" },
+	{ "auth.nonce_lifetime", CONF_INT, 30, 86400, OFF(auth_nonce_lifetime),
+	    "600", NULL, "seconds a nonce stays valid" },
+	{ "auth.rest_separator", CONF_STR, 1, 1, OFF(auth_rest_separator),
+	    "\":\"", NULL, "character between expiry and user id in REST "
+	    "user names" },
+	{ "auth.unauth_rate", CONF_INT, 0, 1000000, OFF(auth_unauth_rate),
+	    "10", NULL, "401 and 438 answers per second per source IP; "
+	    "0: no limit" },
 
 	/* store */
 	{ "store.backend", CONF_ENUM, 0, 0, OFF(store_backend), "\"memory\"",
@@ -370,6 +402,7 @@ int
 conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 {
 	const struct sockaddr	*sa;
+	size_t			 len;
 	unsigned int		 i, n4 = 0, n6 = 0;
 
 	if (conf->listen_dtls.ca_n > 0)
@@ -396,6 +429,28 @@ conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 		    "%d is less than relay.min_port (%d)",
 		    conf->relay_max_port, conf->relay_min_port));
 	}
+	if (conf->relay_default_lifetime > conf->relay_max_lifetime) {
+		if (key_has_line(conf, "relay.default_lifetime") ||
+		    !key_has_line(conf, "relay.max_lifetime"))
+			return (check_err(conf, err, errlen,
+			    "relay.default_lifetime", "%d is greater than "
+			    "relay.max_lifetime (%d)",
+			    conf->relay_default_lifetime,
+			    conf->relay_max_lifetime));
+		return (check_err(conf, err, errlen, "relay.max_lifetime",
+		    "%d is less than relay.default_lifetime (%d)",
+		    conf->relay_max_lifetime, conf->relay_default_lifetime));
+	}
+	/* Shorter secrets could be guessed offline from one nonce. */
+	len = strlen(conf->auth_nonce_secret);
+	if (len > 0 && len < NONCE_SECRET_MIN)
+		return (check_err(conf, err, errlen, "auth.nonce_secret",
+		    "length %zu is too short (at least %d bytes, or \"\" for "
+		    "a random secret)", len, NONCE_SECRET_MIN));
+	/* "expiry<sep>userid": a digit would make the expiry ambiguous. */
+	if (isdigit((unsigned char)conf->auth_rest_separator[0]))
+		return (check_err(conf, err, errlen, "auth.rest_separator",
+		    "must not be a digit"));
 	if (conf->stun_rfc5780 && check_rfc5780(conf, err, errlen) == -1)
 		return (-1);
 	for (i = 0; i < conf->relay_external.ca_n; i++) {

@@ -26,6 +26,12 @@
 #include "turn/server.h"
 #include "turn/stats.h"
 
+struct alloc;
+struct alloc_table;
+struct auth;
+struct policy;
+struct relay;
+struct resv;
 struct turnd_conf;
 struct event;
 struct event_base;
@@ -113,10 +119,24 @@ struct conn {
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
 	int			 c_closing;	/* garbage seen: flush, then close */
+	struct alloc		*c_alloc;	/* its TURN allocation, if any */
 	struct timeval		 c_frame_start;
 };
 
 TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(relay_list, relay);
+
+#define RELAY_PEERBUF	65536			/* any datagram from a peer */
+#define RELAY_OUTBUF	(RELAY_PEERBUF + 64)	/* it as a Data indication */
+
+/* What every worker shares, read-only or locked inside. */
+struct worker_shared {
+	SSL_CTX			*ws_tls;
+	struct connlimit	*ws_connlimit;
+	const struct auth	*ws_auth;
+	const struct policy	*ws_policy;
+	struct resv		*ws_resv;
+};
 
 struct worker {
 	unsigned int		 w_id;
@@ -136,6 +156,13 @@ struct worker {
 	struct conn_list	 w_conns;
 	unsigned int		 w_nconns;
 
+	/* TURN */
+	struct alloc_table	*w_allocs;
+	struct relay_list	 w_relays;
+	struct resv		*w_resv;
+	uint8_t			*w_peerbuf;	/* RELAY_PEERBUF */
+	uint8_t			*w_outbuf;	/* RELAY_OUTBUF */
+
 	/* UDP batch state, reused on every wakeup (no per-packet malloc). */
 	uint8_t			*w_rxbuf;	/* UDP_BATCH * UDP_RXBUF */
 	uint8_t			*w_txbuf;	/* UDP_BATCH * UDP_TXBUF */
@@ -146,21 +173,34 @@ struct worker {
  * event_base; the thread starts with worker_start().
  */
 struct worker *worker_new(unsigned int id, const struct turnd_conf *,
-	    struct listen_set *set, SSL_CTX *, struct connlimit *);
+	    struct listen_set *set, const struct worker_shared *);
 int	worker_start(struct worker *);
 /* Ask the loop to stop and join the thread. */
 void	worker_stop(struct worker *);
 void	worker_free(struct worker *);
 /* Add this worker's counters into sum (safe from any thread). */
 void	worker_stats_add(const struct worker *, struct stats *sum);
+/* Set the server's clock from the loop's cached time (once a wakeup). */
+void	worker_clock(struct worker *);
 
 /* udp.c */
 int	udp_start(struct worker *, struct usock *);
 void	udp_stop(struct usock *);
+/* One datagram to the client from our address from (its local address). */
+void	udp_send(struct usock *, const struct sockaddr *to,
+	    const struct sockaddr *from, const uint8_t *, size_t);
 
 /* stream.c */
 int	stream_listen(struct worker *, struct slisten *);
 void	stream_unlisten(struct slisten *);
 void	conn_free(struct conn *);
+void	conn_send(struct conn *, const uint8_t *, size_t);
+
+/* relay.c */
+extern const struct relay_ops relay_ops;
+struct resv *resv_new(void);
+void	resv_free(struct resv *);
+void	relay_timer_arm(struct relay *);
+void	relay_end_all(struct worker *);
 
 #endif /* NET_H */

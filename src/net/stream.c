@@ -54,6 +54,9 @@ conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
 
+	/* The connection owns its allocation (STYLE.md section 3). */
+	if (c->c_alloc != NULL)
+		server_alloc_end(&w->w_srv, c->c_alloc, 0);
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
@@ -73,14 +76,15 @@ conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
 	struct server_pkt	 pkt;
 	struct server_reply	 reply;
 
-	if (f->kind == STUN_FRAME_CHAN) {
-		STATS_INC(&w->w_stats, dropped_chandata);
-		return (0);
-	}
 	pkt.transport = c->c_transport;
 	pkt.src = (const struct sockaddr *)&c->c_peer;
 	pkt.local = (const struct sockaddr *)&c->c_local;
 	pkt.origin = NULL;
+	pkt.path = c;
+	if (f->kind == STUN_FRAME_CHAN) {
+		server_chandata(&w->w_srv, &pkt, p, f->msglen);
+		return (0);
+	}
 	reply.buf = out;
 	reply.cap = cap;
 	server_handle(&w->w_srv, &pkt, p, f->msglen, &reply);
@@ -145,7 +149,7 @@ conn_close_garbage(struct conn *c)
  * epoll_ctl calls) for every batch.  What the kernel does not take, and
  * everything on TLS, goes through the bufferevent.
  */
-static void
+void
 conn_send(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct bufferevent	*bev = c->c_bev;
@@ -181,6 +185,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	int			 r, garbage = 0, backlog = 0;
 	struct timeval		 tv;
 
+	worker_clock(c->c_w);
 	while ((avail = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) + blen > CONN_OUT_MAX) {
 			backlog = 1;

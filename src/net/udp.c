@@ -101,6 +101,35 @@ udp_set_source(uint8_t *buf, const struct sockaddr_storage *local)
 	return (CMSG_SPACE(sizeof(pi6)));
 }
 
+void
+udp_send(struct usock *us, const struct sockaddr *to,
+    const struct sockaddr *from, const uint8_t *buf, size_t len)
+{
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	struct sockaddr_storage	 src;
+	union {
+		struct cmsghdr	align;
+		uint8_t		buf[UDP_CMSG_SPACE];
+	}			 cm;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	mh.msg_name = (void *)(uintptr_t)to;
+	mh.msg_namelen = addr_len(to);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (us->us_wild) {
+		memset(&src, 0, sizeof(src));
+		memcpy(&src, from, addr_len(from));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = udp_set_source(cm.buf, &src);
+	}
+	if (sendmsg(us->us_ls.ls_fd, &mh, 0) == -1)
+		STATS_INC(&us->us_w->w_stats, udp_send_errors);
+}
+
 /* RFC 5780: an answer that must leave from another of our sockets. */
 static void
 udp_send_other(struct usock *us, const struct server_reply *r,
@@ -148,6 +177,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	int			 n;
 	uint8_t			*msg;
 
+	worker_clock(w);
 	for (round = 0; round < UDP_ROUNDS; round++) {
 		for (i = 0; i < UDP_BATCH; i++) {
 			bt.rxiov[i].iov_base = w->w_rxbuf + (size_t)i * UDP_RXBUF;
@@ -174,16 +204,17 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			msg = bt.rxiov[i].iov_base;
 			if (udp_local_addr(&bt.rx[i].msg_hdr, us, &local) == -1)
 				continue;
-			if (bt.rx[i].msg_len >= 1 && (msg[0] & 0xC0) == 0x40) {
-				/* ChannelData: no allocations yet */
-				STATS_INC(&w->w_stats, dropped_chandata);
-				continue;
-			}
 			pkt.transport = TRANSPORT_UDP;
 			pkt.src = (const struct sockaddr *)&bt.rxaddr[i];
 			pkt.local = (const struct sockaddr *)&local;
 			pkt.origin = us->us_ls.ls_group >= 0 ?
 			    us->us_origin : NULL;
+			pkt.path = us;
+			if (bt.rx[i].msg_len >= 1 && (msg[0] & 0xC0) == 0x40) {
+				server_chandata(&w->w_srv, &pkt, msg,
+				    bt.rx[i].msg_len);
+				continue;
+			}
 			reply.buf = w->w_txbuf + (size_t)ntx * UDP_TXBUF;
 			reply.cap = UDP_TXBUF;
 			server_handle(&w->w_srv, &pkt, msg, bt.rx[i].msg_len,

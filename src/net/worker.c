@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -17,6 +18,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "turn/alloc.h"
 
 /* Link the RFC 5780 sockets of one group, by role, within this worker. */
 static void
@@ -53,7 +55,7 @@ worker_link_groups(struct worker *w)
 
 struct worker *
 worker_new(unsigned int id, const struct turnd_conf *conf,
-    struct listen_set *set, SSL_CTX *tls, struct connlimit *cl)
+    struct listen_set *set, const struct worker_shared *ws)
 {
 	struct worker	*w;
 	unsigned int	 i, nu = 0, ns = 0;
@@ -61,12 +63,20 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	w = xcalloc(1, sizeof(*w));
 	w->w_id = id;
 	w->w_conf = conf;
-	w->w_tls = tls;
-	w->w_connlimit = cl;
+	w->w_tls = ws->ws_tls;
+	w->w_connlimit = ws->ws_connlimit;
+	w->w_resv = ws->ws_resv;
 	TAILQ_INIT(&w->w_conns);
-	server_init(&w->w_srv, conf, &w->w_stats);
+	TAILQ_INIT(&w->w_relays);
 	if ((w->w_base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
+	server_init(&w->w_srv, conf, &w->w_stats);
+	w->w_allocs = alloc_table_new();
+	w->w_peerbuf = xmalloc(RELAY_PEERBUF);
+	w->w_outbuf = xmalloc(RELAY_OUTBUF);
+	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
+	    ws->ws_policy, &relay_ops, w);
+	worker_clock(w);
 
 	for (i = 0; i < set->n; i++) {
 		if (set->ls[i].ls_transport == TRANSPORT_UDP)
@@ -146,8 +156,13 @@ worker_free(struct worker *w)
 	if (w == NULL)
 		return;
 	worker_stop(w);
+	worker_clock(w);
 	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
 		conn_free(c);
+	relay_end_all(w);
+	alloc_table_free(w->w_allocs);
+	free(w->w_peerbuf);
+	free(w->w_outbuf);
 	for (i = 0; i < w->w_nslistens; i++)
 		stream_unlisten(&w->w_slistens[i]);
 	for (i = 0; i < w->w_nusocks; i++) {
@@ -160,6 +175,16 @@ worker_free(struct worker *w)
 	free(w->w_txbuf);
 	event_base_free(w->w_base);
 	free(w);
+}
+
+void
+worker_clock(struct worker *w)
+{
+	struct timeval	tv;
+
+	if (event_base_gettimeofday_cached(w->w_base, &tv) == -1)
+		gettimeofday(&tv, NULL);
+	w->w_srv.sv_now = tv.tv_sec;
 }
 
 void

@@ -140,6 +140,7 @@
 #define STUN_CHAN_HDR_LEN	4
 #define STUN_CHAN_MIN		0x4000	/* valid for ChannelBind */
 #define STUN_CHAN_MAX		0x4FFF
+#define STUN_CHAN_RFC5766_MAX	0x7FFE	/* RFC 5766's wider range */
 #define STUN_CHAN_FRAME_MAX	0x7FFF	/* 0b01 prefix: framed as ChannelData */
 
 #define STUN_TYPE(method, cls)						\

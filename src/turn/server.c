@@ -1,18 +1,21 @@
 /*
- * server.c -- STUN request dispatch and the Binding method (RFC 8489
- * sections 6.3 and 7.3, RFC 5780 section 6).
+ * server.c -- STUN request dispatch, every response's trailer, and the
+ * Binding method (RFC 8489 sections 6.3, 7.3 and 9.2, RFC 5780 section 6).
  *
  * Every message is checked in the order RFC 8489 7.3 gives: header
  * (else drop), FINGERPRINT (else drop), class, unknown
  * comprehension-required attributes (420), then the method.  One
- * function builds every error response.
+ * function builds every error response; the TURN methods are in turn.c.
  */
 
 #include <string.h>
 
+#include "common/addr.h"
+#include "common/log.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "turn/server.h"
+#include "turn/server_int.h"
 #include "turn/stats.h"
 
 void
@@ -24,47 +27,92 @@ server_init(struct server *sv, const struct turnd_conf *conf,
 	sv->sv_stats = st;
 }
 
-/* SOFTWARE, then FINGERPRINT if the request carried one (RFC 8489 7.3). */
-static size_t
-server_finish(struct server *sv, const struct stun_msg *m,
-    struct stun_build *b)
+void
+server_enable_turn(struct server *sv, struct alloc_table *allocs,
+    const struct auth *auth, const struct policy *policy,
+    const struct relay_ops *ops, void *net)
 {
-	const char	*sw = sv->sv_conf->software;
+	sv->sv_allocs = allocs;
+	sv->sv_auth = auth;
+	sv->sv_policy = policy;
+	sv->sv_ops = ops;
+	sv->sv_net = net;
+}
 
-	if (sw != NULL && *sw != '\0')
-		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
-	if (m->fp_idx >= 0)
-		stun_build_fingerprint(b);
-	return (stun_build_finish(b));
+void
+txn_success(struct txn *t, struct stun_build *b)
+{
+	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
+	    STUN_TYPE(t->t_m->method, STUN_CLASS_SUCCESS), t->t_m->tid);
 }
 
 /*
- * The one place error responses are built: ERROR-CODE with the RFC
- * reason phrase (or reason), UNKNOWN-ATTRIBUTES for a 420.
+ * SOFTWARE; MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the
+ * request's key when it was authenticated (RFC 8489 9.2.4: the response
+ * uses the same algorithm); FINGERPRINT if the request carried one.
  */
+void
+txn_finish(struct txn *t, struct stun_build *b)
+{
+	const char			*sw = t->t_sv->sv_conf->software;
+	const struct auth_result	*ar = t->t_ar;
+
+	if (sw != NULL && *sw != '\0')
+		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
+	if (ar != NULL) {
+		if (ar->ar_sha256_mi)
+			stun_build_integrity_sha256(b, ar->ar_key,
+			    ar->ar_keylen);
+		else
+			stun_build_integrity(b, ar->ar_key, ar->ar_keylen);
+	}
+	if (t->t_m->fp_idx >= 0)
+		stun_build_fingerprint(b);
+	t->t_reply->len = stun_build_finish(b);
+	t->t_reply->change = 0;
+	t->t_reply->port = 0;
+}
+
 static void
-server_error(struct server *sv, const struct stun_msg *m, int code,
-    const char *reason, const uint16_t *unknown, unsigned int nunknown,
-    struct server_reply *reply)
+txn_count_error(struct stats *st, int code)
+{
+	STATS_INC(st, error_responses);
+	switch (code) {
+#define ERR_CASE(n)	case n: STATS_INC(st, err_##n); break;
+	ERR_CASE(400) ERR_CASE(401) ERR_CASE(403) ERR_CASE(420)
+	ERR_CASE(437) ERR_CASE(438) ERR_CASE(440) ERR_CASE(441)
+	ERR_CASE(442) ERR_CASE(443) ERR_CASE(486) ERR_CASE(508)
+#undef ERR_CASE
+	}
+}
+
+/* The one place error responses are built (with unknown for a 420). */
+static void
+txn_error_full(struct txn *t, int code, const char *reason,
+    const uint16_t *unknown, unsigned int nunknown)
 {
 	struct stun_build	b;
+	char			addr[ADDR_STRLEN];
 
-	stun_build_init(&b, reply->buf, reply->cap,
-	    STUN_TYPE(m->method, STUN_CLASS_ERROR), m->tid);
+	if (log_enabled(LOG_LVL_DEBUG))
+		log_debug("%s %s: error %d %s",
+		    addr_fmt(t->t_pkt->src, addr, sizeof(addr)),
+		    stun_method_name(t->t_m->method), code,
+		    reason != NULL ? reason : stun_err_reason(code));
+	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
+	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
 	stun_build_error(&b, code, reason);
 	if (nunknown > 0)
 		stun_build_unknown(&b, unknown, nunknown);
-	reply->len = server_finish(sv, m, &b);
-	reply->change = 0;
-	reply->port = 0;
-	if (reply->len == 0)
-		return;
+	txn_finish(t, &b);
+	if (t->t_reply->len > 0)
+		txn_count_error(t->t_sv->sv_stats, code);
+}
 
-	STATS_INC(sv->sv_stats, error_responses);
-	if (code == STUN_ERR_BAD_REQUEST)
-		STATS_INC(sv->sv_stats, err_400);
-	else if (code == STUN_ERR_UNKNOWN_ATTRIBUTE)
-		STATS_INC(sv->sv_stats, err_420);
+void
+txn_error(struct txn *t, int code, const char *reason)
+{
+	txn_error_full(t, code, reason, NULL, 0);
 }
 
 /*
@@ -93,12 +141,13 @@ server_unknown(const struct server_pkt *pkt, const struct stun_msg *m,
 /*
  * Binding (RFC 8489 section 7.3.1): XOR-MAPPED-ADDRESS, MAPPED-ADDRESS
  * when configured for RFC 3489-era clients, and with RFC 5780 on,
- * RESPONSE-ORIGIN and OTHER-ADDRESS, honouring CHANGE-REQUEST.
+ * RESPONSE-ORIGIN and OTHER-ADDRESS, honouring CHANGE-REQUEST and
+ * RESPONSE-PORT.
  */
 static void
-server_binding(struct server *sv, const struct server_pkt *pkt,
-    const struct stun_msg *m, struct server_reply *reply)
+server_binding(struct txn *t)
 {
+	const struct server_pkt	*pkt = t->t_pkt;
 	const struct stun_attr	*a;
 	struct stun_build	 b;
 	uint32_t		 flags;
@@ -106,10 +155,10 @@ server_binding(struct server *sv, const struct server_pkt *pkt,
 	uint16_t		 port = 0;
 
 	if (pkt->origin != NULL &&
-	    (a = stun_msg_find(m, STUN_ATTR_CHANGE_REQUEST)) != NULL) {
+	    (a = stun_msg_find(t->t_m, STUN_ATTR_CHANGE_REQUEST)) != NULL) {
 		if (stun_attr_get_u32(a, &flags) == -1) {
-			server_error(sv, m, STUN_ERR_BAD_REQUEST,
-			    "Bad CHANGE-REQUEST", NULL, 0, reply);
+			txn_error(t, STUN_ERR_BAD_REQUEST,
+			    "Bad CHANGE-REQUEST");
 			return;
 		}
 		if (flags & STUN_CHANGE_IP)
@@ -118,31 +167,39 @@ server_binding(struct server *sv, const struct server_pkt *pkt,
 			change |= 1;
 	}
 	if (pkt->origin != NULL &&
-	    (a = stun_msg_find(m, STUN_ATTR_RESPONSE_PORT)) != NULL) {
+	    (a = stun_msg_find(t->t_m, STUN_ATTR_RESPONSE_PORT)) != NULL) {
 		/* RFC 5780 7.5: a 16-bit port, then 16 bits of padding. */
 		if (stun_attr_get_u32(a, &flags) == -1 || flags >> 16 == 0) {
-			server_error(sv, m, STUN_ERR_BAD_REQUEST,
-			    "Bad RESPONSE-PORT", NULL, 0, reply);
+			txn_error(t, STUN_ERR_BAD_REQUEST,
+			    "Bad RESPONSE-PORT");
 			return;
 		}
 		port = (uint16_t)(flags >> 16);
 	}
 
-	stun_build_init(&b, reply->buf, reply->cap,
-	    STUN_TYPE(STUN_METHOD_BINDING, STUN_CLASS_SUCCESS), m->tid);
+	txn_success(t, &b);
 	stun_build_xaddr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, pkt->src);
-	if (sv->sv_conf->stun_mapped_address)
+	if (t->t_sv->sv_conf->stun_mapped_address)
 		stun_build_addr(&b, STUN_ATTR_MAPPED_ADDRESS, pkt->src);
 	if (pkt->origin != NULL) {
 		stun_build_addr(&b, STUN_ATTR_RESPONSE_ORIGIN,
 		    pkt->origin[change]);
 		stun_build_addr(&b, STUN_ATTR_OTHER_ADDRESS, pkt->origin[3]);
 	}
-	reply->len = server_finish(sv, m, &b);
-	reply->change = change;
-	reply->port = port;
-	if (reply->len > 0)
-		STATS_INC(sv->sv_stats, binding_success);
+	txn_finish(t, &b);
+	t->t_reply->change = change;
+	t->t_reply->port = port;
+	if (t->t_reply->len > 0)
+		STATS_INC(t->t_sv->sv_stats, binding_success);
+}
+
+static int
+server_is_turn_method(uint16_t method)
+{
+	return (method == STUN_METHOD_ALLOCATE ||
+	    method == STUN_METHOD_REFRESH ||
+	    method == STUN_METHOD_CREATE_PERMISSION ||
+	    method == STUN_METHOD_CHANNEL_BIND);
 }
 
 void
@@ -150,6 +207,7 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
     const uint8_t *msg, size_t len, struct server_reply *reply)
 {
 	struct stun_msg	m;
+	struct txn	t;
 	uint16_t	unknown[STUN_UNKNOWN_MAX];
 	unsigned int	nunknown;
 	int		rc;
@@ -157,6 +215,11 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	reply->len = 0;
 	reply->change = 0;
 	reply->port = 0;
+	memset(&t, 0, sizeof(t));
+	t.t_sv = sv;
+	t.t_pkt = pkt;
+	t.t_m = &m;
+	t.t_reply = reply;
 
 	rc = stun_msg_parse(&m, msg, len);
 	if (rc == STUN_PARSE_NOTSTUN) {
@@ -168,8 +231,8 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 		if (m.cls == STUN_CLASS_REQUEST) {
 			STATS_INC(sv->sv_stats, stun_requests);
 			m.fp_idx = -1;
-			server_error(sv, &m, STUN_ERR_BAD_REQUEST,
-			    "Malformed attributes", NULL, 0, reply);
+			txn_error(&t, STUN_ERR_BAD_REQUEST,
+			    "Malformed attributes");
 		} else
 			STATS_INC(sv->sv_stats, dropped_malformed);
 		return;
@@ -183,8 +246,10 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	case STUN_CLASS_REQUEST:
 		break;
 	case STUN_CLASS_INDICATION:
-		/* A Binding indication is a keepalive: no answer (7.3.2). */
 		STATS_INC(sv->sv_stats, stun_indications);
+		/* A Binding indication is a keepalive: no answer (7.3.2). */
+		if (m.method == STUN_METHOD_SEND && sv->sv_allocs != NULL)
+			turn_send_indication(sv, pkt, &m);
 		return;
 	default:
 		/* Responses are never expected by a server. */
@@ -195,18 +260,15 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	STATS_INC(sv->sv_stats, stun_requests);
 	nunknown = server_unknown(pkt, &m, unknown, STUN_UNKNOWN_MAX);
 	if (nunknown > 0) {
-		server_error(sv, &m, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, unknown,
-		    nunknown, reply);
+		txn_error_full(&t, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, unknown,
+		    nunknown);
 		return;
 	}
 
-	switch (m.method) {
-	case STUN_METHOD_BINDING:
-		server_binding(sv, pkt, &m, reply);
-		break;
-	default:
-		server_error(sv, &m, STUN_ERR_BAD_REQUEST, "Unsupported method",
-		    NULL, 0, reply);
-		break;
-	}
+	if (m.method == STUN_METHOD_BINDING)
+		server_binding(&t);
+	else if (server_is_turn_method(m.method) && sv->sv_allocs != NULL)
+		turn_request(&t);
+	else
+		txn_error(&t, STUN_ERR_BAD_REQUEST, "Unsupported method");
 }

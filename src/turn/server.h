@@ -14,7 +14,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+struct alloc;
+struct alloc_table;
+struct auth;
+struct policy;
 struct stats;
 struct turnd_conf;
 
@@ -37,6 +42,8 @@ struct server_pkt {
 	 * OTHER-ADDRESS.  NULL when RFC 5780 is off for this socket.
 	 */
 	const struct sockaddr		*const *origin;
+	void				*path;	/* the net layer's socket or
+						 * connection it came on */
 };
 
 /* The answer: len 0 means none; change says which origin to send from. */
@@ -49,14 +56,53 @@ struct server_reply {
 					 * port of the client's IP; 0: its own */
 };
 
+/*
+ * What the TURN logic needs from the net layer (net/relay.c): relay
+ * sockets, the allocation's timer, and the way back to its client.
+ */
+struct relay_ops {
+	/*
+	 * Bind a relay socket of family for a->a_relay[idx] on a port of
+	 * relay.min_port..max_port (even: 0 any, 1 even, 2 even and keep the
+	 * next port for a reservation, whose token goes to *token).  Returns
+	 * 0, or 508 (no port free) or 440 (no relay address of that family).
+	 */
+	int	(*ro_open)(void *net, struct alloc *, unsigned int idx,
+		    int family, int even, int dont_fragment, uint64_t *token);
+	/* Use the socket kept for reservation token; 0, or 508 if gone. */
+	int	(*ro_claim)(void *net, struct alloc *, unsigned int idx,
+		    uint64_t token);
+	/* Close relay socket idx, or everything the net layer holds (-1). */
+	void	(*ro_close)(void *net, struct alloc *, int idx);
+	/* (Re)arm the expiry timer at a->a_expires. */
+	void	(*ro_timer)(void *net, struct alloc *);
+	/* Remember how to reach the client (pkt->path). */
+	void	(*ro_attach)(void *net, struct alloc *,
+		    const struct server_pkt *);
+	/* Send data to peer from the relay socket of peer's family. */
+	void	(*ro_to_peer)(void *net, struct alloc *,
+		    const struct sockaddr *peer, const uint8_t *, size_t);
+};
+
 /* One per worker: read-only conf, the worker's own counters. */
 struct server {
 	const struct turnd_conf	*sv_conf;
 	struct stats		*sv_stats;
+	/* TURN: all NULL when only STUN is served (unit tests) */
+	struct alloc_table	*sv_allocs;
+	const struct auth	*sv_auth;
+	const struct policy	*sv_policy;
+	const struct relay_ops	*sv_ops;
+	void			*sv_net;
+	time_t			 sv_now;	/* set by the net layer */
 };
 
 void	server_init(struct server *, const struct turnd_conf *,
 	    struct stats *);
+/* Serve TURN too: the worker's allocation table and the shared modules. */
+void	server_enable_turn(struct server *, struct alloc_table *,
+	    const struct auth *, const struct policy *,
+	    const struct relay_ops *, void *net);
 /*
  * Handle the STUN message of len bytes at msg (a whole datagram or one
  * frame of a stream).  Fills *reply (reply->len = 0 when nothing is to
@@ -64,5 +110,25 @@ void	server_init(struct server *, const struct turnd_conf *,
  */
 void	server_handle(struct server *, const struct server_pkt *,
 	    const uint8_t *msg, size_t len, struct server_reply *reply);
+
+/*
+ * TURN data from the client: a ChannelData message (a datagram or a
+ * stream frame) on the 5-tuple of pkt.  Relays or drops (counted).
+ */
+void	server_chandata(struct server *, const struct server_pkt *,
+	    const uint8_t *msg, size_t len);
+
+/*
+ * TURN data from a peer to allocation a: writes the message for the
+ * client into out (ChannelData when a channel is bound to the peer,
+ * padded when pad, else a Data indication) and returns its length, or 0
+ * when the peer has no permission (counted).
+ */
+size_t	server_from_peer(struct server *, struct alloc *,
+	    const struct sockaddr *peer, const uint8_t *data, size_t len,
+	    int pad, uint8_t *out, size_t cap);
+
+/* End allocation a: its timer fired, or its connection closed. */
+void	server_alloc_end(struct server *, struct alloc *, int expired);
 
 #endif /* SERVER_H */

@@ -19,10 +19,30 @@
 	X(error_responses)	/* error responses of any code */	\
 	X(err_400)							\
 	X(err_420)							\
+	X(err_401)							\
+	X(err_403)	/* peer address refused by the policy */	\
+	X(err_437)							\
+	X(err_438)							\
+	X(err_440)							\
+	X(err_441)							\
+	X(err_442)							\
+	X(err_443)							\
+	X(err_486)							\
+	X(err_508)							\
+	X(alloc_created)						\
+	X(alloc_deleted)	/* Refresh 0, or the connection closed */ \
+	X(alloc_expired)						\
+	X(relay_pkts_out)	/* client -> peer */			\
+	X(relay_bytes_out)						\
+	X(relay_pkts_in)	/* peer -> client */			\
+	X(relay_bytes_in)						\
+	X(dropped_no_alloc)	/* Send/ChannelData without one */	\
+	X(dropped_no_perm)	/* no permission for that peer */	\
+	X(dropped_denied_peer)	/* Send to a peer the policy refuses */	\
 	X(dropped_notstun)	/* not STUN: bad header */		\
 	X(dropped_malformed)	/* broken attributes, not answerable */	\
 	X(dropped_fingerprint)	/* wrong FINGERPRINT */			\
-	X(dropped_chandata)	/* ChannelData without an allocation */	\
+	X(dropped_chandata)	/* ChannelData on an unbound channel */	\
 	X(dropped_other)	/* responses, unsupported classes */	\
 	X(udp_send_errors)	/* replies the kernel refused */	\
 	X(conn_accepted)	/* TCP/TLS connections accepted */	\

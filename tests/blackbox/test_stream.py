@@ -114,8 +114,8 @@ def test_channeldata_interleaved_dropped(turnd, transport):
         assert stun.decode(raw).tid == req.tid
     assert c.recv(0.3) is None
     assert ok(c)
-    s = turnd.wait_stats(lambda s: s.get("dropped_chandata") == len(cds))
-    assert s["dropped_chandata"] == len(cds), s
+    s = turnd.wait_stats(lambda s: s.get("dropped_no_alloc") == len(cds))
+    assert s["dropped_no_alloc"] == len(cds), s
     assert s["conn_closed_garbage"] == 0
 
 

@@ -69,8 +69,8 @@ def test_channeldata_without_allocation_dropped(turnd):
     r = c.request(stun.binding_request())
     assert r.cls == stun.SUCCESS
     assert c.expect_nothing(0.3) is None
-    s = turnd.wait_stats(lambda s: s.get("dropped_chandata") == 2)
-    assert s["dropped_chandata"] == 2, s
+    s = turnd.wait_stats(lambda s: s.get("dropped_no_alloc") == 2)
+    assert s["dropped_no_alloc"] == 2, s
     assert s["dropped_notstun"] == 0
 
 

@@ -222,8 +222,19 @@ test_defaults(void)
 	CHECK_EQ_INT(c->relay_max_port, 65535);
 	CHECK_EQ_INT(c->relay_allow_peers.cc_n, 0);
 	CHECK_EQ_INT(c->relay_deny_peers.cc_n, 0);
+	CHECK_EQ_INT(c->relay_default_lifetime, 600);
+	CHECK_EQ_INT(c->relay_max_lifetime, 3600);
+	CHECK_EQ_INT(c->relay_permission_lifetime, 300);
+	CHECK_EQ_INT(c->relay_channel_lifetime, 600);
+	CHECK_EQ_INT(c->relay_user_quota, 50);
+	CHECK_EQ_INT(c->relay_total_quota, 0);
+	CHECK_EQ_INT(c->relay_max_bps, 0);
 	CHECK_EQ_INT(c->auth_users.cu_n, 0);
 	CHECK_EQ_INT(c->auth_secrets.cs_n, 0);
+	CHECK_EQ_STR(c->auth_nonce_secret, "");
+	CHECK_EQ_INT(c->auth_nonce_lifetime, 600);
+	CHECK_EQ_STR(c->auth_rest_separator, ":");
+	CHECK_EQ_INT(c->auth_unauth_rate, 10);
 	CHECK_EQ_STR(c->store_backend, "memory");
 	CHECK_EQ_STR(c->redis_host, "127.0.0.1");
 	CHECK_EQ_INT(c->redis_port, 6379);
@@ -667,6 +678,100 @@ test_bad_check(void)
 	    "\"redis\"");
 }
 
+/* The lifetime, quota, nonce and rate keys: values, ranges, rules. */
+static void
+test_relay_auth_keys(void)
+{
+	struct turnd_conf	*c;
+
+	c = load("relay = {\n"
+	    "  default_lifetime = 1; max_lifetime = 1;\n"
+	    "  permission_lifetime = 86400; channel_lifetime = 2;\n"
+	    "  user_quota = 0; total_quota = 10000000;\n"
+	    "  max_bps = 2147483647;\n"
+	    "};\n"
+	    "auth = {\n"
+	    "  nonce_secret = \"0123456789abcdef\";\n"
+	    "  nonce_lifetime = 30; rest_separator = \"/\";\n"
+	    "  unauth_rate = 0;\n"
+	    "};\n");
+	CHECK(c != NULL);
+	if (c == NULL) {
+		printf("# %s\n", errbuf);
+		return;
+	}
+	CHECK_EQ_INT(c->relay_default_lifetime, 1);
+	CHECK_EQ_INT(c->relay_max_lifetime, 1);
+	CHECK_EQ_INT(c->relay_permission_lifetime, 86400);
+	CHECK_EQ_INT(c->relay_channel_lifetime, 2);
+	CHECK_EQ_INT(c->relay_user_quota, 0);
+	CHECK_EQ_INT(c->relay_total_quota, 10000000);
+	CHECK_EQ_INT(c->relay_max_bps, 2147483647);
+	CHECK_EQ_STR(c->auth_nonce_secret, "0123456789abcdef");
+	CHECK_EQ_INT(c->auth_nonce_lifetime, 30);
+	CHECK_EQ_STR(c->auth_rest_separator, "/");
+	CHECK_EQ_INT(c->auth_unauth_rate, 0);
+	CHECK_EQ_INT(line_of(c, "relay.max_bps"), 5);
+	CHECK_EQ_INT(line_of(c, "auth.unauth_rate"), 10);
+	conf_free(c);
+	c = load("auth = { unauth_rate = 1000000; };\n"
+	    "relay = { user_quota = 1000000; };\n");
+	CHECK(c != NULL && c->auth_unauth_rate == 1000000 &&
+	    c->relay_user_quota == 1000000);
+	conf_free(c);
+
+	/* ranges */
+	BAD("relay = { default_lifetime = 0; };\n",
+	    T ":1: relay.default_lifetime: 0 is out of range (1..86400)");
+	BAD("relay = { max_lifetime = 86401; };\n",
+	    T ":1: relay.max_lifetime: 86401 is out of range (1..86400)");
+	BAD("relay = { permission_lifetime = 0; };\n",
+	    T ":1: relay.permission_lifetime: 0 is out of range (1..86400)");
+	BAD("relay = { channel_lifetime = -1; };\n",
+	    T ":1: relay.channel_lifetime: -1 is out of range (1..86400)");
+	BAD("relay = { user_quota = 1000001; };\n",
+	    T ":1: relay.user_quota: 1000001 is out of range (0..1000000)");
+	BAD("relay = { total_quota = -1; };\n",
+	    T ":1: relay.total_quota: -1 is out of range (0..10000000)");
+	BAD("relay = { max_bps = 2147483648; };\n",
+	    T ":1: relay.max_bps: 2147483648 is out of range (0..2147483647)");
+	BAD("relay = { max_bps = -1; };\n",
+	    T ":1: relay.max_bps: -1 is out of range (0..2147483647)");
+	BAD("auth = { nonce_lifetime = 29; };\n",
+	    T ":1: auth.nonce_lifetime: 29 is out of range (30..86400)");
+	BAD("auth = { nonce_lifetime = 86401; };\n",
+	    T ":1: auth.nonce_lifetime: 86401 is out of range (30..86400)");
+	BAD("auth = { unauth_rate = -1; };\n",
+	    T ":1: auth.unauth_rate: -1 is out of range (0..1000000)");
+	BAD("auth = { unauth_rate = 1000001; };\n",
+	    T ":1: auth.unauth_rate: 1000001 is out of range (0..1000000)");
+	BAD("auth = { rest_separator = \"\"; };\n",
+	    T ":1: auth.rest_separator: must not be empty");
+	BAD("auth = { rest_separator = \"::\"; };\n",
+	    T ":1: auth.rest_separator: length 2 is out of range (1..1 bytes)");
+	BAD("auth = { nonce_secret = 42; };\n",
+	    T ":1: auth.nonce_secret: expected a string, got an integer");
+
+	/* rules between keys, and of one key */
+	BAD("relay = {\n  default_lifetime = 3601;\n};\n",
+	    T ":2: relay.default_lifetime: 3601 is greater than "
+	    "relay.max_lifetime (3600)");
+	BAD("relay = {\n  max_lifetime = 599;\n};\n",
+	    T ":2: relay.max_lifetime: 599 is less than "
+	    "relay.default_lifetime (600)");
+	BAD("relay = { default_lifetime = 30;\n  max_lifetime = 20; };\n",
+	    T ":1: relay.default_lifetime: 30 is greater than "
+	    "relay.max_lifetime (20)");
+	BAD("\nauth = { nonce_secret = \"short\"; };\n",
+	    T ":2: auth.nonce_secret: length 5 is too short (at least 16 "
+	    "bytes, or \"\" for a random secret)");
+	BAD("auth = { nonce_secret = \"0123456789abcde\"; };\n",
+	    T ":1: auth.nonce_secret: length 15 is too short (at least 16 "
+	    "bytes, or \"\" for a random secret)");
+	BAD("auth = { rest_separator = \"7\"; };\n",
+	    T ":1: auth.rest_separator: must not be a digit");
+}
+
 /* conf_check() on a struct changed after loading (command line). */
 static void
 test_check_direct(void)
@@ -683,6 +788,16 @@ test_check_direct(void)
 	CHECK_EQ_INT(conf_check(c, small, sizeof(small)), -1);
 	CHECK_EQ_STR(small, "tls.key: must b");
 	CHECK_EQ_INT(conf_check(c, NULL, 0), -1);
+	conf_free(c);
+
+	/* the lifetime rule, with no file to point into */
+	c = conf_new_defaults();
+	c->relay_default_lifetime = 7200;
+	CHECK_EQ_INT(conf_check(c, errbuf, sizeof(errbuf)), -1);
+	CHECK_EQ_STR(errbuf, "relay.default_lifetime: 7200 is greater than "
+	    "relay.max_lifetime (3600)");
+	c->relay_default_lifetime = 3600;
+	CHECK_EQ_INT(conf_check(c, errbuf, sizeof(errbuf)), 0);
 	conf_free(c);
 
 	c = load("workers = 2;\n");
@@ -880,6 +995,7 @@ main(void)
 	RUN(test_bad_addresses);
 	RUN(test_bad_lists);
 	RUN(test_bad_check);
+	RUN(test_relay_auth_keys);
 	RUN(test_check_direct);
 	RUN(test_files);
 	RUN(test_load_file);

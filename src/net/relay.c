@@ -1,0 +1,414 @@
+/*
+ * relay.c -- the net layer's side of TURN allocations (struct relay_ops):
+ * relay sockets on relay.addresses and relay.min_port..max_port, EVEN-PORT
+ * reservations (RFC 8656 7.2, shared by all workers since the second
+ * Allocate may land on another worker), expiry timers, and data from
+ * peers back to the client over its UDP socket or its connection.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "net/net.h"
+#include "stun/stun.h"
+#include "turn/alloc.h"
+
+#define RELAY_BIND_TRIES	64	/* random ports tried before 508 */
+#define RELAY_READS		32	/* datagrams per wakeup, then yield */
+#define RESV_MAX		1024
+#define RESV_LIFETIME		30	/* s a reserved port is kept */
+
+/* What an allocation holds in the net layer (a->a_net). */
+struct relay {
+	TAILQ_ENTRY(relay)	 r_entry;
+	struct worker		*r_w;
+	struct alloc		*r_alloc;
+	int			 r_fd[ALLOC_FAMILIES];
+	struct event		*r_ev[ALLOC_FAMILIES];
+	struct event		*r_timer;
+	struct usock		*r_us;		/* UDP client: its socket */
+	struct conn		*r_conn;	/* TCP/TLS client */
+};
+
+struct resv_entry {
+	uint64_t		 re_token;
+	int			 re_fd;
+	time_t			 re_expires;
+};
+
+/* Reserved ports, shared by the workers (EVEN-PORT with the R bit). */
+struct resv {
+	pthread_mutex_t		 rv_lock;
+	struct resv_entry	 rv_e[RESV_MAX];
+	unsigned int		 rv_n;
+};
+
+struct resv *
+resv_new(void)
+{
+	struct resv	*rv = xcalloc(1, sizeof(*rv));
+
+	pthread_mutex_init(&rv->rv_lock, NULL);
+	return (rv);
+}
+
+void
+resv_free(struct resv *rv)
+{
+	unsigned int	i;
+
+	if (rv == NULL)
+		return;
+	for (i = 0; i < rv->rv_n; i++)
+		close(rv->rv_e[i].re_fd);
+	pthread_mutex_destroy(&rv->rv_lock);
+	free(rv);
+}
+
+/* Drop expired reservations; the lock is held. */
+static void
+resv_purge(struct resv *rv, time_t now)
+{
+	unsigned int	i = 0;
+
+	while (i < rv->rv_n) {
+		if (rv->rv_e[i].re_expires > now) {
+			i++;
+			continue;
+		}
+		close(rv->rv_e[i].re_fd);
+		rv->rv_e[i] = rv->rv_e[--rv->rv_n];
+	}
+}
+
+static int
+resv_put(struct resv *rv, int fd, time_t now, uint64_t *token)
+{
+	int	rc = -1;
+
+	pthread_mutex_lock(&rv->rv_lock);
+	resv_purge(rv, now);
+	if (rv->rv_n < RESV_MAX) {
+		*token = (uint64_t)arc4random() << 32 | arc4random();
+		rv->rv_e[rv->rv_n].re_token = *token;
+		rv->rv_e[rv->rv_n].re_fd = fd;
+		rv->rv_e[rv->rv_n].re_expires = now + RESV_LIFETIME;
+		rv->rv_n++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&rv->rv_lock);
+	return (rc);
+}
+
+static int
+resv_take(struct resv *rv, uint64_t token, time_t now)
+{
+	unsigned int	i;
+	int		fd = -1;
+
+	pthread_mutex_lock(&rv->rv_lock);
+	resv_purge(rv, now);
+	for (i = 0; i < rv->rv_n; i++)
+		if (rv->rv_e[i].re_token == token) {
+			fd = rv->rv_e[i].re_fd;
+			rv->rv_e[i] = rv->rv_e[--rv->rv_n];
+			break;
+		}
+	pthread_mutex_unlock(&rv->rv_lock);
+	return (fd);
+}
+
+/* A UDP socket bound to ip:port, or -1. */
+static int
+relay_bind(const struct sockaddr_storage *ip, uint16_t port, int df)
+{
+	struct sockaddr_storage	addr = *ip;
+	int			fd, on = 1, pmtu = IP_PMTUDISC_DO;
+
+	addr_set_port((struct sockaddr *)&addr, port);
+	fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return (-1);
+	if (addr.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	if (df) {
+		/* DONT-FRAGMENT (RFC 8656 7.2, 14.8) */
+		if (addr.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on,
+			    sizeof(on));
+		else
+			(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER,
+			    &pmtu, sizeof(pmtu));
+	}
+	if (bind(fd, (struct sockaddr *)&addr,
+	    addr_len((struct sockaddr *)&addr)) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+static void	relay_read_cb(evutil_socket_t, short, void *);
+
+/* Take fd as relay socket idx of a. */
+static int
+relay_adopt(struct relay *r, unsigned int idx, int fd)
+{
+	struct alloc		*a = r->r_alloc;
+	struct sockaddr_storage	 bound;
+	socklen_t		 len = sizeof(bound);
+
+	if (getsockname(fd, (struct sockaddr *)&bound, &len) == -1) {
+		close(fd);
+		return (STUN_ERR_SERVER_ERROR);
+	}
+	/* A wildcard relay address advertises the address asked on. */
+	if (addr_is_any((struct sockaddr *)&bound) &&
+	    a->a_local.ss_family == bound.ss_family) {
+		uint16_t port = addr_port((struct sockaddr *)&bound);
+
+		bound = a->a_local;
+		addr_set_port((struct sockaddr *)&bound, port);
+	}
+	a->a_relay[idx] = bound;
+	r->r_fd[idx] = fd;
+	r->r_ev[idx] = event_new(r->r_w->w_base, fd, EV_READ | EV_PERSIST,
+	    relay_read_cb, r);
+	if (r->r_ev[idx] == NULL || event_add(r->r_ev[idx], NULL) == -1)
+		fatalx("%s: cannot watch a relay socket", __func__);
+	return (0);
+}
+
+static int
+relay_open(void *net, struct alloc *a, unsigned int idx, int family,
+    int even, int df, uint64_t *token)
+{
+	struct worker			*w = net;
+	const struct turnd_conf		*conf = w->w_conf;
+	const struct sockaddr_storage	*ip = NULL;
+	unsigned int			 i, span, tries;
+	uint16_t			 port;
+	int				 fd, fd2;
+
+	for (i = 0; i < conf->relay_addresses.ca_n; i++)
+		if (conf->relay_addresses.ca_addr[i].ss_family == family) {
+			ip = &conf->relay_addresses.ca_addr[i];
+			break;
+		}
+	if (ip == NULL)
+		return (STUN_ERR_ADDRESS_FAMILY);
+	span = (unsigned int)(conf->relay_max_port - conf->relay_min_port) + 1;
+	for (tries = 0; tries < RELAY_BIND_TRIES; tries++) {
+		port = (uint16_t)(conf->relay_min_port +
+		    (int)arc4random_uniform(span));
+		if (even) {
+			port &= (uint16_t)~1U;
+			if (port < conf->relay_min_port ||
+			    (even == 2 && port + 1 > conf->relay_max_port))
+				continue;
+		}
+		if ((fd = relay_bind(ip, port, df)) == -1)
+			continue;
+		if (even == 2) {
+			if ((fd2 = relay_bind(ip, (uint16_t)(port + 1), df)) ==
+			    -1) {
+				close(fd);
+				continue;
+			}
+			if (resv_put(w->w_resv, fd2, w->w_srv.sv_now,
+			    token) == -1) {
+				close(fd2);
+				close(fd);
+				return (STUN_ERR_INSUFFICIENT_CAPACITY);
+			}
+		}
+		return (relay_adopt(a->a_net, idx, fd));
+	}
+	return (STUN_ERR_INSUFFICIENT_CAPACITY);
+}
+
+static int
+relay_claim(void *net, struct alloc *a, unsigned int idx, uint64_t token)
+{
+	struct worker	*w = net;
+	int		 fd;
+
+	if ((fd = resv_take(w->w_resv, token, w->w_srv.sv_now)) == -1)
+		return (STUN_ERR_INSUFFICIENT_CAPACITY);
+	return (relay_adopt(a->a_net, idx, fd));
+}
+
+static void
+relay_close_one(struct relay *r, unsigned int idx)
+{
+	if (r->r_ev[idx] != NULL)
+		event_free(r->r_ev[idx]);
+	r->r_ev[idx] = NULL;
+	if (r->r_fd[idx] != -1)
+		close(r->r_fd[idx]);
+	r->r_fd[idx] = -1;
+}
+
+static void
+relay_close(void *net, struct alloc *a, int idx)
+{
+	struct worker	*w = net;
+	struct relay	*r = a->a_net;
+	unsigned int	 i;
+
+	if (r == NULL)
+		return;
+	if (idx >= 0) {
+		relay_close_one(r, (unsigned int)idx);
+		return;
+	}
+	for (i = 0; i < ALLOC_FAMILIES; i++)
+		relay_close_one(r, i);
+	if (r->r_timer != NULL)
+		event_free(r->r_timer);
+	if (r->r_conn != NULL)
+		r->r_conn->c_alloc = NULL;
+	TAILQ_REMOVE(&w->w_relays, r, r_entry);
+	free(r);
+	a->a_net = NULL;
+}
+
+static void
+relay_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	struct worker	*w = r->r_w;
+
+	worker_clock(w);
+	if (r->r_alloc->a_expires > w->w_srv.sv_now) {
+		/* refreshed while the timer was in flight */
+		relay_timer_arm(r);
+		return;
+	}
+	server_alloc_end(&w->w_srv, r->r_alloc, 1);
+}
+
+void
+relay_timer_arm(struct relay *r)
+{
+	struct timeval	tv;
+	time_t		left = r->r_alloc->a_expires - r->r_w->w_srv.sv_now;
+
+	tv.tv_sec = left > 0 ? left : 0;
+	tv.tv_usec = 0;
+	if (r->r_timer == NULL &&
+	    (r->r_timer = evtimer_new(r->r_w->w_base, relay_timer_cb, r)) ==
+	    NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(r->r_timer, &tv);
+}
+
+static void
+relay_timer(void *net, struct alloc *a)
+{
+	relay_timer_arm(a->a_net);
+}
+
+static void
+relay_attach(void *net, struct alloc *a, const struct server_pkt *pkt)
+{
+	struct worker	*w = net;
+	struct relay	*r;
+	unsigned int	 i;
+
+	r = xcalloc(1, sizeof(*r));
+	r->r_w = w;
+	r->r_alloc = a;
+	for (i = 0; i < ALLOC_FAMILIES; i++)
+		r->r_fd[i] = -1;
+	if (pkt->transport == TRANSPORT_UDP)
+		r->r_us = pkt->path;
+	else {
+		r->r_conn = pkt->path;
+		r->r_conn->c_alloc = a;
+	}
+	TAILQ_INSERT_TAIL(&w->w_relays, r, r_entry);
+	a->a_net = r;
+}
+
+static void
+relay_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
+    const uint8_t *data, size_t len)
+{
+	struct worker	*w = net;
+	struct relay	*r = a->a_net;
+	unsigned int	 i;
+
+	for (i = 0; i < ALLOC_FAMILIES; i++)
+		if (r->r_fd[i] != -1 &&
+		    a->a_relay[i].ss_family == peer->sa_family)
+			break;
+	if (i == ALLOC_FAMILIES || sendto(r->r_fd[i], data, len, 0, peer,
+	    addr_len(peer)) == -1)
+		STATS_INC(&w->w_stats, udp_send_errors);
+}
+
+/* Datagrams from peers: to the client, as ChannelData or Data. */
+static void
+relay_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay		*r = arg;
+	struct worker		*w = r->r_w;
+	struct alloc		*a = r->r_alloc;
+	struct sockaddr_storage	 peer;
+	socklen_t		 plen;
+	ssize_t			 n;
+	size_t			 out;
+	unsigned int		 i;
+
+	worker_clock(w);
+	for (i = 0; i < RELAY_READS; i++) {
+		plen = sizeof(peer);
+		n = recvfrom((int)fd, w->w_peerbuf, RELAY_PEERBUF, MSG_DONTWAIT,
+		    (struct sockaddr *)&peer, &plen);
+		if (n < 0)
+			return;
+		out = server_from_peer(&w->w_srv, a, (struct sockaddr *)&peer,
+		    w->w_peerbuf, (size_t)n, r->r_conn != NULL, w->w_outbuf,
+		    RELAY_OUTBUF);
+		if (out == 0)
+			continue;
+		if (r->r_us != NULL)
+			udp_send(r->r_us, (struct sockaddr *)&a->a_client,
+			    (struct sockaddr *)&a->a_local, w->w_outbuf, out);
+		else if (r->r_conn != NULL)
+			conn_send(r->r_conn, w->w_outbuf, out);
+	}
+}
+
+/* End every allocation of the worker (shutdown). */
+void
+relay_end_all(struct worker *w)
+{
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&w->w_relays)) != NULL)
+		server_alloc_end(&w->w_srv, r->r_alloc, 0);
+}
+
+const struct relay_ops relay_ops = {
+	.ro_open = relay_open,
+	.ro_claim = relay_claim,
+	.ro_close = relay_close,
+	.ro_timer = relay_timer,
+	.ro_attach = relay_attach,
+	.ro_to_peer = relay_to_peer,
+};

@@ -1,0 +1,693 @@
+/*
+ * auth.c -- long-term credentials (RFC 8489 9.2, USERHASH 14.4), TURN
+ * REST API credentials (draft-uberti-behave-turn-rest) and stateless
+ * nonces with the RFC 8489 9.2 nonce cookie.
+ *
+ * Passwords are used as given: SASLprep/OpaqueString (RFC 8265) is out
+ * of scope, so a non-ASCII password must be configured already prepared.
+ * Only derived keys are kept, never the passwords of auth.users.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "stun/stun.h"
+#include "turn/auth.h"
+
+/*
+ * STUN Security Features (RFC 8489 9.2, 18.1), 24 bits.  Bit 0 is the
+ * least significant one (verified erratum 6290; the example of Appendix
+ * B.1, "AAAC", is username anonymity alone).
+ */
+#define AUTH_FEAT_PWALGS	0x000001	/* Password algorithms */
+#define AUTH_FEAT_ANON		0x000002	/* Username anonymity */
+#define AUTH_FEATURES		(AUTH_FEAT_PWALGS | AUTH_FEAT_ANON)
+
+#define AUTH_COOKIE_LEN		9	/* "obMatJos2" */
+#define AUTH_FEAT_LEN		3	/* feature bytes */
+#define AUTH_FEAT_B64		4	/* ... in base64 */
+#define AUTH_EXPIRY_LEN		8	/* big-endian seconds since the epoch */
+#define AUTH_NONCE_MAC		16	/* truncated HMAC-SHA256 */
+#define AUTH_NONCE_RAW		(AUTH_EXPIRY_LEN + AUTH_NONCE_MAC)
+#define AUTH_NONCE_B64		32	/* base64 of 24 bytes: no padding */
+#define AUTH_NONCE_LEN		(AUTH_COOKIE_LEN + AUTH_FEAT_B64 + \
+				    AUTH_NONCE_B64)
+#define AUTH_USERHASH_LEN	32
+#define AUTH_REST_DIGITS	20	/* longest expiry accepted */
+#define AUTH_PWALGS_MAX		8	/* algorithms read from a request */
+
+#define AUTH_B64_CHARS							\
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/* A user of auth.users, with everything precomputed. */
+struct auth_user {
+	char		*au_name;
+	uint8_t		 au_md5[16];
+	uint8_t		 au_sha256[32];
+	uint8_t		 au_hash[AUTH_USERHASH_LEN];	/* USERHASH */
+};
+
+struct auth {
+	char			 *a_realm;
+	struct auth_user	 *a_users;	/* sorted by name */
+	struct auth_user	**a_byhash;	/* the same, by USERHASH */
+	unsigned int		  a_nusers;
+	char			**a_secrets;	/* REST, in the order given */
+	unsigned int		  a_nsecrets;
+	uint8_t			  a_nonce_key[32];
+	int			  a_nonce_lifetime;
+	char			  a_sep;	/* REST separator */
+	char			  a_feat[AUTH_FEAT_B64 + 1];
+};
+
+/* PASSWORD-ALGORITHMS we offer: SHA-256, then MD5, no parameters. */
+static const uint8_t auth_offer[] = {
+	0x00, STUN_PWALG_SHA256, 0x00, 0x00,
+	0x00, STUN_PWALG_MD5, 0x00, 0x00,
+};
+
+/* The HMAC implementation, fetched once (see stun/integrity.c). */
+static EVP_MAC		*auth_hmac_impl;
+static pthread_once_t	 auth_hmac_once = PTHREAD_ONCE_INIT;
+
+static void
+auth_hmac_fetch(void)
+{
+	auth_hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/*
+ * HMAC with digest md ("SHA1", "SHA256") of len bytes at data, keyed
+ * with key (keylen > 0); the whole digest (outlen bytes) goes to out.
+ * 0, or -1 if OpenSSL failed.
+ */
+static int
+auth_hmac(const char *md, const void *key, size_t keylen, const void *data,
+    size_t len, uint8_t *out, size_t outlen)
+{
+	EVP_MAC_CTX	*ctx;
+	OSSL_PARAM	 params[2];
+	size_t		 got = 0;
+	int		 ok;
+
+	if (keylen == 0 || pthread_once(&auth_hmac_once,
+	    auth_hmac_fetch) != 0 || auth_hmac_impl == NULL)
+		return (-1);
+	if ((ctx = EVP_MAC_CTX_new(auth_hmac_impl)) == NULL)
+		return (-1);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)md, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = EVP_MAC_init(ctx, key, keylen, params) &&
+	    EVP_MAC_update(ctx, data, len) &&
+	    EVP_MAC_final(ctx, out, &got, outlen) && got == outlen;
+	EVP_MAC_CTX_free(ctx);
+	return (ok ? 0 : -1);
+}
+
+/*
+ * stun_key_md5() and _sha256() give an all-zero key when OpenSSL
+ * fails; anyone could compute a MAC with it, so it must never verify.
+ */
+static int
+auth_key_zero(const uint8_t *key, size_t len)
+{
+	uint8_t	acc = 0;
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		acc |= key[i];
+	return (acc == 0);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+/*
+ * The client's IP address as bytes, an IPv4-mapped IPv6 address as its
+ * IPv4 form (the same client over either socket); 0 bytes for anything
+ * else.  The port is left out: a client may retry from another port.
+ */
+static size_t
+auth_client_ip(const struct sockaddr *sa, uint8_t out[16])
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (sa == NULL)
+		return (0);
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		memcpy(out, &sin->sin_addr, 4);
+		return (4);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(out, sin6->sin6_addr.s6_addr + 12, 4);
+			return (4);
+		}
+		memcpy(out, sin6->sin6_addr.s6_addr, 16);
+		return (16);
+	}
+	return (0);
+}
+
+/*
+ * The nonce MAC: HMAC-SHA256 keyed with the nonce secret over the
+ * feature bits, the expiry (8 bytes) and the client's IP address,
+ * truncated to AUTH_NONCE_MAC bytes.  The lengths before the address
+ * are fixed, so the input cannot be read two ways.  0 or -1.
+ */
+static int
+auth_nonce_mac(const struct auth *a, const uint8_t expiry[AUTH_EXPIRY_LEN],
+    const struct sockaddr *client, uint8_t out[AUTH_NONCE_MAC])
+{
+	uint8_t	buf[AUTH_FEAT_LEN + AUTH_EXPIRY_LEN + 16], mac[32];
+	size_t	len;
+	int	rv;
+
+	buf[0] = (uint8_t)(AUTH_FEATURES >> 16);
+	buf[1] = (uint8_t)(AUTH_FEATURES >> 8);
+	buf[2] = (uint8_t)AUTH_FEATURES;
+	memcpy(buf + AUTH_FEAT_LEN, expiry, AUTH_EXPIRY_LEN);
+	len = AUTH_FEAT_LEN + AUTH_EXPIRY_LEN;
+	len += auth_client_ip(client, buf + len);
+	rv = auth_hmac("SHA256", a->a_nonce_key, sizeof(a->a_nonce_key), buf,
+	    len, mac, sizeof(mac));
+	memcpy(out, mac, AUTH_NONCE_MAC);
+	return (rv);
+}
+
+size_t
+auth_nonce_make(const struct auth *a, const struct sockaddr *client,
+    time_t now, char out[AUTH_NONCE_MAX])
+{
+	uint8_t		raw[AUTH_NONCE_RAW];
+	uint64_t	expiry;
+
+	expiry = (uint64_t)(now > 0 ? now : 0) + (uint64_t)a->a_nonce_lifetime;
+	put64(raw, expiry);
+	if (auth_nonce_mac(a, raw, client, raw + AUTH_EXPIRY_LEN) == -1) {
+		out[0] = '\0';
+		return (0);
+	}
+	memcpy(out, AUTH_NONCE_COOKIE, AUTH_COOKIE_LEN);
+	memcpy(out + AUTH_COOKIE_LEN, a->a_feat, AUTH_FEAT_B64);
+	EVP_EncodeBlock((unsigned char *)out + AUTH_COOKIE_LEN + AUTH_FEAT_B64,
+	    raw, sizeof(raw));
+	return (AUTH_NONCE_LEN);
+}
+
+/*
+ * Is nonce (len bytes, NUL-terminated) one we made for this client's IP
+ * address and not yet expired at now?  The cookie and feature bits must
+ * be ours, the rest exactly 32 base64 characters, the MAC right
+ * (CRYPTO_memcmp) and now before the expiry.  0 or -1.
+ */
+static int
+auth_nonce_check(const struct auth *a, const char *nonce, size_t len,
+    const struct sockaddr *client, time_t now)
+{
+	const char	*b64 = nonce + AUTH_COOKIE_LEN + AUTH_FEAT_B64;
+	uint8_t		 raw[AUTH_NONCE_RAW], mac[AUTH_NONCE_MAC];
+
+	if (len != AUTH_NONCE_LEN ||
+	    memcmp(nonce, AUTH_NONCE_COOKIE, AUTH_COOKIE_LEN) != 0 ||
+	    memcmp(nonce + AUTH_COOKIE_LEN, a->a_feat, AUTH_FEAT_B64) != 0 ||
+	    strspn(b64, AUTH_B64_CHARS) != AUTH_NONCE_B64)
+		return (-1);
+	if (EVP_DecodeBlock(raw, (const unsigned char *)b64,
+	    AUTH_NONCE_B64) != AUTH_NONCE_RAW)
+		return (-1);
+	if (auth_nonce_mac(a, raw, client, mac) == -1 ||
+	    CRYPTO_memcmp(mac, raw + AUTH_EXPIRY_LEN, AUTH_NONCE_MAC) != 0)
+		return (-1);
+	if (now < 0 || (uint64_t)now >= get64(raw))
+		return (-1);
+	return (0);
+}
+
+size_t
+auth_pwalgs(uint8_t out[16])
+{
+	memcpy(out, auth_offer, sizeof(auth_offer));
+	return (sizeof(auth_offer));
+}
+
+const char *
+auth_realm(const struct auth *a)
+{
+	return (a->a_realm);
+}
+
+/* base64(HMAC-SHA1(secret, username)) into out; 0, or -1 (out is ""). */
+static int
+auth_rest_pass(const char *secret, const char *username, char out[64])
+{
+	uint8_t	mac[20];
+
+	out[0] = '\0';
+	if (auth_hmac("SHA1", secret, strlen(secret), username,
+	    strlen(username), mac, sizeof(mac)) == -1)
+		return (-1);
+	EVP_EncodeBlock((unsigned char *)out, mac, sizeof(mac));
+	return (0);
+}
+
+void
+auth_rest_password(const char *secret, const char *username, char out[64])
+{
+	(void)auth_rest_pass(secret, username, out);
+}
+
+void
+auth_userhash(const char *user, const char *realm, uint8_t out[32])
+{
+	EVP_MD_CTX	*ctx;
+	unsigned int	 got = 0;
+	int		 ok = 0;
+
+	if ((ctx = EVP_MD_CTX_new()) != NULL) {
+		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		    EVP_DigestUpdate(ctx, user, strlen(user)) &&
+		    EVP_DigestUpdate(ctx, ":", 1) &&
+		    EVP_DigestUpdate(ctx, realm, strlen(realm)) &&
+		    EVP_DigestFinal_ex(ctx, out, &got) && got == 32;
+		EVP_MD_CTX_free(ctx);
+	}
+	if (!ok)
+		memset(out, 0, 32);
+}
+
+int
+auth_nonce_secret(const struct turnd_conf *conf, uint8_t out[32])
+{
+	const char	*s = conf->auth_nonce_secret;
+	unsigned int	 got = 0;
+
+	if (s != NULL && *s != '\0') {
+		if (EVP_Digest(s, strlen(s), out, &got, EVP_sha256(),
+		    NULL) != 1 || got != 32) {
+			log_warnx("%s: SHA-256 failed", __func__);
+			return (-1);
+		}
+		return (0);
+	}
+	if (RAND_bytes(out, 32) != 1) {
+		log_warnx("%s: no random bytes", __func__);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+auth_cmp_name(const void *x, const void *y)
+{
+	const struct auth_user	*a = x, *b = y;
+
+	return (strcmp(a->au_name, b->au_name));
+}
+
+static int
+auth_cmp_hash(const void *x, const void *y)
+{
+	const struct auth_user	*a = *(struct auth_user *const *)x;
+	const struct auth_user	*b = *(struct auth_user *const *)y;
+
+	return (memcmp(a->au_hash, b->au_hash, AUTH_USERHASH_LEN));
+}
+
+/*
+ * Build from conf; NULL (logged) if OpenSSL failed to derive a key, so
+ * that a reload keeps the old one.
+ */
+struct auth *
+auth_new(const struct turnd_conf *conf, const uint8_t nonce_secret[32])
+{
+	const struct conf_user	*cu;
+	struct auth_user	*u;
+	struct auth		*a;
+	uint8_t			 feat[AUTH_FEAT_LEN];
+	unsigned int		 i;
+
+	a = xcalloc(1, sizeof(*a));
+	a->a_realm = xstrdup(conf->realm);
+	a->a_nusers = conf->auth_users.cu_n;
+	if (a->a_nusers > 0) {
+		a->a_users = xcalloc(a->a_nusers, sizeof(*a->a_users));
+		a->a_byhash = xcalloc(a->a_nusers, sizeof(*a->a_byhash));
+	}
+	for (i = 0; i < a->a_nusers; i++) {
+		cu = &conf->auth_users.cu[i];
+		u = &a->a_users[i];
+		u->au_name = xstrdup(cu->cu_user);
+		stun_key_md5(cu->cu_user, conf->realm, cu->cu_password,
+		    u->au_md5);
+		stun_key_sha256(cu->cu_user, conf->realm, cu->cu_password,
+		    u->au_sha256);
+		auth_userhash(cu->cu_user, conf->realm, u->au_hash);
+		if (auth_key_zero(u->au_md5, sizeof(u->au_md5)) ||
+		    auth_key_zero(u->au_sha256, sizeof(u->au_sha256)) ||
+		    auth_key_zero(u->au_hash, sizeof(u->au_hash))) {
+			log_warnx("%s: cannot derive the keys of a user",
+			    __func__);
+			auth_free(a);
+			return (NULL);
+		}
+	}
+	if (a->a_nusers > 0) {
+		qsort(a->a_users, a->a_nusers, sizeof(*a->a_users),
+		    auth_cmp_name);
+		for (i = 0; i < a->a_nusers; i++)
+			a->a_byhash[i] = &a->a_users[i];
+		qsort(a->a_byhash, a->a_nusers, sizeof(*a->a_byhash),
+		    auth_cmp_hash);
+	}
+	a->a_nsecrets = conf->auth_secrets.cs_n;
+	if (a->a_nsecrets > 0)
+		a->a_secrets = xcalloc(a->a_nsecrets, sizeof(*a->a_secrets));
+	for (i = 0; i < a->a_nsecrets; i++)
+		a->a_secrets[i] = xstrdup(conf->auth_secrets.cs_str[i]);
+	memcpy(a->a_nonce_key, nonce_secret, sizeof(a->a_nonce_key));
+	a->a_nonce_lifetime = conf->auth_nonce_lifetime;
+	a->a_sep = conf->auth_rest_separator[0];
+	feat[0] = (uint8_t)(AUTH_FEATURES >> 16);
+	feat[1] = (uint8_t)(AUTH_FEATURES >> 8);
+	feat[2] = (uint8_t)AUTH_FEATURES;
+	EVP_EncodeBlock((unsigned char *)a->a_feat, feat, sizeof(feat));
+	return (a);
+}
+
+void
+auth_free(struct auth *a)
+{
+	unsigned int	i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->a_nusers; i++)
+		free(a->a_users[i].au_name);
+	if (a->a_users != NULL)
+		OPENSSL_cleanse(a->a_users, a->a_nusers * sizeof(*a->a_users));
+	free(a->a_users);
+	free(a->a_byhash);
+	for (i = 0; i < a->a_nsecrets; i++) {
+		OPENSSL_cleanse(a->a_secrets[i], strlen(a->a_secrets[i]));
+		free(a->a_secrets[i]);
+	}
+	free(a->a_secrets);
+	free(a->a_realm);
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+}
+
+static const struct auth_user *
+auth_find_user(const struct auth *a, const char *name)
+{
+	struct auth_user	key;
+
+	if (a->a_nusers == 0)
+		return (NULL);
+	key.au_name = (char *)name;
+	return (bsearch(&key, a->a_users, a->a_nusers, sizeof(*a->a_users),
+	    auth_cmp_name));
+}
+
+static const struct auth_user *
+auth_find_hash(const struct auth *a, const uint8_t hash[AUTH_USERHASH_LEN])
+{
+	struct auth_user		 key, *kp = &key;
+	struct auth_user *const		*found;
+
+	if (a->a_nusers == 0)
+		return (NULL);
+	memcpy(key.au_hash, hash, AUTH_USERHASH_LEN);
+	found = bsearch(&kp, a->a_byhash, a->a_nusers, sizeof(*a->a_byhash),
+	    auth_cmp_hash);
+	return (found != NULL ? *found : NULL);
+}
+
+/* A static user's key for alg into out; its length. */
+static size_t
+auth_static_key(const struct auth_user *u, uint16_t alg, uint8_t *out)
+{
+	if (alg == STUN_PWALG_SHA256) {
+		memcpy(out, u->au_sha256, sizeof(u->au_sha256));
+		return (sizeof(u->au_sha256));
+	}
+	memcpy(out, u->au_md5, sizeof(u->au_md5));
+	return (sizeof(u->au_md5));
+}
+
+int
+auth_user_key(const struct auth *a, const char *user, uint16_t alg,
+    uint8_t out[AUTH_KEY_MAX], size_t *keylen)
+{
+	const struct auth_user	*u;
+
+	if ((alg != STUN_PWALG_MD5 && alg != STUN_PWALG_SHA256) ||
+	    (u = auth_find_user(a, user)) == NULL)
+		return (-1);
+	*keylen = auth_static_key(u, alg, out);
+	return (0);
+}
+
+/*
+ * Does the request's MAC verify with key?  MESSAGE-INTEGRITY-SHA256
+ * when present, else MESSAGE-INTEGRITY (RFC 8489 9.2.4).
+ */
+static int
+auth_mac_ok(const struct stun_msg *m, const uint8_t *key, size_t keylen)
+{
+	if (auth_key_zero(key, keylen))
+		return (0);
+	if (m->mi256_idx >= 0)
+		return (stun_msg_check_integrity_sha256(m, key, keylen) == 0);
+	return (stun_msg_check_integrity(m, key, keylen) == 0);
+}
+
+/*
+ * The password algorithm of the request (RFC 8489 9.2.4, bid-down
+ * protection; our nonces always set the "Password algorithms" bit).
+ * Neither attribute: MD5.  Otherwise both must be there,
+ * PASSWORD-ALGORITHMS exactly what we offered, and PASSWORD-ALGORITHM
+ * one of its entries.  0 with *alg set, or 400.
+ */
+static int
+auth_pwalg(const struct stun_msg *m, uint16_t *alg)
+{
+	const struct stun_attr	*list, *one;
+	uint16_t		 algs[AUTH_PWALGS_MAX];
+	int			 i, n;
+
+	list = stun_msg_find(m, STUN_ATTR_PASSWORD_ALGORITHMS);
+	one = stun_msg_find(m, STUN_ATTR_PASSWORD_ALGORITHM);
+	*alg = STUN_PWALG_MD5;
+	if (list == NULL && one == NULL)
+		return (0);
+	if (list == NULL || one == NULL)
+		return (STUN_ERR_BAD_REQUEST);
+	if (list->len != sizeof(auth_offer) ||
+	    memcmp(list->val, auth_offer, sizeof(auth_offer)) != 0)
+		return (STUN_ERR_BAD_REQUEST);
+	if (stun_attr_get_pwalg(one, alg) == -1 ||
+	    (n = stun_attr_get_pwalgs(list, algs, AUTH_PWALGS_MAX)) == -1)
+		return (STUN_ERR_BAD_REQUEST);
+	for (i = 0; i < n; i++)
+		if (algs[i] == *alg)
+			return (0);
+	return (STUN_ERR_BAD_REQUEST);
+}
+
+/*
+ * A TURN REST username "expiry<sep>userid": the expiry all digits, the
+ * user id not empty.  The user id (borrowed from user) into *uid, the
+ * expiry into *expiry; 0, or -1 if user is not of that form.
+ */
+static int
+auth_rest_parse(const struct auth *a, const char *user, const char **uid,
+    uint64_t *expiry)
+{
+	const char	*sep = strchr(user, a->a_sep), *p;
+	uint64_t	 v = 0;
+
+	if (sep == NULL || sep == user || sep[1] == '\0' ||
+	    sep - user > AUTH_REST_DIGITS)
+		return (-1);
+	for (p = user; p < sep; p++) {
+		if (!isdigit((unsigned char)*p) ||
+		    v > (UINT64_MAX - 9) / 10)
+			return (-1);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*uid = sep + 1;
+	*expiry = v;
+	return (0);
+}
+
+/*
+ * Try the REST secrets in order for user: the first whose key makes the
+ * MAC verify wins.  The key goes to key (*keylen); 0, or -1 if user is
+ * not a REST username, has expired at now, or no secret fits.
+ */
+static int
+auth_rest_check(const struct auth *a, const struct stun_msg *m,
+    const char *user, time_t now, uint16_t alg, uint8_t *key,
+    size_t *keylen, const char **uid)
+{
+	char		pass[64];
+	uint64_t	expiry;
+	unsigned int	i;
+	int		rv = -1;
+
+	if (a->a_nsecrets == 0 || auth_rest_parse(a, user, uid,
+	    &expiry) == -1)
+		return (-1);
+	if (now < 0 || (uint64_t)now > expiry)
+		return (-1);
+	for (i = 0; i < a->a_nsecrets && rv == -1; i++) {
+		if (auth_rest_pass(a->a_secrets[i], user, pass) == -1)
+			continue;
+		if (alg == STUN_PWALG_SHA256) {
+			stun_key_sha256(user, a->a_realm, pass, key);
+			*keylen = 32;
+		} else {
+			stun_key_md5(user, a->a_realm, pass, key);
+			*keylen = 16;
+		}
+		if (auth_mac_ok(m, key, *keylen))
+			rv = 0;
+	}
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return (rv);
+}
+
+/* Fill *ar from a verified request. */
+static void
+auth_fill(struct auth_result *ar, const struct stun_msg *m, uint16_t alg,
+    const uint8_t *key, size_t keylen, const char *user, const char *quota)
+{
+	memset(ar, 0, sizeof(*ar));
+	ar->ar_alg = alg;
+	memcpy(ar->ar_key, key, keylen);
+	ar->ar_keylen = keylen;
+	/* both fit: USERNAME is at most STUN_USERNAME_MAX bytes */
+	snprintf(ar->ar_user, sizeof(ar->ar_user), "%s", user);
+	snprintf(ar->ar_quota_id, sizeof(ar->ar_quota_id), "%s", quota);
+	ar->ar_sha256_mi = (m->mi256_idx >= 0);
+}
+
+int
+auth_check(const struct auth *a, const struct stun_msg *m,
+    const struct sockaddr *client, time_t now, struct auth_result *ar)
+{
+	const struct stun_attr	*uname, *uhash, *realm, *nonce;
+	const struct auth_user	*u;
+	const char		*uid;
+	char			 user[AUTH_USER_MAX];
+	char			 rbuf[STUN_REALM_MAX + 1];
+	char			 nbuf[STUN_NONCE_MAX + 1];
+	uint8_t			 key[AUTH_KEY_MAX];
+	size_t			 keylen;
+	uint16_t		 alg;
+	int			 rv;
+
+	/* 9.2.4: no integrity at all is the challenge. */
+	if (m->mi_idx < 0 && m->mi256_idx < 0)
+		return (STUN_ERR_UNAUTHENTICATED);
+
+	/* 9.2.4: USERNAME or USERHASH, REALM and NONCE, well formed. */
+	uname = stun_msg_find(m, STUN_ATTR_USERNAME);
+	uhash = stun_msg_find(m, STUN_ATTR_USERHASH);
+	realm = stun_msg_find(m, STUN_ATTR_REALM);
+	nonce = stun_msg_find(m, STUN_ATTR_NONCE);
+	if ((uname == NULL) == (uhash == NULL) || realm == NULL ||
+	    nonce == NULL)
+		return (STUN_ERR_BAD_REQUEST);
+	if (uname != NULL && stun_attr_get_str(uname, STUN_USERNAME_MAX,
+	    user, sizeof(user)) == -1)
+		return (STUN_ERR_BAD_REQUEST);
+	if (uhash != NULL && uhash->len != AUTH_USERHASH_LEN)
+		return (STUN_ERR_BAD_REQUEST);
+	if (stun_attr_get_str(realm, STUN_REALM_MAX, rbuf,
+	    sizeof(rbuf)) == -1 ||
+	    stun_attr_get_str(nonce, STUN_NONCE_MAX, nbuf, sizeof(nbuf)) == -1)
+		return (STUN_ERR_BAD_REQUEST);
+
+	/*
+	 * Another realm: we hold no credentials there, as for an unknown
+	 * user (9.2.4 has no 400 for it); the 401 tells the client ours.
+	 */
+	if (strcmp(rbuf, a->a_realm) != 0)
+		return (STUN_ERR_UNAUTHENTICATED);
+
+	/* Ours, for this client's IP address, not expired. */
+	if (auth_nonce_check(a, nbuf, (size_t)nonce->len, client, now) == -1)
+		return (STUN_ERR_STALE_NONCE);
+
+	/* 9.2.4: bid-down protection. */
+	if ((rv = auth_pwalg(m, &alg)) != 0)
+		return (rv);
+
+	/* USERHASH: a static user only; REST names cannot be hashed back. */
+	if (uhash != NULL) {
+		if ((u = auth_find_hash(a, uhash->val)) == NULL)
+			return (STUN_ERR_UNAUTHENTICATED);
+		keylen = auth_static_key(u, alg, key);
+		if (!auth_mac_ok(m, key, keylen))
+			return (STUN_ERR_UNAUTHENTICATED);
+		auth_fill(ar, m, alg, key, keylen, u->au_name, u->au_name);
+		return (0);
+	}
+
+	/* A static user first, then the REST secrets. */
+	if ((u = auth_find_user(a, user)) != NULL) {
+		keylen = auth_static_key(u, alg, key);
+		if (auth_mac_ok(m, key, keylen)) {
+			auth_fill(ar, m, alg, key, keylen, user, user);
+			return (0);
+		}
+	}
+	if (auth_rest_check(a, m, user, now, alg, key, &keylen, &uid) == 0) {
+		auth_fill(ar, m, alg, key, keylen, user, uid);
+		return (0);
+	}
+	return (STUN_ERR_UNAUTHENTICATED);
+}

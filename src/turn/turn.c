@@ -1,0 +1,560 @@
+/*
+ * turn.c -- the TURN methods (RFC 8656): Allocate (7.2), Refresh (7.3),
+ * CreatePermission (9), ChannelBind (11), Send indications (10) and
+ * ChannelData (12) from the client, Data indications and ChannelData to
+ * it.  Sockets and timers are the net layer's, reached through
+ * struct relay_ops.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/addr.h"
+#include "conf/conf.h"
+#include "stun/stun.h"
+#include "turn/alloc.h"
+#include "turn/auth.h"
+#include "turn/policy.h"
+#include "turn/server.h"
+#include "turn/server_int.h"
+#include "turn/stats.h"
+
+#define TURN_PEERS_MAX	16	/* XOR-PEER-ADDRESS per CreatePermission */
+
+static int
+family_of(uint8_t v)
+{
+	switch (v) {
+	case STUN_FAMILY_IPV4:
+		return (AF_INET);
+	case STUN_FAMILY_IPV6:
+		return (AF_INET6);
+	}
+	return (-1);
+}
+
+/* The relay slot of a of family, or -1. */
+static int
+relay_idx(const struct alloc *a, int family)
+{
+	unsigned int	i;
+
+	for (i = 0; i < ALLOC_FAMILIES; i++)
+		if (a->a_relay[i].ss_family == family)
+			return ((int)i);
+	return (-1);
+}
+
+/* relay.external of the bound address's family, with its port (1:1 NAT). */
+static void
+relay_advertised(const struct turnd_conf *conf,
+    const struct sockaddr_storage *bound, struct sockaddr_storage *out)
+{
+	unsigned int	i;
+
+	*out = *bound;
+	for (i = 0; i < conf->relay_external.ca_n; i++)
+		if (conf->relay_external.ca_addr[i].ss_family ==
+		    bound->ss_family) {
+			*out = conf->relay_external.ca_addr[i];
+			addr_set_port((struct sockaddr *)out,
+			    addr_port((const struct sockaddr *)bound));
+			return;
+		}
+}
+
+/*
+ * The lifetime asked for, bounded (RFC 8656 7.2 and 7.3): 0 stays 0 (a
+ * Refresh that deletes), else min(asked, max) but at least the default.
+ */
+static time_t
+turn_lifetime(const struct txn *t, int *bad)
+{
+	const struct turnd_conf	*conf = t->t_sv->sv_conf;
+	const struct stun_attr	*a;
+	uint32_t		 v;
+
+	*bad = 0;
+	if ((a = stun_msg_find(t->t_m, STUN_ATTR_LIFETIME)) == NULL)
+		return (conf->relay_default_lifetime);
+	if (stun_attr_get_u32(a, &v) == -1) {
+		*bad = 1;
+		return (0);
+	}
+	if (v == 0)
+		return (0);
+	if (v > (uint32_t)conf->relay_max_lifetime)
+		v = (uint32_t)conf->relay_max_lifetime;
+	if (v < (uint32_t)conf->relay_default_lifetime)
+		v = (uint32_t)conf->relay_default_lifetime;
+	return ((time_t)v);
+}
+
+/* Decode a XOR-PEER-ADDRESS and check it against a and the policy. */
+static int
+turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
+    struct sockaddr_storage *peer)
+{
+	if (stun_attr_get_xaddr(attr, t->t_m->tid, peer) == -1)
+		return (STUN_ERR_BAD_REQUEST);
+	if (relay_idx(a, peer->ss_family) < 0)
+		return (STUN_ERR_PEER_ADDRESS_FAMILY);
+	if (!policy_peer_allowed(t->t_sv->sv_policy,
+	    (const struct sockaddr *)peer))
+		return (STUN_ERR_FORBIDDEN);
+	return (0);
+}
+
+/* 401 or 438 with what the client needs to try again (RFC 8489 9.2.4). */
+static void
+turn_challenge(struct txn *t, int code)
+{
+	struct stun_build	b;
+	char			nonce[AUTH_NONCE_MAX];
+	uint8_t			algs[16];
+	size_t			n;
+
+	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
+	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
+	stun_build_error(&b, code, NULL);
+	stun_build_str(&b, STUN_ATTR_REALM, auth_realm(t->t_sv->sv_auth));
+	auth_nonce_make(t->t_sv->sv_auth, t->t_pkt->src, t->t_sv->sv_now,
+	    nonce);
+	stun_build_str(&b, STUN_ATTR_NONCE, nonce);
+	n = auth_pwalgs(algs);
+	stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, n);
+	txn_finish(t, &b);
+	if (t->t_reply->len > 0) {
+		STATS_INC(t->t_sv->sv_stats, error_responses);
+		if (code == STUN_ERR_UNAUTHENTICATED)
+			STATS_INC(t->t_sv->sv_stats, err_401);
+		else
+			STATS_INC(t->t_sv->sv_stats, err_438);
+	}
+}
+
+static void
+turn_allocate(struct txn *t, struct alloc *a)
+{
+	struct server		*sv = t->t_sv;
+	const struct stun_msg	*m = t->t_m;
+	const struct stun_attr	*rt, *ep, *tok, *raf, *aaf;
+	const struct auth_result *ar = t->t_ar;
+	struct stun_build	 b;
+	struct sockaddr_storage	 adv;
+	int			 fam[ALLOC_FAMILIES] = { AF_INET, 0 };
+	int			 even = 0, df, bad, code = 0, v6err = 0;
+	uint8_t			 v;
+	uint64_t		 token = 0;
+	time_t			 life;
+	unsigned int		 i;
+
+	if (a != NULL) {
+		txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
+		return;
+	}
+	rt = stun_msg_find(m, STUN_ATTR_REQUESTED_TRANSPORT);
+	if (rt == NULL || stun_attr_get_u8(rt, &v) == -1) {
+		txn_error(t, STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT");
+		return;
+	}
+	if (v != STUN_TRANSPORT_UDP) {
+		txn_error(t, STUN_ERR_UNSUPPORTED_TRANSPORT, NULL);
+		return;
+	}
+	df = stun_msg_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
+	ep = stun_msg_find(m, STUN_ATTR_EVEN_PORT);
+	tok = stun_msg_find(m, STUN_ATTR_RESERVATION_TOKEN);
+	raf = stun_msg_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	aaf = stun_msg_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	/* Combinations RFC 8656 7.2 forbids. */
+	if ((ep != NULL && tok != NULL) || (tok != NULL && raf != NULL) ||
+	    (raf != NULL && aaf != NULL) || (tok != NULL && aaf != NULL)) {
+		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+		return;
+	}
+	if (raf != NULL) {
+		if (stun_attr_get_u8(raf, &v) == -1) {
+			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+			return;
+		}
+		if ((fam[0] = family_of(v)) == -1) {
+			txn_error(t, STUN_ERR_ADDRESS_FAMILY, NULL);
+			return;
+		}
+	}
+	if (aaf != NULL) {
+		if (stun_attr_get_u8(aaf, &v) == -1 ||
+		    v != STUN_FAMILY_IPV6) {
+			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+			return;
+		}
+		fam[1] = AF_INET6;
+	}
+	if (ep != NULL) {
+		if (stun_attr_get_u8(ep, &v) == -1) {
+			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+			return;
+		}
+		even = (v & 0x80) ? 2 : 1;
+	}
+	if (tok != NULL && stun_attr_get_u64(tok, &token) == -1) {
+		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+		return;
+	}
+	life = turn_lifetime(t, &bad);
+	if (bad) {
+		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+		return;
+	}
+	if (life == 0)
+		life = sv->sv_conf->relay_default_lifetime;
+
+	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
+	    t->t_pkt->local);
+	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
+	a->a_keylen = ar->ar_keylen;
+	a->a_alg = ar->ar_alg;
+	snprintf(a->a_user, sizeof(a->a_user), "%s", ar->ar_user);
+	sv->sv_ops->ro_attach(sv->sv_net, a, t->t_pkt);
+	if (tok != NULL)
+		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
+	else
+		code = sv->sv_ops->ro_open(sv->sv_net, a, 0, fam[0], even, df,
+		    &token);
+	if (code == 0 && fam[1] != 0 &&
+	    sv->sv_ops->ro_open(sv->sv_net, a, 1, fam[1], 0, df, NULL) != 0)
+		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
+	if (code != 0) {
+		sv->sv_ops->ro_close(sv->sv_net, a, -1);
+		alloc_free(sv->sv_allocs, a);
+		txn_error(t, code, NULL);
+		return;
+	}
+	a->a_expires = sv->sv_now + life;
+	sv->sv_ops->ro_timer(sv->sv_net, a);
+	STATS_INC(sv->sv_stats, alloc_created);
+
+	txn_success(t, &b);
+	for (i = 0; i < ALLOC_FAMILIES; i++) {
+		if (a->a_relay[i].ss_family == 0)
+			continue;
+		relay_advertised(sv->sv_conf, &a->a_relay[i], &adv);
+		stun_build_xaddr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
+		    (struct sockaddr *)&adv);
+	}
+	if (v6err) {
+		/* RFC 8656 7.2: which family could not be had, and why */
+		uint8_t	aec[4 + 64];
+		size_t	rl = strlen(stun_err_reason(v6err));
+
+		aec[0] = STUN_FAMILY_IPV6;
+		aec[1] = 0;
+		aec[2] = (uint8_t)(v6err / 100);
+		aec[3] = (uint8_t)(v6err % 100);
+		memcpy(aec + 4, stun_err_reason(v6err), rl);
+		stun_build_attr(&b, STUN_ATTR_ADDRESS_ERROR_CODE, aec, 4 + rl);
+	}
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, (uint32_t)life);
+	if (even == 2)
+		stun_build_u64(&b, STUN_ATTR_RESERVATION_TOKEN, token);
+	stun_build_xaddr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, t->t_pkt->src);
+	txn_finish(t, &b);
+}
+
+static void
+turn_refresh(struct txn *t, struct alloc *a)
+{
+	struct server		*sv = t->t_sv;
+	const struct stun_attr	*raf;
+	struct stun_build	 b;
+	time_t			 life;
+	int			 bad, idx = -1, left;
+	uint8_t			 v;
+	unsigned int		 i;
+
+	life = turn_lifetime(t, &bad);
+	if (bad) {
+		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+		return;
+	}
+	raf = stun_msg_find(t->t_m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	if (raf != NULL) {
+		if (stun_attr_get_u8(raf, &v) == -1 || family_of(v) == -1 ||
+		    (idx = relay_idx(a, family_of(v))) < 0) {
+			txn_error(t, STUN_ERR_PEER_ADDRESS_FAMILY, NULL);
+			return;
+		}
+	}
+	txn_success(t, &b);
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, (uint32_t)life);
+	txn_finish(t, &b);
+
+	if (life > 0) {
+		a->a_expires = sv->sv_now + life;
+		sv->sv_ops->ro_timer(sv->sv_net, a);
+		return;
+	}
+	if (idx >= 0) {
+		/* Delete one family of a dual allocation (RFC 8656 7.3). */
+		sv->sv_ops->ro_close(sv->sv_net, a, idx);
+		memset(&a->a_relay[idx], 0, sizeof(a->a_relay[idx]));
+		for (i = 0, left = 0; i < ALLOC_FAMILIES; i++)
+			left += a->a_relay[i].ss_family != 0;
+		if (left > 0)
+			return;
+	}
+	server_alloc_end(sv, a, 0);
+}
+
+static void
+turn_create_permission(struct txn *t, struct alloc *a)
+{
+	struct server		*sv = t->t_sv;
+	const struct stun_msg	*m = t->t_m;
+	struct sockaddr_storage	 peers[TURN_PEERS_MAX];
+	struct stun_build	 b;
+	unsigned int		 i, n = 0;
+	time_t			 exp;
+	int			 code;
+
+	/* All or nothing (RFC 8656 9.2): check every peer, then install. */
+	for (i = 0; i < m->nattrs; i++) {
+		if (m->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
+			continue;
+		if (n == TURN_PEERS_MAX) {
+			txn_error(t, STUN_ERR_BAD_REQUEST, "Too many peers");
+			return;
+		}
+		if ((code = turn_peer(t, a, &m->attrs[i], &peers[n])) != 0) {
+			txn_error(t, code, code == STUN_ERR_BAD_REQUEST ?
+			    "Bad XOR-PEER-ADDRESS" : NULL);
+			return;
+		}
+		n++;
+	}
+	if (n == 0) {
+		txn_error(t, STUN_ERR_BAD_REQUEST, "XOR-PEER-ADDRESS");
+		return;
+	}
+	exp = sv->sv_now + sv->sv_conf->relay_permission_lifetime;
+	for (i = 0; i < n; i++)
+		if (perm_install(a, (struct sockaddr *)&peers[i], sv->sv_now,
+		    exp) == -1) {
+			txn_error(t, STUN_ERR_INSUFFICIENT_CAPACITY,
+			    "Too many permissions");
+			return;
+		}
+	txn_success(t, &b);
+	txn_finish(t, &b);
+}
+
+static void
+turn_channel_bind(struct txn *t, struct alloc *a)
+{
+	struct server		*sv = t->t_sv;
+	const struct stun_attr	*cn, *pa;
+	struct sockaddr_storage	 peer;
+	struct stun_build	 b;
+	uint16_t		 num;
+	int			 code;
+
+	cn = stun_msg_find(t->t_m, STUN_ATTR_CHANNEL_NUMBER);
+	pa = stun_msg_find(t->t_m, STUN_ATTR_XOR_PEER_ADDRESS);
+	if (cn == NULL || pa == NULL || stun_attr_get_channel(cn, &num) == -1) {
+		txn_error(t, STUN_ERR_BAD_REQUEST,
+		    "CHANNEL-NUMBER and XOR-PEER-ADDRESS needed");
+		return;
+	}
+	if ((code = turn_peer(t, a, pa, &peer)) != 0) {
+		txn_error(t, code, code == STUN_ERR_BAD_REQUEST ?
+		    "Bad XOR-PEER-ADDRESS" : NULL);
+		return;
+	}
+	code = chan_bind(a, num, sv->sv_conf->relay_rfc5766_channels ?
+	    STUN_CHAN_RFC5766_MAX : STUN_CHAN_MAX, (struct sockaddr *)&peer,
+	    sv->sv_now,
+	    sv->sv_now + sv->sv_conf->relay_channel_lifetime,
+	    sv->sv_now + sv->sv_conf->relay_permission_lifetime);
+	if (code != 0) {
+		txn_error(t, code, code == STUN_ERR_BAD_REQUEST ?
+		    "Channel number out of range, or bound otherwise" : NULL);
+		return;
+	}
+	txn_success(t, &b);
+	txn_finish(t, &b);
+}
+
+/*
+ * An authenticated TURN request.  Requests on an existing allocation must
+ * come with the credentials that made it (RFC 8656 5: else 441).
+ */
+void
+turn_request(struct txn *t)
+{
+	struct server		*sv = t->t_sv;
+	struct auth_result	 ar;
+	struct alloc		*a;
+	int			 code;
+
+	code = auth_check(sv->sv_auth, t->t_m, t->t_pkt->src, sv->sv_now, &ar);
+	if (code == STUN_ERR_UNAUTHENTICATED || code == STUN_ERR_STALE_NONCE) {
+		turn_challenge(t, code);
+		return;
+	}
+	if (code != 0) {
+		txn_error(t, code, NULL);
+		return;
+	}
+	t->t_ar = &ar;
+	a = alloc_find(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
+	    t->t_pkt->local);
+	if (t->t_m->method == STUN_METHOD_ALLOCATE) {
+		turn_allocate(t, a);
+		return;
+	}
+	if (a == NULL) {
+		txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
+		return;
+	}
+	if (a->a_keylen != ar.ar_keylen ||
+	    memcmp(a->a_key, ar.ar_key, ar.ar_keylen) != 0 ||
+	    strcmp(a->a_user, ar.ar_user) != 0) {
+		txn_error(t, STUN_ERR_WRONG_CREDENTIALS, NULL);
+		return;
+	}
+	switch (t->t_m->method) {
+	case STUN_METHOD_REFRESH:
+		turn_refresh(t, a);
+		break;
+	case STUN_METHOD_CREATE_PERMISSION:
+		turn_create_permission(t, a);
+		break;
+	case STUN_METHOD_CHANNEL_BIND:
+		turn_channel_bind(t, a);
+		break;
+	}
+}
+
+/* Client to peer, after the checks both data paths share. */
+static void
+turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
+    const uint8_t *data, size_t len)
+{
+	if (!perm_check(a, peer, sv->sv_now)) {
+		STATS_INC(sv->sv_stats, dropped_no_perm);
+		return;
+	}
+	if (!policy_peer_allowed(sv->sv_policy, peer)) {
+		STATS_INC(sv->sv_stats, dropped_denied_peer);
+		return;
+	}
+	sv->sv_ops->ro_to_peer(sv->sv_net, a, peer, data, len);
+	a->a_pkts_out++;
+	a->a_bytes_out += len;
+	STATS_INC(sv->sv_stats, relay_pkts_out);
+	STATS_ADD(sv->sv_stats, relay_bytes_out, len);
+}
+
+/* Send indication (RFC 8656 10.2): no answer, whatever happens. */
+void
+turn_send_indication(struct server *sv, const struct server_pkt *pkt,
+    const struct stun_msg *m)
+{
+	const struct stun_attr	*pa, *da;
+	struct sockaddr_storage	 peer;
+	struct alloc		*a;
+
+	a = alloc_find(sv->sv_allocs, pkt->transport, pkt->src, pkt->local);
+	if (a == NULL) {
+		STATS_INC(sv->sv_stats, dropped_no_alloc);
+		return;
+	}
+	pa = stun_msg_find(m, STUN_ATTR_XOR_PEER_ADDRESS);
+	da = stun_msg_find(m, STUN_ATTR_DATA);
+	if (pa == NULL || da == NULL ||
+	    stun_attr_get_xaddr(pa, m->tid, &peer) == -1) {
+		STATS_INC(sv->sv_stats, dropped_malformed);
+		return;
+	}
+	turn_to_peer(sv, a, (struct sockaddr *)&peer, da->val, da->len);
+}
+
+void
+server_chandata(struct server *sv, const struct server_pkt *pkt,
+    const uint8_t *msg, size_t len)
+{
+	struct stun_chan	 cd;
+	struct alloc		*a;
+	const struct chan	*c;
+
+	if (stun_chan_parse(msg, len, &cd) == -1) {
+		STATS_INC(sv->sv_stats, dropped_malformed);
+		return;
+	}
+	if (sv->sv_allocs == NULL || (a = alloc_find(sv->sv_allocs,
+	    pkt->transport, pkt->src, pkt->local)) == NULL) {
+		STATS_INC(sv->sv_stats, dropped_no_alloc);
+		return;
+	}
+	if ((c = chan_by_num(a, cd.chan, sv->sv_now)) == NULL) {
+		STATS_INC(sv->sv_stats, dropped_chandata);
+		return;
+	}
+	turn_to_peer(sv, a, (const struct sockaddr *)&c->ch_peer, cd.data,
+	    cd.len);
+}
+
+size_t
+server_from_peer(struct server *sv, struct alloc *a,
+    const struct sockaddr *peer, const uint8_t *data, size_t len, int pad,
+    uint8_t *out, size_t cap)
+{
+	const struct chan	*c;
+	struct stun_build	 b;
+	uint8_t			 tid[STUN_TID_LEN];
+	size_t			 n;
+
+	if (!perm_check(a, peer, sv->sv_now)) {
+		STATS_INC(sv->sv_stats, dropped_no_perm);
+		return (0);
+	}
+	if ((c = chan_by_peer(a, peer, sv->sv_now)) != NULL) {
+		n = STUN_CHAN_HDR_LEN + len;
+		if (pad)
+			n = (n + 3) & ~(size_t)3;
+		if (n > cap || len > 0xFFFF)
+			return (0);
+		stun_chan_hdr(out, c->ch_num, (uint16_t)len);
+		memcpy(out + STUN_CHAN_HDR_LEN, data, len);
+		memset(out + STUN_CHAN_HDR_LEN + len, 0,
+		    n - STUN_CHAN_HDR_LEN - len);
+	} else {
+		/* Data indication (10.3); the id only has to be unique-ish */
+		memcpy(tid, &a->a_id, 8);
+		memcpy(tid + 8, &a->a_pkts_in, 4);
+		stun_build_init(&b, out, cap,
+		    STUN_TYPE(STUN_METHOD_DATA, STUN_CLASS_INDICATION), tid);
+		stun_build_xaddr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+		stun_build_attr(&b, STUN_ATTR_DATA, data, len);
+		if ((n = stun_build_finish(&b)) == 0)
+			return (0);
+	}
+	a->a_pkts_in++;
+	a->a_bytes_in += len;
+	STATS_INC(sv->sv_stats, relay_pkts_in);
+	STATS_ADD(sv->sv_stats, relay_bytes_in, len);
+	return (n);
+}
+
+void
+server_alloc_end(struct server *sv, struct alloc *a, int expired)
+{
+	sv->sv_ops->ro_close(sv->sv_net, a, -1);
+	alloc_free(sv->sv_allocs, a);
+	if (expired)
+		STATS_INC(sv->sv_stats, alloc_expired);
+	else
+		STATS_INC(sv->sv_stats, alloc_deleted);
+}

@@ -31,6 +31,7 @@
 #include "net/net.h"
 #include "turn/auth.h"
 #include "turn/policy.h"
+#include "turn/quota.h"
 #include "turnd.h"
 
 #define TURND_CONF_DEFAULT	SYSCONFDIR "/turnd/turnd.conf"
@@ -398,11 +399,14 @@ main(int argc, char *argv[])
 	explicit_bzero(secret, sizeof(secret));
 	td.td_policy = policy_new(td.td_conf);
 	td.td_resv = resv_new();
+	td.td_quota = quota_new((unsigned int)td.td_conf->relay_user_quota,
+	    (unsigned int)td.td_conf->relay_total_quota);
 	ws.ws_tls = td.td_tls;
 	ws.ws_connlimit = td.td_connlimit;
 	ws.ws_auth = td.td_auth;
 	ws.ws_policy = td.td_policy;
 	ws.ws_resv = td.td_resv;
+	ws.ws_quota = td.td_quota;
 	td.td_workers = xcalloc(td.td_nworkers, sizeof(*td.td_workers));
 	for (i = 0; i < td.td_nworkers; i++) {
 		td.td_workers[i] = worker_new(i, td.td_conf, &sets[i], &ws);
@@ -431,6 +435,7 @@ main(int argc, char *argv[])
 	event_base_free(td.td_base);
 	connlimit_free(td.td_connlimit);
 	resv_free(td.td_resv);
+	quota_free(td.td_quota);
 	policy_free(td.td_policy);
 	auth_free(td.td_auth);
 	SSL_CTX_free(td.td_tls);

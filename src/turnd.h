@@ -11,6 +11,7 @@
 struct auth;
 struct connlimit;
 struct policy;
+struct quota;
 struct resv;
 struct event;
 struct event_base;
@@ -29,6 +30,7 @@ struct turnd {
 	struct auth		*td_auth;	/* shared by the workers */
 	struct policy		*td_policy;
 	struct resv		*td_resv;
+	struct quota		*td_quota;
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */
 	int			 td_pidfile_written;

@@ -30,6 +30,7 @@ struct alloc;
 struct alloc_table;
 struct auth;
 struct policy;
+struct quota;
 struct relay;
 struct resv;
 struct turnd_conf;
@@ -135,6 +136,7 @@ struct worker_shared {
 	struct connlimit	*ws_connlimit;
 	const struct auth	*ws_auth;
 	const struct policy	*ws_policy;
+	struct quota		*ws_quota;
 	struct resv		*ws_resv;
 };
 

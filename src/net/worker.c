@@ -75,7 +75,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	w->w_peerbuf = xmalloc(RELAY_PEERBUF);
 	w->w_outbuf = xmalloc(RELAY_OUTBUF);
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
-	    ws->ws_policy, &relay_ops, w);
+	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
 	worker_clock(w);
 
 	for (i = 0; i < set->n; i++) {
@@ -161,6 +161,7 @@ worker_free(struct worker *w)
 		conn_free(c);
 	relay_end_all(w);
 	alloc_table_free(w->w_allocs);
+	server_clear(&w->w_srv);
 	free(w->w_peerbuf);
 	free(w->w_outbuf);
 	for (i = 0; i < w->w_nslistens; i++)

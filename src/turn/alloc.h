@@ -61,6 +61,10 @@ struct alloc {
 	size_t			 a_keylen;
 	uint16_t		 a_alg;
 	char			 a_user[STUN_USERNAME_MAX + 1];
+	char			 a_quota_id[STUN_USERNAME_MAX + 1];
+
+	time_t			 a_bw_sec;	/* relay.max_bps window */
+	uint64_t		 a_bw_bytes;
 
 	uint64_t		 a_pkts_in, a_bytes_in;	/* peer -> client */
 	uint64_t		 a_pkts_out, a_bytes_out; /* client -> peer */

@@ -8,10 +8,12 @@
  * function builds every error response; the TURN methods are in turn.c.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "turn/server.h"
@@ -29,14 +31,53 @@ server_init(struct server *sv, const struct turnd_conf *conf,
 
 void
 server_enable_turn(struct server *sv, struct alloc_table *allocs,
-    const struct auth *auth, const struct policy *policy,
+    const struct auth *auth, const struct policy *policy, struct quota *quota,
     const struct relay_ops *ops, void *net)
 {
 	sv->sv_allocs = allocs;
 	sv->sv_auth = auth;
 	sv->sv_policy = policy;
+	sv->sv_quota = quota;
 	sv->sv_ops = ops;
 	sv->sv_net = net;
+	sv->sv_rl = xcalloc(1, sizeof(*sv->sv_rl));
+	sv->sv_rl->rl_seed = arc4random();
+}
+
+void
+server_clear(struct server *sv)
+{
+	free(sv->sv_rl);
+	sv->sv_rl = NULL;
+}
+
+/*
+ * May this source get another 401 or 438 this second (auth.unauth_rate)?
+ * A fixed table of per-second counters indexed by a hash of the IP: no
+ * state grows with the number of sources (DESIGN.md section 6); two IPs
+ * that share a slot take turns owning it.
+ */
+int
+server_unauth_allow(struct server *sv, const struct sockaddr *src)
+{
+	struct server_ratelimit	*rl = sv->sv_rl;
+	struct rl_slot		*sl;
+	uint32_t		 h;
+	int			 rate = sv->sv_conf->auth_unauth_rate;
+
+	if (rate == 0 || rl == NULL)
+		return (1);
+	h = addr_hash_ip(src, rl->rl_seed);
+	sl = &rl->rl_slot[h % RL_SLOTS];
+	if (sl->sl_key != h || sl->sl_sec != sv->sv_now) {
+		sl->sl_key = h;
+		sl->sl_sec = sv->sv_now;
+		sl->sl_count = 0;
+	}
+	if (sl->sl_count >= (uint32_t)rate)
+		return (0);
+	sl->sl_count++;
+	return (1);
 }
 
 void

@@ -20,6 +20,8 @@ struct alloc;
 struct alloc_table;
 struct auth;
 struct policy;
+struct quota;
+struct server_ratelimit;
 struct stats;
 struct turnd_conf;
 
@@ -92,6 +94,8 @@ struct server {
 	struct alloc_table	*sv_allocs;
 	const struct auth	*sv_auth;
 	const struct policy	*sv_policy;
+	struct quota		*sv_quota;	/* shared, locked inside */
+	struct server_ratelimit	*sv_rl;		/* 401/438 per source */
 	const struct relay_ops	*sv_ops;
 	void			*sv_net;
 	time_t			 sv_now;	/* set by the net layer */
@@ -101,8 +105,10 @@ void	server_init(struct server *, const struct turnd_conf *,
 	    struct stats *);
 /* Serve TURN too: the worker's allocation table and the shared modules. */
 void	server_enable_turn(struct server *, struct alloc_table *,
-	    const struct auth *, const struct policy *,
+	    const struct auth *, const struct policy *, struct quota *,
 	    const struct relay_ops *, void *net);
+/* Free what server_enable_turn() made. */
+void	server_clear(struct server *);
 /*
  * Handle the STUN message of len bytes at msg (a whole datagram or one
  * frame of a stream).  Fills *reply (reply->len = 0 when nothing is to

@@ -28,6 +28,21 @@ void	txn_finish(struct txn *, struct stun_build *);
 /* An error response (signed when authenticated); reason NULL: RFC's. */
 void	txn_error(struct txn *, int code, const char *reason);
 
+#define RL_SLOTS	4096
+
+struct rl_slot {
+	uint32_t	sl_key;		/* hash of the IP owning the slot */
+	uint32_t	sl_count;
+	time_t		sl_sec;
+};
+
+struct server_ratelimit {
+	uint32_t	rl_seed;
+	struct rl_slot	rl_slot[RL_SLOTS];
+};
+
+int	server_unauth_allow(struct server *, const struct sockaddr *);
+
 /* turn.c */
 void	turn_request(struct txn *);
 void	turn_send_indication(struct server *, const struct server_pkt *,

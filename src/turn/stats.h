@@ -39,6 +39,8 @@
 	X(dropped_no_alloc)	/* Send/ChannelData without one */	\
 	X(dropped_no_perm)	/* no permission for that peer */	\
 	X(dropped_denied_peer)	/* Send to a peer the policy refuses */	\
+	X(dropped_ratelimited)	/* 401/438 over auth.unauth_rate */	\
+	X(dropped_bandwidth)	/* over relay.max_bps */		\
 	X(dropped_notstun)	/* not STUN: bad header */		\
 	X(dropped_malformed)	/* broken attributes, not answerable */	\
 	X(dropped_fingerprint)	/* wrong FINGERPRINT */			\

@@ -16,6 +16,7 @@
 #include "turn/alloc.h"
 #include "turn/auth.h"
 #include "turn/policy.h"
+#include "turn/quota.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
@@ -115,6 +116,11 @@ turn_challenge(struct txn *t, int code)
 	uint8_t			algs[16];
 	size_t			n;
 
+	if (!server_unauth_allow(t->t_sv, t->t_pkt->src)) {
+		/* a poor reflector: no answer beyond auth.unauth_rate */
+		STATS_INC(t->t_sv->sv_stats, dropped_ratelimited);
+		return;
+	}
 	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
 	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
 	stun_build_error(&b, code, NULL);
@@ -211,8 +217,14 @@ turn_allocate(struct txn *t, struct alloc *a)
 	if (life == 0)
 		life = sv->sv_conf->relay_default_lifetime;
 
+	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
+		txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
+		return;
+	}
 	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
 	    t->t_pkt->local);
+	snprintf(a->a_quota_id, sizeof(a->a_quota_id), "%s",
+	    ar->ar_quota_id);
 	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
@@ -228,6 +240,7 @@ turn_allocate(struct txn *t, struct alloc *a)
 		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
 	if (code != 0) {
 		sv->sv_ops->ro_close(sv->sv_net, a, -1);
+		quota_release(sv->sv_quota, a->a_quota_id);
 		alloc_free(sv->sv_allocs, a);
 		txn_error(t, code, NULL);
 		return;
@@ -437,6 +450,29 @@ turn_request(struct txn *t)
 	}
 }
 
+/*
+ * relay.max_bps: bytes per second per allocation, both directions
+ * together, counted in one-second windows.  1 if len may pass.
+ */
+static int
+turn_bw_ok(struct server *sv, struct alloc *a, size_t len)
+{
+	uint64_t	max = (uint64_t)sv->sv_conf->relay_max_bps;
+
+	if (max == 0)
+		return (1);
+	if (a->a_bw_sec != sv->sv_now) {
+		a->a_bw_sec = sv->sv_now;
+		a->a_bw_bytes = 0;
+	}
+	if (a->a_bw_bytes + len > max) {
+		STATS_INC(sv->sv_stats, dropped_bandwidth);
+		return (0);
+	}
+	a->a_bw_bytes += len;
+	return (1);
+}
+
 /* Client to peer, after the checks both data paths share. */
 static void
 turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
@@ -450,6 +486,8 @@ turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
 		STATS_INC(sv->sv_stats, dropped_denied_peer);
 		return;
 	}
+	if (!turn_bw_ok(sv, a, len))
+		return;
 	sv->sv_ops->ro_to_peer(sv->sv_net, a, peer, data, len);
 	a->a_pkts_out++;
 	a->a_bytes_out += len;
@@ -520,6 +558,8 @@ server_from_peer(struct server *sv, struct alloc *a,
 		STATS_INC(sv->sv_stats, dropped_no_perm);
 		return (0);
 	}
+	if (!turn_bw_ok(sv, a, len))
+		return (0);
 	if ((c = chan_by_peer(a, peer, sv->sv_now)) != NULL) {
 		n = STUN_CHAN_HDR_LEN + len;
 		if (pad)
@@ -552,6 +592,7 @@ void
 server_alloc_end(struct server *sv, struct alloc *a, int expired)
 {
 	sv->sv_ops->ro_close(sv->sv_net, a, -1);
+	quota_release(sv->sv_quota, a->a_quota_id);
 	alloc_free(sv->sv_allocs, a);
 	if (expired)
 		STATS_INC(sv->sv_stats, alloc_expired);

@@ -100,8 +100,9 @@ demo_conf(struct turnd *td, char *password, size_t pwsz, char *err,
 	    "  tls = [ \"127.0.0.1:5349\", \"[::1]:5349\" ];\n"
 	    "};\n"
 	    "tls: { cert = \"%s\"; key = \"%s\"; };\n"
-	    "relay: { addresses = [ \"127.0.0.1\" ];\n"
-	    "  allow_peers = [ \"127.0.0.0/8\", \"::1\" ]; };\n"
+	    "relay: { addresses = [ \"127.0.0.1\", \"::1\" ];\n"
+	    "  allow_peers = [ \"127.0.0.0/8\", \"::1\" ];\n"
+	    "  rfc5766_channels = true; };\n"
 	    "auth: { users = ( { user = \"%s\"; password = \"%s\"; } ); };\n",
 	    DEMO_REALM, cert, key, DEMO_USER, password);
 	conf = conf_load_string(text, "demo", err, errlen);

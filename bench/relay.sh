@@ -38,7 +38,8 @@ workers = 0;
 realm = "bench.realm";
 listen: { udp = [ "127.0.0.1:$tport" ]; tcp = [ ]; tls = [ ]; };
 relay: { addresses = [ "127.0.0.1" ]; allow_peers = [ "127.0.0.0/8" ];
-  min_port = 20000; max_port = 29999; rfc5766_channels = true; };
+  min_port = 20000; max_port = 29999; rfc5766_channels = true;
+  user_quota = 0; };	# uclient leaves its probe allocations behind
 auth: { users = ( { user = "bench"; password = "bench"; } ); };
 log: { level = "info"; file = "$tmp/turnd.log"; };
 CONF

@@ -65,7 +65,7 @@ sleep 0.2	# turnutils_peer prints nothing to wait for
 
 echo "$("$build/turnd" -V) vs coturn $(dpkg-query -W -f='${Version}' coturn);" \
     "$(nproc) CPUs; $sessions sessions x $msgs messages, $runs runs"
-for size in 100 1000; do
+for size in ${SIZES:-100 1000}; do
 	for r in $(seq "$runs"); do
 		for s in "turnd:$tport:$tpid" "coturn:$cport:$cpid"; do
 			name=${s%%:*}; rest=${s#*:}; port=${rest%%:*}; pid=${rest#*:}

@@ -24,6 +24,7 @@
 #include "net/net.h"
 
 #define LISTEN_BACKLOG	1024
+#define LISTEN_UDP_BUF	(2 * 1024 * 1024)	/* per UDP listener socket */
 
 static const char *const transport_key[] = {
 	"listen.udp", "listen.tcp", "listen.tls", "listen.dtls"
@@ -43,7 +44,7 @@ set_push(struct listen_set *set, const struct lsock *ls)
 static int
 listen_bind(enum transport t, struct sockaddr_storage *addr)
 {
-	int		fd, on = 1, saved;
+	int		fd, on = 1, saved, bufsz = LISTEN_UDP_BUF;
 	socklen_t	len;
 	int		stream = (t == TRANSPORT_TCP || t == TRANSPORT_TLS);
 
@@ -59,6 +60,14 @@ listen_bind(enum transport t, struct sockaddr_storage *addr)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
 	if (!stream) {
+		/*
+		 * One listener socket carries every client of a worker: give
+		 * it room for bursts (capped by net.core.rmem_max/wmem_max).
+		 */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz,
+		    sizeof(bufsz));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz,
+		    sizeof(bufsz));
 		/* Learn the local address of each datagram (wildcards). */
 		if (addr->ss_family == AF_INET6) {
 			if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,

@@ -26,6 +26,7 @@
 
 #define RELAY_BIND_TRIES	64	/* random ports tried before 508 */
 #define RELAY_READS		32	/* datagrams per wakeup, then yield */
+#define RELAY_SOCKBUF		(256 * 1024)	/* a burst from a peer */
 #define RESV_MAX		1024
 #define RESV_LIFETIME		30	/* s a reserved port is kept */
 
@@ -135,6 +136,7 @@ relay_bind(const struct sockaddr_storage *ip, uint16_t port, int df)
 {
 	struct sockaddr_storage	addr = *ip;
 	int			fd, on = 1, pmtu = IP_PMTUDISC_DO;
+	int			bufsz = RELAY_SOCKBUF;
 
 	addr_set_port((struct sockaddr *)&addr, port);
 	fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -144,6 +146,7 @@ relay_bind(const struct sockaddr_storage *ip, uint16_t port, int df)
 	if (addr.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
 		    sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	if (df) {
 		/* DONT-FRAGMENT (RFC 8656 7.2, 14.8) */
 		if (addr.ss_family == AF_INET6)

@@ -478,12 +478,12 @@ static void
 turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
     const uint8_t *data, size_t len)
 {
-	if (!perm_check(a, peer, sv->sv_now)) {
-		STATS_INC(sv->sv_stats, dropped_no_perm);
-		return;
-	}
 	if (!policy_peer_allowed(sv->sv_policy, peer)) {
 		STATS_INC(sv->sv_stats, dropped_denied_peer);
+		return;
+	}
+	if (!perm_check(a, peer, sv->sv_now)) {
+		STATS_INC(sv->sv_stats, dropped_no_perm);
 		return;
 	}
 	if (!turn_bw_ok(sv, a, len))

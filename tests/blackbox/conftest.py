@@ -160,3 +160,125 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append(("turnd log %s" % t.dir,
                                  log[-4000:] + "\nstderr:\n" +
                                  t.stderr_text()[-2000:]))
+
+
+# ------------------------------------------------------------- TURN
+
+# Relay ports: below the kernel's ephemeral range (32768-60999 here), so
+# that they never collide with the listeners, peers and clients, which
+# all take ephemeral ports.
+RELAY_MIN_PORT = 20000
+RELAY_MAX_PORT = 29999
+
+USERS = {"alice": "secret", "bob": "hunter2"}
+SECRETS = ["s1", "s2"]
+
+# What every TURN test server has: relay sockets on loopback (both
+# families), loopback peers allowed explicitly (the built-in policy denies
+# them), two static users and two REST secrets.  unauth_rate = 0 (no
+# limit): the tests make many 401 challenges in a row from 127.0.0.1; the
+# rate limit has its own tests.
+TURN_CONFIG = {
+    "relay": {
+        "addresses": ["127.0.0.1", "::1"],
+        "allow_peers": ["127.0.0.0/8", "::1/128"],
+        "min_port": RELAY_MIN_PORT,
+        "max_port": RELAY_MAX_PORT,
+    },
+    "auth": {
+        "users": [{"user": u, "password": p} for u, p in USERS.items()],
+        "secrets": SECRETS,
+        "rest_separator": ":",
+        "nonce_lifetime": 600,
+        "unauth_rate": 0,
+    },
+}
+
+
+def turn_overrides(over=None):
+    """TURN_CONFIG with over applied (a None value removes a key)."""
+    return harness.merge(TURN_CONFIG, over)
+
+
+@pytest.fixture
+def turn_factory(turnd_factory):
+    """turn_factory({"relay": {"max_bps": 10000}}): a TURN test server."""
+    def make(over=None, **kw):
+        return turnd_factory(turn_overrides(over), **kw)
+    return make
+
+
+@pytest.fixture
+def turn_server(turn_factory):
+    return turn_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_turn(turnd_bin, session_dir, certs, extra_defaults, request):
+    """One TURN server for a module (its SHARED_TURN_OVERRIDES applied).
+
+    Tests on it make their own allocations and assert nothing about
+    counters other tests move.
+    """
+    over = getattr(request.module, "SHARED_TURN_OVERRIDES", None)
+    d = os.path.join(session_dir, "shared-" + request.module.__name__)
+    t = harness.Turnd(turnd_bin, d, certs, overrides=turn_overrides(over),
+                      extra=extra_defaults).start()
+    yield t
+    alive = t.alive()
+    rc = t.stop()
+    assert alive, "shared TURN server died during %s" % request.module.__name__
+    assert rc == 0, "shared TURN server exit status %s on SIGTERM" % rc
+
+
+@pytest.fixture
+def turn_client():
+    """turn_client(server, "tcp", 4, user=..., ...): a stun.TurnClient on a
+    fresh flow; closed at teardown."""
+    made = []
+
+    def make(t, transport="udp", family=4, **kw):
+        c = stun.TurnClient(t.client(transport, family), **kw)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def peers():
+    """peers() -> a stun.Peer on 127.0.0.1 (peers("::1") for IPv6);
+    closed at teardown."""
+    made = []
+
+    def make(host="127.0.0.1"):
+        p = stun.Peer(host)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
+def peer(peers):
+    return peers()
+
+
+def expect_ok(r, method=None):
+    """r is a success response (of method, if given)."""
+    assert r.cls == stun.SUCCESS, "expected a success, got %r" % (r,)
+    if method is not None:
+        assert r.method == method, r
+    return r
+
+
+def expect_error(r, code, method=None):
+    """r is an error response with code; returns its reason phrase."""
+    assert r.cls == stun.ERROR, "expected error %d, got %r" % (code, r)
+    assert r.error_code() == code, "expected error %d, got %r" % (
+        code, r.error())
+    if method is not None:
+        assert r.method == method, r
+    return r.error()[1]

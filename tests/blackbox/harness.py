@@ -107,7 +107,14 @@ def cfg_value(v):
         return str(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, dict):
+        # A group: auth.users = ( { user = "a"; password = "p"; } ).
+        return "{ " + " ".join("%s = %s;" % (k, cfg_value(x))
+                               for k, x in v.items()) + " }"
     if isinstance(v, (list, tuple)):
+        if v and all(isinstance(x, dict) for x in v):
+            # Groups go in a list, ( ), not an array, [ ].
+            return "( " + ", ".join(cfg_value(x) for x in v) + " )"
         return "[ " + ", ".join(cfg_value(x) for x in v) + " ]"
     raise TypeError(v)
 

@@ -15,19 +15,7 @@ build=${1:-build}
 secs=${2:-5}
 runs=${3:-3}
 make -C "$build" turnd bench/stunbench >/dev/null
-tmp=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-freeport() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-waitfor() {	# waitfor FILE PATTERN
-	i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1)); [ $i -lt 200 ] || { echo "server did not start"; exit 1; }
-		sleep 0.05
-	done
-}
+. bench/lib.sh
 
 tport=$(freeport)
 cat > "$tmp/turnd.conf" <<CONF

@@ -16,19 +16,7 @@ sessions=${2:-10}
 msgs=${3:-2000}
 runs=${4:-3}
 make -C "$build" turnd >/dev/null
-tmp=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-freeport() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-waitfor() {	# waitfor FILE PATTERN
-	i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1)); [ $i -lt 200 ] || { echo "server did not start"; exit 1; }
-		sleep 0.05
-	done
-}
+. bench/lib.sh
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 

@@ -29,6 +29,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "store/store.h"
 #include "turn/auth.h"
 #include "turn/policy.h"
 #include "turn/quota.h"
@@ -276,6 +277,65 @@ log_listeners(const struct listen_set *set)
 		    set->ls[i].ls_group >= 0 ? " (RFC 5780)" : "");
 }
 
+/* New realm options from the store: to the quota, then every worker. */
+static void
+store_realm_cb(void *arg, struct store_realm *sr)
+{
+	struct turnd		*td = arg;
+	const struct turnd_conf	*conf = td->td_conf;
+	unsigned int		 i, user, total;
+
+	user = sr->sr_user_quota >= 0 ? (unsigned int)(sr->sr_user_quota >
+	    0xFFFFFFF ? 0xFFFFFFF : sr->sr_user_quota) :
+	    (unsigned int)conf->relay_user_quota;
+	total = sr->sr_total_quota >= 0 ? (unsigned int)(sr->sr_total_quota >
+	    0xFFFFFFF ? 0xFFFFFFF : sr->sr_total_quota) :
+	    (unsigned int)conf->relay_total_quota;
+	quota_set_limits(td->td_quota, user, total);
+	for (i = 0; i < td->td_nworkers; i++) {
+		store_realm_ref(sr);
+		worker_post_realm(td->td_workers[i], sr);
+	}
+	store_realm_unref(sr);
+}
+
+/* Live allocations, for the registry: counters of every worker. */
+static unsigned int
+store_count_cb(void *arg)
+{
+	struct turnd	*td = arg;
+	struct stats	 sum;
+	uint64_t	 made, gone;
+	unsigned int	 i;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < td->td_nworkers; i++)
+		worker_stats_add(td->td_workers[i], &sum);
+	made = atomic_load(&sum.alloc_created);
+	gone = atomic_load(&sum.alloc_deleted) +
+	    atomic_load(&sum.alloc_expired);
+	return (made > gone ? (unsigned int)(made - gone) : 0);
+}
+
+/* "udp/127.0.0.1:3478 tcp/..." for the registry. */
+static char *
+listen_string(const struct listen_set *set)
+{
+	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
+	char			 buf[ADDR_STRLEN], *s = xstrdup(""), *t;
+	unsigned int		 i;
+
+	for (i = 0; i < set->n; i++) {
+		t = xasprintf("%s%s%s/%s", s, i > 0 ? " " : "",
+		    name[set->ls[i].ls_transport],
+		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
+		    buf, sizeof(buf)));
+		free(s);
+		s = t;
+	}
+	return (s);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -291,6 +351,9 @@ main(int argc, char *argv[])
 	struct turnd		 td;
 	struct listen_set	*sets;
 	struct worker_shared	 ws;
+	struct store_main_hooks	 smh;
+	struct store_realm	*realm;
+	char			*listen_str;
 	uint8_t			 secret[32];
 	const char		*path = TURND_CONF_DEFAULT;
 	char			 err[CONF_ERR_LEN + 256];
@@ -377,6 +440,7 @@ main(int argc, char *argv[])
 		return (1);
 	}
 	log_listeners(&sets[0]);
+	listen_str = listen_string(&sets[0]);
 
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
@@ -402,6 +466,10 @@ main(int argc, char *argv[])
 	td.td_resv = resv_new();
 	td.td_quota = quota_new((unsigned int)td.td_conf->relay_user_quota,
 	    (unsigned int)td.td_conf->relay_total_quota);
+	store_instance_id(td.td_iid);
+	realm = store_realm_new();
+	ws.ws_iid = td.td_iid;
+	ws.ws_realm = realm;
 	ws.ws_tls = td.td_tls;
 	ws.ws_connlimit = td.td_connlimit;
 	ws.ws_auth = td.td_auth;
@@ -414,12 +482,21 @@ main(int argc, char *argv[])
 		listen_close(&sets[i]);		/* frees what was not taken */
 	}
 	free(sets);
+	store_realm_unref(realm);
 	for (i = 0; i < td.td_nworkers; i++)
 		if (worker_start(td.td_workers[i]) == -1)
 			fatalx("cannot start worker %u", i);
+	memset(&smh, 0, sizeof(smh));
+	smh.mh_realm = store_realm_cb;
+	smh.mh_count = store_count_cb;
+	smh.mh_arg = &td;
+	td.td_store = store_main_new(td.td_conf, td.td_base, td.td_iid,
+	    listen_str, &smh);
+	free(listen_str);
 
-	log_info("turnd %s ready: %u workers, realm \"%s\"", PACKAGE_VERSION,
-	    td.td_nworkers, td.td_conf->realm);
+	log_info("turnd %s ready: %u workers, realm \"%s\", store %s",
+	    PACKAGE_VERSION, td.td_nworkers, td.td_conf->realm,
+	    td.td_conf->store_backend);
 	if (demo)
 		demo_print(td.td_conf, password);
 
@@ -428,6 +505,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_stop(td.td_workers[i]);
 	stats_log(&td);
+	store_main_free(td.td_store);
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_free(td.td_workers[i]);
 	free(td.td_workers);

@@ -16,6 +16,7 @@ struct resv;
 struct event;
 struct event_base;
 struct turnd_conf;
+struct store_main;
 struct worker;
 
 #define TURND_NSIGNALS	5
@@ -31,6 +32,8 @@ struct turnd {
 	struct policy		*td_policy;
 	struct resv		*td_resv;
 	struct quota		*td_quota;
+	struct store_main	*td_store;	/* NULL: memory store */
+	char			 td_iid[17];	/* instance id */
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */
 	int			 td_pidfile_written;

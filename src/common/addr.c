@@ -331,3 +331,97 @@ cidr_match(const struct cidr *c, const struct sockaddr *sa)
 		return (0);
 	return (1);
 }
+
+/* The IP bytes of sa, unmapped; their count (4 or 16), 0 if neither. */
+static size_t
+addr_ip_bytes(const struct sockaddr *sa, uint8_t out[16], int *family)
+{
+	const struct sockaddr_in6	*sin6;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*family = AF_INET;
+		return (4);
+	}
+	if (sa->sa_family != AF_INET6)
+		return (0);
+	sin6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(out, sin6->sin6_addr.s6_addr + 12, 4);
+		*family = AF_INET;
+		return (4);
+	}
+	memcpy(out, sin6->sin6_addr.s6_addr, 16);
+	*family = AF_INET6;
+	return (16);
+}
+
+int
+iprange_parse(const char *s, struct iprange *r, const char **why)
+{
+	char			 buf[INET6_ADDRSTRLEN + 8];
+	struct sockaddr_storage	 lo, hi;
+	struct cidr		 c;
+	const char		*dash, *dummy;
+	size_t			 n, i;
+	int			 f1 = 0, f2 = 0;
+
+	if (why == NULL)
+		why = &dummy;
+	memset(r, 0, sizeof(*r));
+	if ((dash = strchr(s, '-')) == NULL) {
+		if (cidr_parse(s, &c, why) == -1)
+			return (-1);
+		r->r_family = c.c_family;
+		n = c.c_family == AF_INET ? 4 : 16;
+		memcpy(r->r_lo, c.c_addr, n);
+		memcpy(r->r_hi, c.c_addr, n);
+		for (i = 0; i < n; i++) {
+			if (c.c_prefix >= (i + 1) * 8)
+				continue;
+			if (c.c_prefix <= i * 8)
+				r->r_hi[i] = 0xFF;
+			else
+				r->r_hi[i] |= (uint8_t)(0xFF >>
+				    (c.c_prefix - i * 8));
+		}
+		return (0);
+	}
+	if ((size_t)(dash - s) >= sizeof(buf) ||
+	    strlen(dash + 1) >= sizeof(buf)) {
+		*why = "too long for an address range";
+		return (-1);
+	}
+	memcpy(buf, s, (size_t)(dash - s));
+	buf[dash - s] = '\0';
+	if (addr_parse_ip(buf, &lo) == -1 || addr_parse_ip(dash + 1,
+	    &hi) == -1) {
+		*why = "not a numeric IPv4 or IPv6 address or range";
+		return (-1);
+	}
+	n = addr_ip_bytes((struct sockaddr *)&lo, r->r_lo, &f1);
+	if (addr_ip_bytes((struct sockaddr *)&hi, r->r_hi, &f2) != n ||
+	    f1 != f2) {
+		*why = "the ends of the range are of different families";
+		return (-1);
+	}
+	if (memcmp(r->r_lo, r->r_hi, n) > 0) {
+		*why = "the range ends before it starts";
+		return (-1);
+	}
+	r->r_family = f1;
+	return (0);
+}
+
+int
+iprange_match(const struct iprange *r, const struct sockaddr *sa)
+{
+	uint8_t	ip[16];
+	size_t	n;
+	int	family;
+
+	if ((n = addr_ip_bytes(sa, ip, &family)) == 0 ||
+	    family != r->r_family)
+		return (0);
+	return (memcmp(ip, r->r_lo, n) >= 0 && memcmp(ip, r->r_hi, n) <= 0);
+}

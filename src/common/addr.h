@@ -49,4 +49,20 @@ uint32_t	 addr_hash_ip(const struct sockaddr *, uint32_t seed);
 int		 cidr_parse(const char *, struct cidr *, const char **why);
 int		 cidr_match(const struct cidr *, const struct sockaddr *);
 
+/* An inclusive range of addresses of one family (network byte order). */
+struct iprange {
+	int		r_family;
+	uint8_t		r_lo[16];
+	uint8_t		r_hi[16];
+};
+
+/*
+ * "1.2.3.4", "10.0.0.0/8" or "1.2.3.4-1.2.3.9" (coturn's peer rule
+ * forms; IPv6 likewise; both ends of a range of one family, lo <= hi).
+ * 0, or -1 with *why.
+ */
+int		 iprange_parse(const char *, struct iprange *, const char **why);
+/* 1 if the IP of sa (IPv4-mapped IPv6 as IPv4) is in r. */
+int		 iprange_match(const struct iprange *, const struct sockaddr *);
+
 #endif /* ADDR_H */

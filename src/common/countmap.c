@@ -119,3 +119,13 @@ countmap_release(struct countmap *cm, const void *key, size_t len)
 	}
 	pthread_mutex_unlock(&cm->cm_lock);
 }
+
+void
+countmap_set_limits(struct countmap *cm, unsigned int per_key,
+    unsigned int total)
+{
+	pthread_mutex_lock(&cm->cm_lock);
+	cm->cm_key_max = per_key;
+	cm->cm_total_max = total;
+	pthread_mutex_unlock(&cm->cm_lock);
+}

@@ -19,6 +19,9 @@ void		 countmap_free(struct countmap *);
 /* Count one more for key: 0, or -1 when a limit is reached. */
 int		 countmap_acquire(struct countmap *, const void *key,
 		    size_t len);
+/* New limits for what comes next (counts already taken stay). */
+void		 countmap_set_limits(struct countmap *, unsigned int per_key,
+		    unsigned int total);
 /* One fewer for key (a key not counted is ignored). */
 void		 countmap_release(struct countmap *, const void *key,
 		    size_t len);

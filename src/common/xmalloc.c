@@ -62,6 +62,16 @@ xstrdup(const char *s)
 }
 
 char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("xstrndup");
+	return (p);
+}
+
+char *
 xasprintf(const char *fmt, ...)
 {
 	va_list	 ap;

@@ -148,6 +148,14 @@ struct turnd_conf {
 	int			 redis_port;
 	int			 redis_db;
 	char			*redis_password;
+	char			*redis_socket;		/* "": host and port */
+	char			*redis_user;		/* ACL user; "": none */
+	int			 redis_connect_timeout;	/* s */
+	int			 redis_command_timeout;	/* s */
+	int			 store_cache_ttl;	/* s, keys found */
+	int			 store_negative_ttl;	/* s, users not found */
+	int			 store_traffic_interval; /* s; 0: at the end */
+	int			 store_heartbeat;	/* s */
 
 	/* control, metrics */
 	char			*control_socket;

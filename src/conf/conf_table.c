@@ -162,6 +162,30 @@ const struct conf_key conf_keys[] = {
 	    "Redis database number" },
 	{ "store.redis.password", CONF_STR, 0, 1024, OFF(redis_password),
 	    "\"\"", NULL, "Redis AUTH password; \"\": none" },
+	{ "store.redis.user", CONF_STR, 0, 255, OFF(redis_user), "\"\"",
+	    NULL, "Redis ACL user for AUTH; \"\": the password alone" },
+	{ "store.redis.socket", CONF_STR, 0, SUN_PATH_LEN, OFF(redis_socket),
+	    "\"\"", NULL, "Redis unix socket, used instead of host and port; "
+	    "\"\": none" },
+	{ "store.redis.connect_timeout", CONF_INT, 1, 60,
+	    OFF(redis_connect_timeout), "2", NULL,
+	    "seconds to connect to Redis before retrying" },
+	{ "store.redis.command_timeout", CONF_INT, 1, 60,
+	    OFF(redis_command_timeout), "2", NULL,
+	    "seconds a Redis command may take; then the connection is "
+	    "dropped, waiting requests get 500 and turnd reconnects" },
+	{ "store.cache_ttl", CONF_INT, 0, 3600, OFF(store_cache_ttl), "10",
+	    NULL, "seconds each worker caches a user key or the REST "
+	    "secrets read from Redis" },
+	{ "store.negative_ttl", CONF_INT, 0, 3600, OFF(store_negative_ttl),
+	    "2", NULL, "seconds each worker remembers that a user is not "
+	    "in Redis" },
+	{ "store.traffic_interval", CONF_INT, 0, 86400,
+	    OFF(store_traffic_interval), "60", NULL, "seconds between "
+	    "traffic events of each allocation; 0: only at its end" },
+	{ "store.heartbeat", CONF_INT, 1, 3600, OFF(store_heartbeat), "5",
+	    NULL, "seconds between instance registry updates (the key "
+	    "lives 3 heartbeats)" },
 
 	/* control, metrics */
 	{ "control.socket", CONF_STR, 0, SUN_PATH_LEN, OFF(control_socket),
@@ -462,9 +486,13 @@ conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 			    "IPv6"));
 	}
 	if (strcmp(conf->store_backend, "redis") == 0 &&
-	    conf->redis_host[0] == '\0')
+	    conf->redis_host[0] == '\0' && conf->redis_socket[0] == '\0')
 		return (check_err(conf, err, errlen, "store.redis.host",
-		    "must be set when store.backend is \"redis\""));
+		    "must be set when store.backend is \"redis\" (or "
+		    "store.redis.socket)"));
+	if (conf->redis_user[0] != '\0' && conf->redis_password[0] == '\0')
+		return (check_err(conf, err, errlen, "store.redis.user",
+		    "needs store.redis.password"));
 	return (0);
 }
 

@@ -33,6 +33,8 @@ struct policy;
 struct quota;
 struct relay;
 struct resv;
+struct store;
+struct store_realm;
 struct turnd_conf;
 struct event;
 struct event_base;
@@ -132,6 +134,8 @@ TAILQ_HEAD(relay_list, relay);
 
 /* What every worker shares, read-only or locked inside. */
 struct worker_shared {
+	const char		*ws_iid;	/* this instance's id */
+	struct store_realm	*ws_realm;	/* each worker takes a ref */
 	SSL_CTX			*ws_tls;
 	struct connlimit	*ws_connlimit;
 	const struct auth	*ws_auth;
@@ -159,6 +163,8 @@ struct worker {
 	unsigned int		 w_nconns;
 
 	/* TURN */
+	struct store		*w_store;
+	struct event		*w_tick;	/* once a second */
 	struct alloc_table	*w_allocs;
 	struct relay_list	 w_relays;
 	struct resv		*w_resv;
@@ -184,6 +190,8 @@ void	worker_free(struct worker *);
 void	worker_stats_add(const struct worker *, struct stats *sum);
 /* Set the server's clock from the loop's cached time (once a wakeup). */
 void	worker_clock(struct worker *);
+/* From any thread: the worker takes sr (and the reference) in its loop. */
+void	worker_post_realm(struct worker *, struct store_realm *);
 
 /* udp.c */
 int	udp_start(struct worker *, struct usock *);
@@ -197,6 +205,9 @@ int	stream_listen(struct worker *, struct slisten *);
 void	stream_unlisten(struct slisten *);
 void	conn_free(struct conn *);
 void	conn_send(struct conn *, const uint8_t *, size_t);
+/* The TLS version and cipher of a TLS connection, else NULLs. */
+void	conn_tls_info(const struct conn *, const char **version,
+	    const char **cipher);
 
 /* relay.c */
 extern const struct relay_ops relay_ops;

@@ -397,6 +397,30 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* An answer that waited for the store: back the way its request came. */
+static void
+relay_reply(void *net, const struct server_pkt *pkt, const uint8_t *buf,
+    size_t len)
+{
+	(void)net;
+	if (pkt->transport == TRANSPORT_UDP)
+		udp_send(pkt->path, pkt->src, pkt->local, buf, len);
+	else
+		conn_send(pkt->path, buf, len);
+}
+
+static void
+relay_tls_info(void *net, const struct alloc *a, const char **version,
+    const char **cipher)
+{
+	const struct relay	*r = a->a_net;
+
+	(void)net;
+	*version = *cipher = NULL;
+	if (r != NULL && r->r_conn != NULL)
+		conn_tls_info(r->r_conn, version, cipher);
+}
+
 /* End every allocation of the worker (shutdown). */
 void
 relay_end_all(struct worker *w)
@@ -414,4 +438,6 @@ const struct relay_ops relay_ops = {
 	.ro_timer = relay_timer,
 	.ro_attach = relay_attach,
 	.ro_to_peer = relay_to_peer,
+	.ro_reply = relay_reply,
+	.ro_tls_info = relay_tls_info,
 };

@@ -57,11 +57,25 @@ conn_free(struct conn *c)
 	/* The connection owns its allocation (STYLE.md section 3). */
 	if (c->c_alloc != NULL)
 		server_alloc_end(&w->w_srv, c->c_alloc, 0);
+	server_forget_path(&w->w_srv, c);
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
 	bufferevent_free(c->c_bev);	/* closes the socket, frees the SSL */
 	free(c);
+}
+
+void
+conn_tls_info(const struct conn *c, const char **version, const char **cipher)
+{
+	SSL	*ssl;
+
+	*version = *cipher = NULL;
+	if (c->c_transport != TRANSPORT_TLS ||
+	    (ssl = bufferevent_openssl_get_ssl(c->c_bev)) == NULL)
+		return;
+	*version = SSL_get_version(ssl);
+	*cipher = SSL_get_cipher_name(ssl);
 }
 
 /*

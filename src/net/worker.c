@@ -18,6 +18,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "store/store.h"
 #include "turn/alloc.h"
 
 /* Link the RFC 5780 sockets of one group, by role, within this worker. */
@@ -53,6 +54,75 @@ worker_link_groups(struct worker *w)
 	}
 }
 
+static void
+worker_wake(void *arg, const void *tag)
+{
+	struct worker	*w = arg;
+
+	worker_clock(w);
+	server_wake(&w->w_srv, tag);
+}
+
+static void
+worker_rewrite(void *arg)
+{
+	struct worker	*w = arg;
+
+	worker_clock(w);
+	server_rewrite(&w->w_srv);
+}
+
+static void
+worker_traffic(void *arg)
+{
+	struct worker	*w = arg;
+
+	worker_clock(w);
+	server_traffic(&w->w_srv);
+}
+
+static void
+worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	worker_clock(w);
+	server_tick(&w->w_srv);
+}
+
+struct realm_msg {
+	struct worker		*rm_w;
+	struct store_realm	*rm_realm;
+};
+
+static void
+worker_realm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct realm_msg	*rm = arg;
+
+	(void)fd;
+	(void)what;
+	server_set_realm(&rm->rm_w->w_srv, rm->rm_realm);
+	free(rm);
+}
+
+void
+worker_post_realm(struct worker *w, struct store_realm *sr)
+{
+	struct realm_msg	*rm = xmalloc(sizeof(*rm));
+
+	rm->rm_w = w;
+	rm->rm_realm = sr;
+	if (event_base_once(w->w_base, -1, EV_TIMEOUT, worker_realm_cb, rm,
+	    NULL) == -1) {
+		log_warnx("%s: cannot reach worker %u", __func__, w->w_id);
+		store_realm_unref(sr);
+		free(rm);
+	}
+}
+
 struct worker *
 worker_new(unsigned int id, const struct turnd_conf *conf,
     struct listen_set *set, const struct worker_shared *ws)
@@ -77,6 +147,28 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
 	worker_clock(w);
+	{
+		struct store_hooks	hooks = {
+			.sh_wake = worker_wake,
+			.sh_rewrite = worker_rewrite,
+			.sh_traffic = worker_traffic,
+			.sh_arg = w,
+		};
+		struct timeval		tv = { 1, 0 };
+
+		w->w_store = store_new(conf, w->w_base, id, ws->ws_iid,
+		    &hooks);
+		server_set_store(&w->w_srv, w->w_store);
+		if (ws->ws_realm != NULL) {
+			store_realm_ref(ws->ws_realm);
+			server_set_realm(&w->w_srv, ws->ws_realm);
+		}
+		w->w_tick = event_new(w->w_base, -1, EV_PERSIST,
+		    worker_tick_cb, w);
+		if (w->w_tick == NULL || event_add(w->w_tick, &tv) == -1)
+			fatalx("%s: cannot start the worker's timer",
+			    __func__);
+	}
 
 	for (i = 0; i < set->n; i++) {
 		if (set->ls[i].ls_transport == TRANSPORT_UDP)
@@ -160,16 +252,21 @@ worker_free(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
 		conn_free(c);
 	relay_end_all(w);
-	alloc_table_free(w->w_allocs);
-	server_clear(&w->w_srv);
-	free(w->w_peerbuf);
-	free(w->w_outbuf);
 	for (i = 0; i < w->w_nslistens; i++)
 		stream_unlisten(&w->w_slistens[i]);
 	for (i = 0; i < w->w_nusocks; i++) {
 		udp_stop(&w->w_usocks[i]);
 		close(w->w_usocks[i].us_ls.ls_fd);
 	}
+	/* let the store say that the allocations ended */
+	store_flush(w->w_store, w->w_base);
+	store_free(w->w_store);
+	w->w_store = NULL;
+	alloc_table_free(w->w_allocs);
+	server_clear(&w->w_srv);
+	event_free(w->w_tick);
+	free(w->w_peerbuf);
+	free(w->w_outbuf);
 	free(w->w_slistens);
 	free(w->w_usocks);
 	free(w->w_rxbuf);

@@ -89,6 +89,18 @@ alloc_new(struct alloc_table *t, enum transport tr,
 }
 
 void
+alloc_foreach(struct alloc_table *t, void (*fn)(struct alloc *, void *),
+    void *arg)
+{
+	struct alloc	*a;
+	unsigned int	 i;
+
+	for (i = 0; i < ALLOC_BUCKETS; i++)
+		LIST_FOREACH(a, &t->at_bucket[i], a_hash)
+			fn(a, arg);
+}
+
+void
 alloc_free(struct alloc_table *t, struct alloc *a)
 {
 	if (a == NULL)

@@ -68,6 +68,11 @@ struct alloc {
 
 	uint64_t		 a_pkts_in, a_bytes_in;	/* peer -> client */
 	uint64_t		 a_pkts_out, a_bytes_out; /* client -> peer */
+	/* the same at the last traffic report to the store */
+	uint64_t		 a_rep_pkts_in, a_rep_bytes_in;
+	uint64_t		 a_rep_pkts_out, a_rep_bytes_out;
+	time_t			 a_created;
+	int			 a_lifetime;	/* granted last */
 
 	void			*a_net;		/* the net layer's state */
 };
@@ -85,6 +90,9 @@ struct alloc	*alloc_find(struct alloc_table *, enum transport,
 /* A zeroed allocation for this 5-tuple, in the table (none must exist). */
 struct alloc	*alloc_new(struct alloc_table *, enum transport,
 		    const struct sockaddr *client, const struct sockaddr *local);
+/* Call fn for every allocation of the table (fn must not free it). */
+void		 alloc_foreach(struct alloc_table *,
+		    void (*fn)(struct alloc *, void *), void *arg);
 /* Unlink and free; a->a_net must already be torn down. */
 void		 alloc_free(struct alloc_table *, struct alloc *);
 

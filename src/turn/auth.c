@@ -29,6 +29,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
+#include "store/store.h"
 #include "turn/auth.h"
 
 /*
@@ -56,21 +57,9 @@
 #define AUTH_B64_CHARS							\
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-/* A user of auth.users, with everything precomputed. */
-struct auth_user {
-	char		*au_name;
-	uint8_t		 au_md5[16];
-	uint8_t		 au_sha256[32];
-	uint8_t		 au_hash[AUTH_USERHASH_LEN];	/* USERHASH */
-};
-
 struct auth {
 	char			 *a_realm;
-	struct auth_user	 *a_users;	/* sorted by name */
-	struct auth_user	**a_byhash;	/* the same, by USERHASH */
-	unsigned int		  a_nusers;
-	char			**a_secrets;	/* REST, in the order given */
-	unsigned int		  a_nsecrets;
+	struct store_mem	 *a_mem;	/* auth.users, auth.secrets */
 	uint8_t			  a_nonce_key[32];
 	int			  a_nonce_lifetime;
 	char			  a_sep;	/* REST separator */
@@ -337,23 +326,6 @@ auth_nonce_secret(const struct turnd_conf *conf, uint8_t out[32])
 	return (0);
 }
 
-static int
-auth_cmp_name(const void *x, const void *y)
-{
-	const struct auth_user	*a = x, *b = y;
-
-	return (strcmp(a->au_name, b->au_name));
-}
-
-static int
-auth_cmp_hash(const void *x, const void *y)
-{
-	const struct auth_user	*a = *(struct auth_user *const *)x;
-	const struct auth_user	*b = *(struct auth_user *const *)y;
-
-	return (memcmp(a->au_hash, b->au_hash, AUTH_USERHASH_LEN));
-}
-
 /*
  * Build from conf; NULL (logged) if OpenSSL failed to derive a key, so
  * that a reload keeps the old one.
@@ -361,50 +333,15 @@ auth_cmp_hash(const void *x, const void *y)
 struct auth *
 auth_new(const struct turnd_conf *conf, const uint8_t nonce_secret[32])
 {
-	const struct conf_user	*cu;
-	struct auth_user	*u;
-	struct auth		*a;
-	uint8_t			 feat[AUTH_FEAT_LEN];
-	unsigned int		 i;
+	struct auth	*a;
+	uint8_t		 feat[AUTH_FEAT_LEN];
 
 	a = xcalloc(1, sizeof(*a));
 	a->a_realm = xstrdup(conf->realm);
-	a->a_nusers = conf->auth_users.cu_n;
-	if (a->a_nusers > 0) {
-		a->a_users = xcalloc(a->a_nusers, sizeof(*a->a_users));
-		a->a_byhash = xcalloc(a->a_nusers, sizeof(*a->a_byhash));
+	if ((a->a_mem = store_mem_new(conf)) == NULL) {
+		auth_free(a);
+		return (NULL);
 	}
-	for (i = 0; i < a->a_nusers; i++) {
-		cu = &conf->auth_users.cu[i];
-		u = &a->a_users[i];
-		u->au_name = xstrdup(cu->cu_user);
-		stun_key_md5(cu->cu_user, conf->realm, cu->cu_password,
-		    u->au_md5);
-		stun_key_sha256(cu->cu_user, conf->realm, cu->cu_password,
-		    u->au_sha256);
-		auth_userhash(cu->cu_user, conf->realm, u->au_hash);
-		if (auth_key_zero(u->au_md5, sizeof(u->au_md5)) ||
-		    auth_key_zero(u->au_sha256, sizeof(u->au_sha256)) ||
-		    auth_key_zero(u->au_hash, sizeof(u->au_hash))) {
-			log_warnx("%s: cannot derive the keys of a user",
-			    __func__);
-			auth_free(a);
-			return (NULL);
-		}
-	}
-	if (a->a_nusers > 0) {
-		qsort(a->a_users, a->a_nusers, sizeof(*a->a_users),
-		    auth_cmp_name);
-		for (i = 0; i < a->a_nusers; i++)
-			a->a_byhash[i] = &a->a_users[i];
-		qsort(a->a_byhash, a->a_nusers, sizeof(*a->a_byhash),
-		    auth_cmp_hash);
-	}
-	a->a_nsecrets = conf->auth_secrets.cs_n;
-	if (a->a_nsecrets > 0)
-		a->a_secrets = xcalloc(a->a_nsecrets, sizeof(*a->a_secrets));
-	for (i = 0; i < a->a_nsecrets; i++)
-		a->a_secrets[i] = xstrdup(conf->auth_secrets.cs_str[i]);
 	memcpy(a->a_nonce_key, nonce_secret, sizeof(a->a_nonce_key));
 	a->a_nonce_lifetime = conf->auth_nonce_lifetime;
 	a->a_sep = conf->auth_rest_separator[0];
@@ -418,72 +355,34 @@ auth_new(const struct turnd_conf *conf, const uint8_t nonce_secret[32])
 void
 auth_free(struct auth *a)
 {
-	unsigned int	i;
-
 	if (a == NULL)
 		return;
-	for (i = 0; i < a->a_nusers; i++)
-		free(a->a_users[i].au_name);
-	if (a->a_users != NULL)
-		OPENSSL_cleanse(a->a_users, a->a_nusers * sizeof(*a->a_users));
-	free(a->a_users);
-	free(a->a_byhash);
-	for (i = 0; i < a->a_nsecrets; i++) {
-		OPENSSL_cleanse(a->a_secrets[i], strlen(a->a_secrets[i]));
-		free(a->a_secrets[i]);
-	}
-	free(a->a_secrets);
+	store_mem_free(a->a_mem);
 	free(a->a_realm);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
 
-static const struct auth_user *
-auth_find_user(const struct auth *a, const char *name)
-{
-	struct auth_user	key;
-
-	if (a->a_nusers == 0)
-		return (NULL);
-	key.au_name = (char *)name;
-	return (bsearch(&key, a->a_users, a->a_nusers, sizeof(*a->a_users),
-	    auth_cmp_name));
-}
-
-static const struct auth_user *
-auth_find_hash(const struct auth *a, const uint8_t hash[AUTH_USERHASH_LEN])
-{
-	struct auth_user		 key, *kp = &key;
-	struct auth_user *const		*found;
-
-	if (a->a_nusers == 0)
-		return (NULL);
-	memcpy(key.au_hash, hash, AUTH_USERHASH_LEN);
-	found = bsearch(&kp, a->a_byhash, a->a_nusers, sizeof(*a->a_byhash),
-	    auth_cmp_hash);
-	return (found != NULL ? *found : NULL);
-}
-
 /* A static user's key for alg into out; its length. */
 static size_t
-auth_static_key(const struct auth_user *u, uint16_t alg, uint8_t *out)
+auth_static_key(const struct store_user *u, uint16_t alg, uint8_t *out)
 {
 	if (alg == STUN_PWALG_SHA256) {
-		memcpy(out, u->au_sha256, sizeof(u->au_sha256));
-		return (sizeof(u->au_sha256));
+		memcpy(out, u->su_sha256, sizeof(u->su_sha256));
+		return (sizeof(u->su_sha256));
 	}
-	memcpy(out, u->au_md5, sizeof(u->au_md5));
-	return (sizeof(u->au_md5));
+	memcpy(out, u->su_md5, sizeof(u->su_md5));
+	return (sizeof(u->su_md5));
 }
 
 int
 auth_user_key(const struct auth *a, const char *user, uint16_t alg,
     uint8_t out[AUTH_KEY_MAX], size_t *keylen)
 {
-	const struct auth_user	*u;
+	const struct store_user	*u;
 
 	if ((alg != STUN_PWALG_MD5 && alg != STUN_PWALG_SHA256) ||
-	    (u = auth_find_user(a, user)) == NULL)
+	    (u = store_mem_user(a->a_mem, user)) == NULL)
 		return (-1);
 	*keylen = auth_static_key(u, alg, out);
 	return (0);
@@ -563,27 +462,21 @@ auth_rest_parse(const struct auth *a, const char *user, const char **uid,
 }
 
 /*
- * Try the REST secrets in order for user: the first whose key makes the
- * MAC verify wins.  The key goes to key (*keylen); 0, or -1 if user is
- * not a REST username, has expired at now, or no secret fits.
+ * Try n REST secrets in order for user (a REST username, not expired):
+ * the first whose key makes the MAC verify wins; its key goes to key
+ * (*keylen).  0, or -1 if no secret fits.
  */
 static int
-auth_rest_check(const struct auth *a, const struct stun_msg *m,
-    const char *user, time_t now, uint16_t alg, uint8_t *key,
-    size_t *keylen, const char **uid)
+auth_rest_try(const struct auth *a, const struct stun_msg *m,
+    const char *user, uint16_t alg, const char *const *secrets,
+    unsigned int n, uint8_t *key, size_t *keylen)
 {
 	char		pass[64];
-	uint64_t	expiry;
 	unsigned int	i;
 	int		rv = -1;
 
-	if (a->a_nsecrets == 0 || auth_rest_parse(a, user, uid,
-	    &expiry) == -1)
-		return (-1);
-	if (now < 0 || (uint64_t)now > expiry)
-		return (-1);
-	for (i = 0; i < a->a_nsecrets && rv == -1; i++) {
-		if (auth_rest_pass(a->a_secrets[i], user, pass) == -1)
+	for (i = 0; i < n && rv == -1; i++) {
+		if (auth_rest_pass(secrets[i], user, pass) == -1)
 			continue;
 		if (alg == STUN_PWALG_SHA256) {
 			stun_key_sha256(user, a->a_realm, pass, key);
@@ -614,20 +507,46 @@ auth_fill(struct auth_result *ar, const struct stun_msg *m, uint16_t alg,
 	ar->ar_sha256_mi = (m->mi256_idx >= 0);
 }
 
+/* Where a lookup left the request: on to the next source, or not. */
+#define AUTH_NEXT	1
+
+/*
+ * Fold a store answer into the check: STORE_PENDING ends it (the tag is
+ * kept), STORE_DOWN is remembered (500 if nothing else verifies).
+ */
+static int
+auth_store_rc(enum store_rc rc, const void *tag, struct auth_lookup *al,
+    int *down)
+{
+	if (rc == STORE_PENDING) {
+		al->al_tag = tag;
+		return (AUTH_PENDING);
+	}
+	if (rc == STORE_DOWN)
+		*down = 1;
+	return (AUTH_NEXT);
+}
+
 int
 auth_check(const struct auth *a, const struct stun_msg *m,
-    const struct sockaddr *client, time_t now, struct auth_result *ar)
+    const struct sockaddr *client, time_t now, struct auth_lookup *al,
+    struct auth_result *ar)
 {
 	const struct stun_attr	*uname, *uhash, *realm, *nonce;
-	const struct auth_user	*u;
-	const char		*uid;
+	const struct store_user	*u;
+	const char *const	*secrets;
+	const void		*tag = NULL;
+	const char		*uid = NULL;
 	char			 user[AUTH_USER_MAX];
 	char			 rbuf[STUN_REALM_MAX + 1];
 	char			 nbuf[STUN_NONCE_MAX + 1];
 	uint8_t			 key[AUTH_KEY_MAX];
 	size_t			 keylen;
+	uint64_t		 expiry;
 	uint16_t		 alg;
-	int			 rv;
+	unsigned int		 n;
+	int			 rv, rest, down = 0;
+	struct store		*st = al != NULL ? al->al_store : NULL;
 
 	/* 9.2.4: no integrity at all is the challenge. */
 	if (m->mi_idx < 0 && m->mi256_idx < 0)
@@ -666,28 +585,71 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 	if ((rv = auth_pwalg(m, &alg)) != 0)
 		return (rv);
 
-	/* USERHASH: a static user only; REST names cannot be hashed back. */
+	/* USERHASH: a configured user only; names in Redis are not hashed. */
 	if (uhash != NULL) {
-		if ((u = auth_find_hash(a, uhash->val)) == NULL)
+		if ((u = store_mem_userhash(a->a_mem, uhash->val)) == NULL)
 			return (STUN_ERR_UNAUTHENTICATED);
 		keylen = auth_static_key(u, alg, key);
 		if (!auth_mac_ok(m, key, keylen))
 			return (STUN_ERR_UNAUTHENTICATED);
-		auth_fill(ar, m, alg, key, keylen, u->au_name, u->au_name);
+		auth_fill(ar, m, alg, key, keylen, u->su_name, u->su_name);
 		return (0);
 	}
 
-	/* A static user first, then the REST secrets. */
-	if ((u = auth_find_user(a, user)) != NULL) {
+	/* 1. a configured user */
+	if ((u = store_mem_user(a->a_mem, user)) != NULL) {
 		keylen = auth_static_key(u, alg, key);
 		if (auth_mac_ok(m, key, keylen)) {
 			auth_fill(ar, m, alg, key, keylen, user, user);
 			return (0);
 		}
 	}
-	if (auth_rest_check(a, m, user, now, alg, key, &keylen, &uid) == 0) {
-		auth_fill(ar, m, alg, key, keylen, user, uid);
+
+	/* 2. a REST username, not expired: the configured secrets, then
+	 * the store's */
+	rest = auth_rest_parse(a, user, &uid, &expiry) == 0 && now >= 0 &&
+	    (uint64_t)now <= expiry;
+	if (rest) {
+		secrets = store_mem_secrets(a->a_mem, &n);
+		if (auth_rest_try(a, m, user, alg, secrets, n, key,
+		    &keylen) == 0) {
+			auth_fill(ar, m, alg, key, keylen, user, uid);
+			return (0);
+		}
+		if (st != NULL && (rv = auth_store_rc(store_secrets(st, now,
+		    &secrets, &n, &tag), tag, al, &down)) == AUTH_PENDING)
+			return (rv);
+		if (st != NULL && n > 0 && auth_rest_try(a, m, user, alg,
+		    secrets, n, key, &keylen) == 0) {
+			auth_fill(ar, m, alg, key, keylen, user, uid);
+			return (0);
+		}
+	}
+
+	/* 3. a user of the store */
+	if (st != NULL) {
+		rv = store_user_key(st, user, alg, now, key, &keylen, &tag);
+		if (rv == STORE_OK) {
+			if (auth_mac_ok(m, key, keylen)) {
+				auth_fill(ar, m, alg, key, keylen, user, user);
+				return (0);
+			}
+		} else if ((rv = auth_store_rc(rv, tag, al, &down)) ==
+		    AUTH_PENDING)
+			return (rv);
+	}
+
+	/*
+	 * 4. The store is away: a request on an existing allocation is
+	 * checked against the credential the allocation was made with.
+	 */
+	if (down && al->al_alloc_key != NULL &&
+	    strcmp(al->al_alloc_user, user) == 0 &&
+	    al->al_alloc_keylen == (alg == STUN_PWALG_SHA256 ? 32u : 16u) &&
+	    auth_mac_ok(m, al->al_alloc_key, al->al_alloc_keylen)) {
+		auth_fill(ar, m, alg, al->al_alloc_key, al->al_alloc_keylen,
+		    user, rest ? uid : user);
 		return (0);
 	}
-	return (STUN_ERR_UNAUTHENTICATED);
+	return (down ? STUN_ERR_SERVER_ERROR : STUN_ERR_UNAUTHENTICATED);
 }

@@ -23,6 +23,7 @@
 
 struct turnd_conf;
 struct auth;
+struct store;
 
 #define AUTH_NONCE_MAX		128	/* longest nonce we make, NUL incl. */
 #define AUTH_KEY_MAX		32	/* SHA-256 */
@@ -42,6 +43,20 @@ struct auth_result {
 	int		ar_sha256_mi;	/* the request used
 					 * MESSAGE-INTEGRITY-SHA256: sign the
 					 * response with it too */
+};
+
+/* auth_check()'s answer when the store must be asked first. */
+#define AUTH_PENDING	(-1)
+
+/* What auth_check() may look beyond the configuration. */
+struct auth_lookup {
+	struct store	*al_store;	/* the worker's; NULL: config only */
+	/* the allocation of the request's 5-tuple, if any: its credential
+	 * is used when the store cannot be asked */
+	const char	*al_alloc_user;
+	const uint8_t	*al_alloc_key;
+	size_t		 al_alloc_keylen;
+	const void	*al_tag;	/* out: what AUTH_PENDING waits for */
 };
 
 /*
@@ -90,13 +105,18 @@ size_t		 auth_nonce_make(const struct auth *, const struct sockaddr *,
  * on success; nothing is allocated or logged.
  * A REST username is "expiry<sep>userid" (the separator from
  * auth.rest_separator) whose password is base64(HMAC-SHA1(secret,
- * username)) for any secret of auth.secrets; it is refused once expiry
- * has passed.  A username found among auth.users is checked against that
- * user's password first, then as a REST username.
+ * username)) for any secret of auth.secrets or of the store; it is
+ * refused once expiry has passed.  The sources, in order: a user of
+ * auth.users, the REST secrets (configured, then the store's), a user
+ * key of the store.  With al (may be NULL: configuration only):
+ *   AUTH_PENDING  the store must answer first: al->al_tag says what to
+ *                 wait for; ask again then;
+ *   500           nothing verified and the store could not be asked
+ *                 (al's allocation credential was tried too).
  */
 int		 auth_check(const struct auth *, const struct stun_msg *m,
 		    const struct sockaddr *client, time_t now,
-		    struct auth_result *ar);
+		    struct auth_lookup *, struct auth_result *ar);
 
 /*
  * The PASSWORD-ALGORITHMS value turnd offers in 401 and 438 answers

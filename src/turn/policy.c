@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
+#include "store/store.h"
 #include "turn/policy.h"
 
 const char *const policy_builtin_deny[] = {
@@ -285,6 +286,13 @@ policy_match_any(const struct cidr *c, unsigned int n,
 int
 policy_peer_allowed(const struct policy *pol, const struct sockaddr *peer)
 {
+	return (policy_peer_allowed_rules(pol, NULL, peer));
+}
+
+int
+policy_peer_allowed_rules(const struct policy *pol,
+    const struct store_realm *rules, const struct sockaddr *peer)
+{
 	struct sockaddr_storage	 ss;
 	const struct sockaddr	*sa = (const struct sockaddr *)&ss;
 	uint16_t		 port;
@@ -305,11 +313,13 @@ policy_peer_allowed(const struct policy *pol, const struct sockaddr *peer)
 	}
 
 	/* 2. an explicit allow wins */
-	if (policy_match_any(pol->po_allow, pol->po_nallow, sa))
+	if (policy_match_any(pol->po_allow, pol->po_nallow, sa) ||
+	    store_realm_allows(rules, sa))
 		return (1);
 
 	/* 3. built-in and configured deny ranges, the Redis server */
-	if (policy_match_any(pol->po_deny, pol->po_ndeny, sa))
+	if (policy_match_any(pol->po_deny, pol->po_ndeny, sa) ||
+	    store_realm_denies(rules, sa))
 		return (0);
 	if (pol->po_redis_set &&
 	    addr_eq(sa, (const struct sockaddr *)&pol->po_redis))

@@ -38,6 +38,7 @@
 
 struct turnd_conf;
 struct policy;
+struct store_realm;
 
 /*
  * The built-in deny list: "this network" 0.0.0.0/8, loopback 127/8, RFC
@@ -58,6 +59,14 @@ void		 policy_free(struct policy *);
 
 /* 1 if relaying to peer (address and port) is allowed, else 0. */
 int		 policy_peer_allowed(const struct policy *,
+		    const struct sockaddr *peer);
+/*
+ * The same with the realm's peer rules from the store (may be NULL):
+ * allowed-peer-ip wins like relay.allow_peers, denied-peer-ip denies
+ * like relay.deny_peers.
+ */
+int		 policy_peer_allowed_rules(const struct policy *,
+		    const struct store_realm *rules,
 		    const struct sockaddr *peer);
 
 #endif /* POLICY_H */

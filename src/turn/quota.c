@@ -31,3 +31,9 @@ quota_release(struct quota *q, const char *id)
 {
 	countmap_release((struct countmap *)q, id, strlen(id));
 }
+
+void
+quota_set_limits(struct quota *q, unsigned int per_user, unsigned int total)
+{
+	countmap_set_limits((struct countmap *)q, per_user, total);
+}

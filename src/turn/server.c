@@ -16,6 +16,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
+#include "store/store.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
@@ -27,6 +28,7 @@ server_init(struct server *sv, const struct turnd_conf *conf,
 	memset(sv, 0, sizeof(*sv));
 	sv->sv_conf = conf;
 	sv->sv_stats = st;
+	TAILQ_INIT(&sv->sv_parked);
 }
 
 void
@@ -42,13 +44,34 @@ server_enable_turn(struct server *sv, struct alloc_table *allocs,
 	sv->sv_net = net;
 	sv->sv_rl = xcalloc(1, sizeof(*sv->sv_rl));
 	sv->sv_rl->rl_seed = arc4random();
+	sv->sv_pbuf = xmalloc(SERVER_PBUF);
 }
 
 void
 server_clear(struct server *sv)
 {
+	server_park_clear(sv);
 	free(sv->sv_rl);
 	sv->sv_rl = NULL;
+	free(sv->sv_pbuf);
+	sv->sv_pbuf = NULL;
+	store_realm_unref(sv->sv_realm);
+	sv->sv_realm = NULL;
+}
+
+void
+server_set_store(struct server *sv, struct store *st)
+{
+	sv->sv_store = st;
+}
+
+void
+server_set_realm(struct server *sv, struct store_realm *sr)
+{
+	struct store_realm	*old = sv->sv_realm;
+
+	sv->sv_realm = sr;
+	store_realm_unref(old);
 }
 
 /*
@@ -122,7 +145,8 @@ txn_count_error(struct stats *st, int code)
 #define ERR_CASE(n)	case n: STATS_INC(st, err_##n); break;
 	ERR_CASE(400) ERR_CASE(401) ERR_CASE(403) ERR_CASE(420)
 	ERR_CASE(437) ERR_CASE(438) ERR_CASE(440) ERR_CASE(441)
-	ERR_CASE(442) ERR_CASE(443) ERR_CASE(486) ERR_CASE(508)
+	ERR_CASE(442) ERR_CASE(443) ERR_CASE(486) ERR_CASE(500)
+	ERR_CASE(508)
 #undef ERR_CASE
 	}
 }

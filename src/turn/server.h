@@ -10,6 +10,7 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <stddef.h>
@@ -23,7 +24,10 @@ struct policy;
 struct quota;
 struct server_ratelimit;
 struct stats;
+struct store;
+struct store_realm;
 struct turnd_conf;
+struct parked;
 
 enum transport {
 	TRANSPORT_UDP = 0,
@@ -84,6 +88,13 @@ struct relay_ops {
 	/* Send data to peer from the relay socket of peer's family. */
 	void	(*ro_to_peer)(void *net, struct alloc *,
 		    const struct sockaddr *peer, const uint8_t *, size_t);
+	/* An answer found later (a request that waited for the store):
+	 * back the way pkt came (pkt->path). */
+	void	(*ro_reply)(void *net, const struct server_pkt *,
+		    const uint8_t *, size_t);
+	/* The TLS version and cipher of a's client connection, or NULLs. */
+	void	(*ro_tls_info)(void *net, const struct alloc *,
+		    const char **version, const char **cipher);
 };
 
 /* One per worker: read-only conf, the worker's own counters. */
@@ -99,6 +110,14 @@ struct server {
 	const struct relay_ops	*sv_ops;
 	void			*sv_net;
 	time_t			 sv_now;	/* set by the net layer */
+	/* the store: the worker's, and the realm's options and rules */
+	struct store		*sv_store;	/* NULL: configuration only */
+	struct store_realm	*sv_realm;	/* one reference held */
+	/* requests waiting for the store (park.c) */
+	TAILQ_HEAD(, parked)	 sv_parked;
+	unsigned int		 sv_nparked;
+	struct parked		*sv_resume;	/* being served again */
+	uint8_t			*sv_pbuf;	/* their answers */
 };
 
 void	server_init(struct server *, const struct turnd_conf *,
@@ -136,5 +155,22 @@ size_t	server_from_peer(struct server *, struct alloc *,
 
 /* End allocation a: its timer fired, or its connection closed. */
 void	server_alloc_end(struct server *, struct alloc *, int expired);
+
+/*
+ * The store (store.h).  server_set_store() gives the server the worker's
+ * store; server_set_realm() new realm options and rules (it takes the
+ * reference).  The store's hooks call server_wake() (serve again the
+ * requests waiting for tag), server_rewrite() (write every allocation to
+ * Redis again) and server_traffic() (report traffic).
+ */
+void	server_set_store(struct server *, struct store *);
+void	server_set_realm(struct server *, struct store_realm *);
+void	server_wake(struct server *, const void *tag);
+void	server_rewrite(struct server *);
+void	server_traffic(struct server *);
+/* Once a second: answer requests that waited too long (500). */
+void	server_tick(struct server *);
+/* A connection closed: forget the requests that came on it. */
+void	server_forget_path(struct server *, const void *path);
 
 #endif /* SERVER_H */

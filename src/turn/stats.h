@@ -29,6 +29,8 @@
 	X(err_443)							\
 	X(err_486)							\
 	X(err_508)							\
+	X(err_500)	/* the store could not be asked in time */	\
+	X(store_waits)	/* requests that waited for Redis */		\
 	X(alloc_created)						\
 	X(alloc_deleted)	/* Refresh 0, or the connection closed */ \
 	X(alloc_expired)						\

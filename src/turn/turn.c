@@ -16,6 +16,7 @@
 #include "turn/alloc.h"
 #include "turn/auth.h"
 #include "turn/policy.h"
+#include "store/store.h"
 #include "turn/quota.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
@@ -101,7 +102,7 @@ turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
 		return (STUN_ERR_BAD_REQUEST);
 	if (relay_idx(a, peer->ss_family) < 0)
 		return (STUN_ERR_PEER_ADDRESS_FAMILY);
-	if (!policy_peer_allowed(t->t_sv->sv_policy,
+	if (!policy_peer_allowed_rules(t->t_sv->sv_policy, t->t_sv->sv_realm,
 	    (const struct sockaddr *)peer))
 		return (STUN_ERR_FORBIDDEN);
 	return (0);
@@ -152,9 +153,12 @@ turn_allocate(struct txn *t, struct alloc *a)
 	int			 fam[ALLOC_FAMILIES] = { AF_INET, 0 };
 	int			 even = 0, df, bad, code = 0, v6err = 0;
 	uint8_t			 v;
-	uint64_t		 token = 0;
+	uint64_t		 token = 0, id;
 	time_t			 life;
 	unsigned int		 i;
+	struct store_op		*op = NULL;
+	enum store_rc		 src;
+	int			 claimed = 0;
 
 	if (a != NULL) {
 		txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
@@ -217,18 +221,49 @@ turn_allocate(struct txn *t, struct alloc *a)
 	if (life == 0)
 		life = sv->sv_conf->relay_default_lifetime;
 
+	/*
+	 * The per-user quota: across instances in Redis first (this may
+	 * wait for its answer), then this instance's own count.
+	 */
+	if (sv->sv_resume != NULL && sv->sv_resume->pk_op != NULL) {
+		op = sv->sv_resume->pk_op;
+		id = sv->sv_resume->pk_alloc_id;
+		sv->sv_resume->pk_op = NULL;
+	} else
+		id = store_alloc_id();
+	if (sv->sv_store != NULL) {
+		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
+		    turn_user_quota(sv), id, sv->sv_now + life, &op);
+		if (src == STORE_PENDING) {
+			if (server_park(t, op, op, id) == -1)
+				txn_error(t, STUN_ERR_SERVER_ERROR,
+				    "Too many requests waiting");
+			return;
+		}
+		if (src == STORE_FULL) {
+			txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
+			return;
+		}
+		claimed = src == STORE_OK && store_is_redis(sv->sv_store);
+	}
 	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
+		if (claimed)
+			store_quota_release(sv->sv_store, ar->ar_quota_id, id);
 		txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
 		return;
 	}
 	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
 	    t->t_pkt->local);
-	snprintf(a->a_quota_id, sizeof(a->a_quota_id), "%s",
-	    ar->ar_quota_id);
+	a->a_id = id;
+	a->a_created = sv->sv_now;
+	a->a_lifetime = (int)life;
+	snprintf(a->a_quota_id, sizeof(a->a_quota_id), "%.*s",
+	    (int)sizeof(a->a_quota_id) - 1, ar->ar_quota_id);
 	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
-	snprintf(a->a_user, sizeof(a->a_user), "%s", ar->ar_user);
+	snprintf(a->a_user, sizeof(a->a_user), "%.*s",
+	    (int)sizeof(a->a_user) - 1, ar->ar_user);
 	sv->sv_ops->ro_attach(sv->sv_net, a, t->t_pkt);
 	if (tok != NULL)
 		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
@@ -241,6 +276,8 @@ turn_allocate(struct txn *t, struct alloc *a)
 	if (code != 0) {
 		sv->sv_ops->ro_close(sv->sv_net, a, -1);
 		quota_release(sv->sv_quota, a->a_quota_id);
+		if (claimed)
+			store_quota_release(sv->sv_store, a->a_quota_id, id);
 		alloc_free(sv->sv_allocs, a);
 		txn_error(t, code, NULL);
 		return;
@@ -248,6 +285,7 @@ turn_allocate(struct txn *t, struct alloc *a)
 	a->a_expires = sv->sv_now + life;
 	sv->sv_ops->ro_timer(sv->sv_net, a);
 	STATS_INC(sv->sv_stats, alloc_created);
+	turn_mirror(sv, a, STORE_EV_NEW);
 
 	txn_success(t, &b);
 	for (i = 0; i < ALLOC_FAMILIES; i++) {
@@ -306,7 +344,9 @@ turn_refresh(struct txn *t, struct alloc *a)
 
 	if (life > 0) {
 		a->a_expires = sv->sv_now + life;
+		a->a_lifetime = (int)life;
 		sv->sv_ops->ro_timer(sv->sv_net, a);
+		turn_mirror(sv, a, STORE_EV_REFRESH);
 		return;
 	}
 	if (idx >= 0) {
@@ -361,6 +401,7 @@ turn_create_permission(struct txn *t, struct alloc *a)
 		}
 	txn_success(t, &b);
 	txn_finish(t, &b);
+	turn_mirror(sv, a, STORE_EV_PEERS);
 }
 
 static void
@@ -397,6 +438,7 @@ turn_channel_bind(struct txn *t, struct alloc *a)
 	}
 	txn_success(t, &b);
 	txn_finish(t, &b);
+	turn_mirror(sv, a, STORE_EV_PEERS);
 }
 
 /*
@@ -408,21 +450,41 @@ turn_request(struct txn *t)
 {
 	struct server		*sv = t->t_sv;
 	struct auth_result	 ar;
+	struct auth_lookup	 al;
 	struct alloc		*a;
 	int			 code;
 
-	code = auth_check(sv->sv_auth, t->t_m, t->t_pkt->src, sv->sv_now, &ar);
+	if (sv->sv_resume != NULL && sv->sv_resume->pk_expired) {
+		txn_error(t, STUN_ERR_SERVER_ERROR, TURN_STORE_DOWN);
+		return;
+	}
+	a = alloc_find(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
+	    t->t_pkt->local);
+	memset(&al, 0, sizeof(al));
+	al.al_store = sv->sv_store;
+	if (a != NULL) {
+		al.al_alloc_user = a->a_user;
+		al.al_alloc_key = a->a_key;
+		al.al_alloc_keylen = a->a_keylen;
+	}
+	code = auth_check(sv->sv_auth, t->t_m, t->t_pkt->src, sv->sv_now, &al,
+	    &ar);
+	if (code == AUTH_PENDING) {
+		if (server_park(t, al.al_tag, NULL, 0) == -1)
+			txn_error(t, STUN_ERR_SERVER_ERROR,
+			    "Too many requests waiting");
+		return;
+	}
 	if (code == STUN_ERR_UNAUTHENTICATED || code == STUN_ERR_STALE_NONCE) {
 		turn_challenge(t, code);
 		return;
 	}
 	if (code != 0) {
-		txn_error(t, code, NULL);
+		txn_error(t, code, code == STUN_ERR_SERVER_ERROR ?
+		    TURN_STORE_DOWN : NULL);
 		return;
 	}
 	t->t_ar = &ar;
-	a = alloc_find(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
-	    t->t_pkt->local);
 	if (t->t_m->method == STUN_METHOD_ALLOCATE) {
 		turn_allocate(t, a);
 		return;
@@ -459,6 +521,9 @@ turn_bw_ok(struct server *sv, struct alloc *a, size_t len)
 {
 	uint64_t	max = (uint64_t)sv->sv_conf->relay_max_bps;
 
+	if (sv->sv_realm != NULL && sv->sv_realm->sr_max_bps >= 0)
+		max = (uint64_t)sv->sv_realm->sr_max_bps;
+
 	if (max == 0)
 		return (1);
 	if (a->a_bw_sec != sv->sv_now) {
@@ -478,7 +543,7 @@ static void
 turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
     const uint8_t *data, size_t len)
 {
-	if (!policy_peer_allowed(sv->sv_policy, peer)) {
+	if (!policy_peer_allowed_rules(sv->sv_policy, sv->sv_realm, peer)) {
 		STATS_INC(sv->sv_stats, dropped_denied_peer);
 		return;
 	}
@@ -591,6 +656,7 @@ server_from_peer(struct server *sv, struct alloc *a,
 void
 server_alloc_end(struct server *sv, struct alloc *a, int expired)
 {
+	turn_mirror_end(sv, a);
 	sv->sv_ops->ro_close(sv->sv_net, a, -1);
 	quota_release(sv->sv_quota, a->a_quota_id);
 	alloc_free(sv->sv_allocs, a);

@@ -774,6 +774,75 @@ test_cidr_v6_reference(void)
 	}
 }
 
+/* Does IP a (no port) fall in range r? */
+static int
+in_range(const struct iprange *r, const char *a)
+{
+	struct sockaddr_storage	ss;
+
+	if (addr_parse_ip(a, &ss) == -1)
+		return (-1);
+	return (iprange_match(r, (struct sockaddr *)&ss));
+}
+
+/* coturn's peer rule forms: an address, a prefix, "lo-hi". */
+static void
+test_iprange(void)
+{
+	static const char	*bad[] = {
+		"", "-", "1.2.3.4-", "-1.2.3.4", "1.2.3.9-1.2.3.4",
+		"1.2.3.4-::1", "::1-1.2.3.4", "1.2.3.4-1.2.3.5-1.2.3.6",
+		"1.2.3.4/33", "host-name", "1.2.3.4 - 1.2.3.5",
+	};
+	struct iprange		 r;
+	const char		*why;
+	size_t			 i;
+
+	CHECK_EQ_INT(iprange_parse("10.0.0.5", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "10.0.0.5"), 1);
+	CHECK_EQ_INT(in_range(&r, "10.0.0.6"), 0);
+	CHECK_EQ_INT(in_range(&r, "::ffff:10.0.0.5"), 1);	/* unmapped */
+
+	CHECK_EQ_INT(iprange_parse("10.1.0.0/16", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "10.1.0.0"), 1);
+	CHECK_EQ_INT(in_range(&r, "10.1.255.255"), 1);
+	CHECK_EQ_INT(in_range(&r, "10.2.0.0"), 0);
+	CHECK_EQ_INT(in_range(&r, "10.0.255.255"), 0);
+
+	CHECK_EQ_INT(iprange_parse("10.1.2.3/13", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "10.0.0.0"), 1);
+	CHECK_EQ_INT(in_range(&r, "10.7.255.255"), 1);
+	CHECK_EQ_INT(in_range(&r, "10.8.0.0"), 0);
+
+	CHECK_EQ_INT(iprange_parse("0.0.0.0/0", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "255.255.255.255"), 1);
+	CHECK_EQ_INT(in_range(&r, "::1"), 0);		/* other family */
+
+	CHECK_EQ_INT(iprange_parse("192.0.2.10-192.0.2.20", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "192.0.2.9"), 0);
+	CHECK_EQ_INT(in_range(&r, "192.0.2.10"), 1);
+	CHECK_EQ_INT(in_range(&r, "192.0.2.20"), 1);
+	CHECK_EQ_INT(in_range(&r, "192.0.2.21"), 0);
+	CHECK_EQ_INT(in_range(&r, "::ffff:192.0.2.15"), 1);
+
+	CHECK_EQ_INT(iprange_parse("2001:db8::1-2001:db8::1:0", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "2001:db8::ffff"), 1);
+	CHECK_EQ_INT(in_range(&r, "2001:db8::1:1"), 0);
+	CHECK_EQ_INT(in_range(&r, "2001:db8::"), 0);
+
+	CHECK_EQ_INT(iprange_parse("fe80::/10", &r, NULL), 0);
+	CHECK_EQ_INT(in_range(&r, "febf:ffff::1"), 1);
+	CHECK_EQ_INT(in_range(&r, "fec0::"), 0);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		case_begin();
+		why = NULL;
+		CHECK_EQ_INT(iprange_parse(bad[i], &r, &why), -1);
+		CHECK(why != NULL);
+		case_end(bad[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -790,6 +859,7 @@ main(void)
 	RUN(test_hash);
 	RUN(test_cidr_parse);
 	RUN(test_cidr_bad);
+	RUN(test_iprange);
 	RUN(test_cidr_match);
 	RUN(test_cidr_v4_reference);
 	RUN(test_cidr_v6_reference);

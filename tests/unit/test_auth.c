@@ -178,7 +178,7 @@ check_at(const struct auth *a, const struct req *r,
 	if ((len = build(r, buf, sizeof(buf))) == 0 ||
 	    stun_msg_parse(&m, buf, len) != STUN_PARSE_OK)
 		return (-1);
-	return (auth_check(a, &m, client, now, ar));
+	return (auth_check(a, &m, client, now, NULL, ar));
 }
 
 static int
@@ -450,7 +450,7 @@ test_malformed(void)
 		CHECK(len > 0 && stun_msg_parse(&m, buf, len) == STUN_PARSE_OK);
 		if (len == 0 || stun_msg_parse(&m, buf, len) != STUN_PARSE_OK)
 			continue;
-		CHECK_EQ_INT(auth_check(a, &m, SA(&cl4), NOW, &ar), 400);
+		CHECK_EQ_INT(auth_check(a, &m, SA(&cl4), NOW, NULL, &ar), 400);
 	}
 	/* 512 bytes of USERNAME are well formed, just unknown */
 	stun_build_init(&b, buf, sizeof(buf), ALLOC_REQ, tid);
@@ -460,7 +460,7 @@ test_malformed(void)
 	stun_build_integrity(&b, key, sizeof(key));
 	len = stun_build_finish(&b);
 	CHECK(len > 0 && stun_msg_parse(&m, buf, len) == STUN_PARSE_OK);
-	CHECK_EQ_INT(auth_check(a, &m, SA(&cl4), NOW, &ar), 401);
+	CHECK_EQ_INT(auth_check(a, &m, SA(&cl4), NOW, NULL, &ar), 401);
 	auth_free(a);
 }
 
@@ -877,12 +877,12 @@ test_bit_flips(void)
 	len = build(&r, buf, sizeof(buf));
 	CHECK(len > 0);
 	CHECK(stun_msg_parse(&m, buf, len) == STUN_PARSE_OK &&
-	    auth_check(a, &m, SA(&cl4), NOW, &ar) == 0);
+	    auth_check(a, &m, SA(&cl4), NOW, NULL, &ar) == 0);
 	for (i = 0; i < len; i++) {
 		for (bit = 0; bit < 8; bit++) {
 			buf[i] ^= (uint8_t)(1 << bit);
 			if (stun_msg_parse(&m, buf, len) == STUN_PARSE_OK) {
-				rv = auth_check(a, &m, SA(&cl4), NOW, &ar);
+				rv = auth_check(a, &m, SA(&cl4), NOW, NULL, &ar);
 				if (rv == 0 && accepted++ == 0)
 					printf("# byte %zu bit %d: accepted\n",
 					    i, bit);
@@ -937,7 +937,7 @@ test_rfc5769(void)
 	key[0] ^= 1;
 	CHECK_EQ_INT(stun_msg_check_integrity(&m, key, keylen), -1);
 	mkaddr(&any, "192.0.2.1", 32853);
-	CHECK_EQ_INT(auth_check(a, &m, SA(&any), NOW, &ar), 438);
+	CHECK_EQ_INT(auth_check(a, &m, SA(&any), NOW, NULL, &ar), 438);
 	auth_free(a);
 }
 

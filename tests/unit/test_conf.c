@@ -675,7 +675,10 @@ test_bad_check(void)
 	BAD("store = {\n  backend = \"redis\";\n  redis = { host = \"\"; };\n"
 	    "};\n",
 	    T ":3: store.redis.host: must be set when store.backend is "
-	    "\"redis\"");
+	    "\"redis\" (or store.redis.socket)");
+	BAD("store = {\n  redis = {\n    password = \"\";\n    "
+	    "user = \"turnd\";\n  };\n};\n",
+	    T ":4: store.redis.user: needs store.redis.password");
 }
 
 /* The lifetime, quota, nonce and rate keys: values, ranges, rules. */

@@ -15,6 +15,7 @@
 
 #include "common/addr.h"
 #include "conf/conf.h"
+#include "store/store.h"
 #include "turn/policy.h"
 #include "unit.h"
 
@@ -630,6 +631,58 @@ test_free_null(void)
 	CHECK(1);
 }
 
+/* 1 allowed, 0 denied with the realm rules of the store. */
+static int
+allowed_rules(const struct policy *pol, const struct store_realm *sr,
+    const char *ip, uint16_t port)
+{
+	struct sockaddr_storage	ss;
+
+	if (addr_parse_ip(ip, &ss) == -1)
+		return (-1);
+	addr_set_port((struct sockaddr *)&ss, port);
+	return (policy_peer_allowed_rules(pol, sr, (struct sockaddr *)&ss));
+}
+
+/*
+ * Redis's allowed-peer-ip wins over every deny list, as relay.allow_peers
+ * does; denied-peer-ip denies what would be allowed; no rules change
+ * nothing.
+ */
+static void
+test_store_rules(void)
+{
+	struct policy		*pol = pol_of(BASE);
+	struct store_realm	*sr = store_realm_new();
+
+	CHECK(pol != NULL);
+	if (pol == NULL)
+		return;
+	CHECK_EQ_INT(allowed_rules(pol, sr, "127.0.0.1", 5000), 0);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "198.51.100.7", 5000), 0);
+	CHECK_EQ_INT(allowed_rules(pol, NULL, "8.8.8.8", 53), 1);
+
+	sr->sr_allow = calloc(2, sizeof(*sr->sr_allow));
+	sr->sr_deny = calloc(1, sizeof(*sr->sr_deny));
+	CHECK_EQ_INT(iprange_parse("127.0.0.1", &sr->sr_allow[0], NULL), 0);
+	CHECK_EQ_INT(iprange_parse("10.0.0.1-10.0.0.9", &sr->sr_allow[1],
+	    NULL), 0);
+	sr->sr_nallow = 2;
+	CHECK_EQ_INT(iprange_parse("8.8.8.0/24", &sr->sr_deny[0], NULL), 0);
+	sr->sr_ndeny = 1;
+
+	CHECK_EQ_INT(allowed_rules(pol, sr, "127.0.0.1", 5000), 1);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "::ffff:127.0.0.1", 5000), 1);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "127.0.0.2", 5000), 0);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "10.0.0.9", 5000), 1);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "10.0.0.10", 5000), 0);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "8.8.8.8", 53), 0);
+	CHECK_EQ_INT(allowed_rules(pol, sr, "8.8.4.4", 53), 1);
+	CHECK_EQ_INT(allowed_rules(pol, NULL, "8.8.8.8", 53), 1);
+	store_realm_unref(sr);
+	policy_free(pol);
+}
+
 int
 main(void)
 {
@@ -646,5 +699,6 @@ main(void)
 	RUN(test_wildcard);
 	RUN(test_redis);
 	RUN(test_free_null);
+	RUN(test_store_rules);
 	return (unit_done());
 }

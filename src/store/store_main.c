@@ -1,0 +1,337 @@
+/*
+ * store_main.c -- the main thread's part of the Redis store: the realm's
+ * options and peer rules (read at every connect and again whenever Redis
+ * says they changed, never on a timer) and this instance's entry in the
+ * registry, refreshed every store.heartbeat seconds.
+ *
+ * Two connections: one for commands, one subscribed to the keyspace
+ * notifications of the realm keys and to turnd/realm/<realm>/changed
+ * (what turnctl publishes; keyspace notifications need the Redis
+ * server's notify-keyspace-events to include "Kgs$").
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "store/rconn.h"
+#include "store/store.h"
+
+#define KEY_LEN		320
+#define REALM_KEYS	5	/* user-quota total-quota max-bps allowed denied */
+
+static const char *const realm_key_names[REALM_KEYS] = {
+	"user-quota", "total-quota", "max-bps", "allowed-peer-ip",
+	"denied-peer-ip"
+};
+
+struct store_main {
+	const struct turnd_conf	*sm_conf;
+	struct event_base	*sm_base;
+	char			 sm_iid[STORE_IID_LEN + 1];
+	char			*sm_listen;
+	struct store_main_hooks	 sm_hooks;
+	struct rconn		*sm_cmd;
+	struct rconn		*sm_sub;
+	struct event		*sm_hb;
+	time_t			 sm_started;
+	int			 sm_loading;	/* a realm read in flight */
+	int			 sm_dirty;	/* changed while reading */
+	int			 sm_announced;	/* "ready" logged since up */
+};
+
+static void	realm_load(struct store_main *);
+
+static void
+realm_key(const struct store_main *sm, unsigned int i, char *k, size_t len)
+{
+	snprintf(k, len, "turn/realm/%s/%s", sm->sm_conf->realm,
+	    realm_key_names[i]);
+}
+
+/* A realm option: a non-negative integer, or absent (-1). */
+static long long
+realm_number(const struct store_main *sm, unsigned int i, redisReply *r)
+{
+	char		*end, buf[32];
+	long long	 v;
+
+	if (r == NULL || r->type != REDIS_REPLY_STRING)
+		return (-1);
+	snprintf(buf, sizeof(buf), "%.*s", (int)r->len, r->str);
+	v = strtoll(buf, &end, 10);
+	if (*buf == '\0' || *end != '\0' || v < 0) {
+		log_warnx("store: turn/realm/%s/%s: \"%s\" is not a "
+		    "non-negative integer; ignored", sm->sm_conf->realm,
+		    realm_key_names[i], buf);
+		return (-1);
+	}
+	return (v);
+}
+
+/* A peer rule set: every member that parses. */
+static struct iprange *
+realm_ranges(const struct store_main *sm, unsigned int i, redisReply *r,
+    unsigned int *n)
+{
+	struct iprange	*v = NULL;
+	const char	*why;
+	char		 buf[128];
+	size_t		 j;
+
+	*n = 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		return (NULL);
+	v = xcalloc(r->elements, sizeof(*v));
+	for (j = 0; j < r->elements; j++) {
+		if (r->element[j]->type != REDIS_REPLY_STRING)
+			continue;
+		snprintf(buf, sizeof(buf), "%.*s", (int)r->element[j]->len,
+		    r->element[j]->str);
+		if (iprange_parse(buf, &v[*n], &why) == -1) {
+			log_warnx("store: turn/realm/%s/%s: \"%s\": %s; "
+			    "ignored", sm->sm_conf->realm, realm_key_names[i],
+			    buf, why);
+			continue;
+		}
+		(*n)++;
+	}
+	return (v);
+}
+
+static void
+realm_exec_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct store_main	*sm = arg;
+	struct store_realm	*sr;
+
+	(void)rc;
+	sm->sm_loading = 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != REALM_KEYS) {
+		if (r != NULL && r->type == REDIS_REPLY_ERROR)
+			log_warnx("store: reading the realm options: %s",
+			    r->str);
+		return;		/* read again at the next connect */
+	}
+	sr = store_realm_new();
+	sr->sr_user_quota = realm_number(sm, 0, r->element[0]);
+	sr->sr_total_quota = realm_number(sm, 1, r->element[1]);
+	sr->sr_max_bps = realm_number(sm, 2, r->element[2]);
+	sr->sr_allow = realm_ranges(sm, 3, r->element[3], &sr->sr_nallow);
+	sr->sr_deny = realm_ranges(sm, 4, r->element[4], &sr->sr_ndeny);
+	log_debug("store: realm \"%s\": user-quota %lld, total-quota %lld, "
+	    "max-bps %lld, %u allowed and %u denied peer rules",
+	    sm->sm_conf->realm, sr->sr_user_quota, sr->sr_total_quota,
+	    sr->sr_max_bps, sr->sr_nallow, sr->sr_ndeny);
+	if (sm->sm_hooks.mh_realm != NULL)
+		sm->sm_hooks.mh_realm(sm->sm_hooks.mh_arg, sr);
+	else
+		store_realm_unref(sr);
+	if (!sm->sm_announced) {
+		sm->sm_announced = 1;
+		log_info("store: redis ready (%s), instance %s",
+		    rconn_where(sm->sm_cmd), sm->sm_iid);
+	}
+	if (sm->sm_dirty) {
+		sm->sm_dirty = 0;
+		realm_load(sm);
+	}
+}
+
+static void
+realm_load(struct store_main *sm)
+{
+	char		keys[REALM_KEYS][KEY_LEN];
+	unsigned int	i;
+
+	if (!rconn_ready(sm->sm_cmd))
+		return;
+	if (sm->sm_loading) {
+		sm->sm_dirty = 1;
+		return;
+	}
+	for (i = 0; i < REALM_KEYS; i++)
+		realm_key(sm, i, keys[i], sizeof(keys[i]));
+	if (rconn_cmdl(sm->sm_cmd, NULL, NULL, "MULTI", NULL) == -1)
+		return;
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "GET", keys[0], NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "GET", keys[1], NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "GET", keys[2], NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "SMEMBERS", keys[3], NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "SMEMBERS", keys[4], NULL);
+	if (rconn_cmdl(sm->sm_cmd, realm_exec_cb, sm, "EXEC", NULL) == 0)
+		sm->sm_loading = 1;
+}
+
+/* This instance in the registry (turnd-redis(7)). */
+static void
+registry_put(struct store_main *sm)
+{
+	char		k[64], pid[16], started[24], hb[24], n[16], ttl[16];
+	char		host[256], exp[24];
+	time_t		now = time(NULL);
+	int		life = 3 * sm->sm_conf->store_heartbeat;
+
+	if (!rconn_ready(sm->sm_cmd))
+		return;
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(k, sizeof(k), "turnd/instance/%s", sm->sm_iid);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	snprintf(started, sizeof(started), "%lld", (long long)sm->sm_started);
+	snprintf(hb, sizeof(hb), "%lld", (long long)now);
+	snprintf(n, sizeof(n), "%u", sm->sm_hooks.mh_count != NULL ?
+	    sm->sm_hooks.mh_count(sm->sm_hooks.mh_arg) : 0);
+	snprintf(ttl, sizeof(ttl), "%d", life);
+	snprintf(exp, sizeof(exp), "%lld", (long long)now + life);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "HSET", k,
+	    "id", sm->sm_iid, "version", PACKAGE_VERSION, "pid", pid,
+	    "hostname", host, "realm", sm->sm_conf->realm,
+	    "started", started, "heartbeat", hb, "listen", sm->sm_listen,
+	    "allocations", n, "draining", "0", NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "EXPIRE", k, ttl, NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZADD", "turnd/instances",
+	    exp, sm->sm_iid, NULL);
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZREMRANGEBYSCORE",
+	    "turnd/instances", "-inf", hb, NULL);
+}
+
+static void
+heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	registry_put(arg);
+}
+
+static void
+cmd_up(struct rconn *rc, void *arg)
+{
+	struct store_main	*sm = arg;
+
+	(void)rc;
+	sm->sm_loading = 0;
+	sm->sm_dirty = 0;
+	registry_put(sm);
+	realm_load(sm);
+}
+
+static void
+cmd_down(struct rconn *rc, void *arg)
+{
+	struct store_main	*sm = arg;
+
+	(void)rc;
+	sm->sm_loading = 0;
+	sm->sm_announced = 0;
+}
+
+/* A message on a subscribed channel: the realm changed; read it again. */
+static void
+sub_message_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct store_main	*sm = arg;
+
+	(void)rc;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, "message") != 0)
+		return;
+	log_debug("store: realm change signalled on %.*s",
+	    (int)r->element[1]->len, r->element[1]->str);
+	realm_load(sm);
+}
+
+static void
+sub_up(struct rconn *rc, void *arg)
+{
+	struct store_main	*sm = arg;
+	char			 ch[REALM_KEYS + 1][KEY_LEN + 32];
+	char			 key[KEY_LEN];
+	const char		*argv[REALM_KEYS + 2];
+	unsigned int		 i;
+
+	argv[0] = "SUBSCRIBE";
+	for (i = 0; i < REALM_KEYS; i++) {
+		realm_key(sm, i, key, sizeof(key));
+		snprintf(ch[i], sizeof(ch[i]), "__keyspace@%d__:%s",
+		    sm->sm_conf->redis_db, key);
+		argv[i + 1] = ch[i];
+	}
+	snprintf(ch[REALM_KEYS], sizeof(ch[REALM_KEYS]),
+	    "turnd/realm/%s/changed", sm->sm_conf->realm);
+	argv[REALM_KEYS + 1] = ch[REALM_KEYS];
+	if (rconn_subscribe(rc, sub_message_cb, sm, REALM_KEYS + 2, argv,
+	    NULL) == -1)
+		log_warnx("store: cannot subscribe to realm changes");
+	/* what changed while we were not listening */
+	realm_load(sm);
+}
+
+struct store_main *
+store_main_new(const struct turnd_conf *conf, struct event_base *base,
+    const char *iid, const char *listen, const struct store_main_hooks *hooks)
+{
+	struct store_main	*sm;
+	struct rconn_hooks	 rh;
+	struct timeval		 tv;
+
+	if (strcmp(conf->store_backend, "redis") != 0)
+		return (NULL);
+	sm = xcalloc(1, sizeof(*sm));
+	sm->sm_conf = conf;
+	sm->sm_base = base;
+	snprintf(sm->sm_iid, sizeof(sm->sm_iid), "%s", iid);
+	sm->sm_listen = xstrdup(listen);
+	if (hooks != NULL)
+		sm->sm_hooks = *hooks;
+	sm->sm_started = time(NULL);
+	sm->sm_hb = event_new(base, -1, EV_PERSIST, heartbeat_cb, sm);
+	if (sm->sm_hb == NULL)
+		fatalx("%s: event_new failed", __func__);
+	tv.tv_sec = conf->store_heartbeat;
+	tv.tv_usec = 0;
+	event_add(sm->sm_hb, &tv);
+	memset(&rh, 0, sizeof(rh));
+	rh.rh_up = cmd_up;
+	rh.rh_down = cmd_down;
+	rh.rh_arg = sm;
+	sm->sm_cmd = rconn_new(conf, base, "main", &rh);
+	rh.rh_up = sub_up;
+	rh.rh_down = NULL;
+	sm->sm_sub = rconn_new(conf, base, "subscriber", &rh);
+	return (sm);
+}
+
+void
+store_main_free(struct store_main *sm)
+{
+	char	k[64];
+
+	if (sm == NULL)
+		return;
+	/* leave the registry now rather than when the key expires */
+	if (rconn_ready(sm->sm_cmd)) {
+		snprintf(k, sizeof(k), "turnd/instance/%s", sm->sm_iid);
+		(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "DEL", k, NULL);
+		(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZREM",
+		    "turnd/instances", sm->sm_iid, NULL);
+		rconn_drain(sm->sm_cmd, sm->sm_base);
+	}
+	rconn_free(sm->sm_sub);
+	rconn_free(sm->sm_cmd);
+	event_free(sm->sm_hb);
+	free(sm->sm_listen);
+	free(sm);
+}

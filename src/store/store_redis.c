@@ -1,0 +1,874 @@
+/*
+ * store_redis.c -- a worker's store: its own Redis connection, a cache of
+ * the user keys and REST secrets read through it, the per-user quota
+ * claims shared by every instance, and the mirror of the worker's
+ * allocations (turnd-redis(7) has the layout).
+ *
+ * With store.backend "memory" a store exists too, without a connection:
+ * lookups find nothing in it and writes go nowhere.
+ */
+
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "conf/conf.h"
+#include "stun/stun.h"
+#include "store/rconn.h"
+#include "store/store.h"
+
+#define CACHE_BUCKETS	1024
+#define CACHE_MAX	16384	/* entries; beyond, settled ones are dropped */
+#define DELS_MAX	4096	/* deletions kept while Redis is away */
+#define KEY_LEN		(64 + 3 * STUN_USERNAME_MAX)
+#define TEXT_LEN	512
+
+enum centry_state { CE_PENDING, CE_FOUND, CE_NONE, CE_FAILED };
+
+/* A user's key as read from Redis, or the fact that there is none. */
+struct centry {
+	struct centry		*ce_next;
+	struct store		*ce_st;
+	enum centry_state	 ce_state;
+	time_t			 ce_expires;
+	int			 ce_fresh;	/* answered just now */
+	uint16_t		 ce_alg;	/* of the key found */
+	uint8_t			 ce_key[STORE_KEY_MAX];
+	size_t			 ce_keylen;
+	char			 ce_name[];
+};
+
+/* The REST secrets of the realm in Redis. */
+struct sentry {
+	enum centry_state	 se_state;
+	int			 se_used;	/* ever asked */
+	time_t			 se_expires;
+	int			 se_fresh;
+	char			**se_secret;
+	unsigned int		 se_n;
+};
+
+struct store_op {
+	struct store		*op_st;
+	int			 op_done;
+	int			 op_cancelled;
+	enum store_rc		 op_rc;
+};
+
+/* An allocation deleted while Redis was away. */
+struct sdel {
+	TAILQ_ENTRY(sdel)	 sd_entry;
+	uint64_t		 sd_id;
+	char			*sd_user;
+	char			*sd_quota_id;
+};
+
+TAILQ_HEAD(sdel_list, sdel);
+
+struct store {
+	const struct turnd_conf	*st_conf;
+	struct event_base	*st_base;
+	struct rconn		*st_rc;		/* NULL: memory store */
+	struct store_hooks	 st_hooks;
+	char			 st_iid[STORE_IID_LEN + 1];
+	time_t			 st_now;	/* of the last lookup */
+	struct centry		*st_cache[CACHE_BUCKETS];
+	unsigned int		 st_ncache;
+	struct sentry		 st_secrets;
+	struct sdel_list	 st_dels;
+	unsigned int		 st_ndels;
+	struct event		*st_traffic;
+};
+
+/*
+ * Per-user quota across instances (turnd-redis(7)).  KEYS[1] the user's
+ * set; ARGV now, limit (0: none), member, expiry, instance key prefix.
+ * Members that expired or whose instance stopped heartbeating go first.
+ */
+static const char quota_script[] =
+    "local k = KEYS[1]\n"
+    "redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[1])\n"
+    "local alive = {}\n"
+    "for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do\n"
+    "  local i = string.match(m, '^([^/]+)/')\n"
+    "  if i ~= nil then\n"
+    "    if alive[i] == nil then\n"
+    "      alive[i] = redis.call('EXISTS', ARGV[5] .. i)\n"
+    "    end\n"
+    "    if alive[i] == 0 then redis.call('ZREM', k, m) end\n"
+    "  end\n"
+    "end\n"
+    "local lim = tonumber(ARGV[2])\n"
+    "if lim > 0 and redis.call('ZCARD', k) >= lim then return 0 end\n"
+    "redis.call('ZADD', k, ARGV[4], ARGV[3])\n"
+    "redis.call('EXPIREAT', k, redis.call('ZRANGE', k, -1, -1,"
+    " 'WITHSCORES')[2])\n"
+    "return 1\n";
+
+#define INSTANCE_PREFIX	"turnd/instance/"
+
+static uint32_t
+str_hash(const char *s)
+{
+	uint32_t	h = 2166136261U;
+
+	while (*s != '\0')
+		h = (h ^ (uint8_t)*s++) * 16777619U;
+	return (h);
+}
+
+/* Drop every cache entry not waiting for Redis. */
+static void
+cache_flush(struct store *st)
+{
+	struct centry	**pp, *e;
+	unsigned int	  i;
+
+	for (i = 0; i < CACHE_BUCKETS; i++) {
+		pp = &st->st_cache[i];
+		while ((e = *pp) != NULL) {
+			if (e->ce_state == CE_PENDING) {
+				pp = &e->ce_next;
+				continue;
+			}
+			*pp = e->ce_next;
+			OPENSSL_cleanse(e->ce_key, sizeof(e->ce_key));
+			free(e);
+			st->st_ncache--;
+		}
+	}
+}
+
+static struct centry **
+cache_slot(struct store *st, const char *name)
+{
+	struct centry	**pp;
+
+	pp = &st->st_cache[str_hash(name) % CACHE_BUCKETS];
+	while (*pp != NULL && strcmp((*pp)->ce_name, name) != 0)
+		pp = &(*pp)->ce_next;
+	return (pp);
+}
+
+static void
+cache_remove(struct store *st, struct centry **pp)
+{
+	struct centry	*e = *pp;
+
+	*pp = e->ce_next;
+	OPENSSL_cleanse(e->ce_key, sizeof(e->ce_key));
+	free(e);
+	st->st_ncache--;
+}
+
+/* "0x"-prefixed or not, 32 (MD5) or 64 (SHA-256) hex digits. */
+static int
+parse_key(const char *s, size_t len, struct centry *e)
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		len -= 2;
+	}
+	if (len != 32 && len != 64)
+		return (-1);
+	for (i = 0; i < len / 2; i++) {
+		if (!isxdigit((unsigned char)s[2 * i]) ||
+		    !isxdigit((unsigned char)s[2 * i + 1]))
+			return (-1);
+		hi = isdigit((unsigned char)s[2 * i]) ? s[2 * i] - '0' :
+		    tolower((unsigned char)s[2 * i]) - 'a' + 10;
+		lo = isdigit((unsigned char)s[2 * i + 1]) ? s[2 * i + 1] -
+		    '0' : tolower((unsigned char)s[2 * i + 1]) - 'a' + 10;
+		e->ce_key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	e->ce_keylen = len / 2;
+	e->ce_alg = len == 32 ? STUN_PWALG_MD5 : STUN_PWALG_SHA256;
+	return (0);
+}
+
+static void
+wake(struct store *st, const void *tag)
+{
+	if (st->st_hooks.sh_wake != NULL)
+		st->st_hooks.sh_wake(st->st_hooks.sh_arg, tag);
+}
+
+static void
+user_key_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct centry	*e = arg;
+	struct store	*st = e->ce_st;
+	int		 ttl;
+
+	(void)rc;
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		e->ce_state = CE_FAILED;
+		ttl = 0;
+	} else if (r->type == REDIS_REPLY_STRING &&
+	    parse_key(r->str, r->len, e) == 0) {
+		e->ce_state = CE_FOUND;
+		ttl = st->st_conf->store_cache_ttl;
+	} else {
+		if (r->type != REDIS_REPLY_NIL)
+			log_warnx("store: the key of user \"%s\" in Redis is "
+			    "not 32 or 64 hex digits; ignored", e->ce_name);
+		e->ce_state = CE_NONE;
+		ttl = st->st_conf->store_negative_ttl;
+	}
+	e->ce_expires = st->st_now + ttl;
+	e->ce_fresh = 1;
+	wake(st, e);
+	e->ce_fresh = 0;
+}
+
+enum store_rc
+store_user_key(struct store *st, const char *user, uint16_t alg, time_t now,
+    uint8_t key[STORE_KEY_MAX], size_t *keylen, const void **tag)
+{
+	struct centry	**pp, *e;
+	char		  k[KEY_LEN];
+
+	if (st->st_rc == NULL)
+		return (STORE_NONE);
+	st->st_now = now;
+	pp = cache_slot(st, user);
+	if ((e = *pp) != NULL) {
+		if (e->ce_state == CE_PENDING) {
+			*tag = e;
+			return (STORE_PENDING);
+		}
+		if (e->ce_fresh || now < e->ce_expires) {
+			if (e->ce_state == CE_FAILED)
+				return (STORE_DOWN);
+			if (e->ce_state == CE_NONE || e->ce_alg != alg)
+				return (STORE_NONE);
+			memcpy(key, e->ce_key, e->ce_keylen);
+			*keylen = e->ce_keylen;
+			return (STORE_OK);
+		}
+		cache_remove(st, pp);
+	}
+	if (!rconn_ready(st->st_rc))
+		return (STORE_DOWN);
+	if (st->st_ncache >= CACHE_MAX)
+		cache_flush(st);
+	e = xcalloc(1, sizeof(*e) + strlen(user) + 1);
+	strcpy(e->ce_name, user);
+	e->ce_st = st;
+	e->ce_state = CE_PENDING;
+	snprintf(k, sizeof(k), "turn/realm/%s/user/%s/key", st->st_conf->realm,
+	    user);
+	if (rconn_cmdl(st->st_rc, user_key_cb, e, "GET", k, NULL) == -1) {
+		free(e);
+		return (STORE_DOWN);
+	}
+	pp = cache_slot(st, user);
+	e->ce_next = *pp;
+	*pp = e;
+	st->st_ncache++;
+	*tag = e;
+	return (STORE_PENDING);
+}
+
+static void
+secrets_clear(struct sentry *se)
+{
+	unsigned int	i;
+
+	for (i = 0; i < se->se_n; i++) {
+		OPENSSL_cleanse(se->se_secret[i], strlen(se->se_secret[i]));
+		free(se->se_secret[i]);
+	}
+	free(se->se_secret);
+	se->se_secret = NULL;
+	se->se_n = 0;
+}
+
+static void
+secrets_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct store	*st = arg;
+	struct sentry	*se = &st->st_secrets;
+	size_t		 i;
+	int		 ttl = st->st_conf->store_cache_ttl;
+
+	(void)rc;
+	secrets_clear(se);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		se->se_state = CE_FAILED;
+		ttl = 0;
+	} else {
+		se->se_state = CE_FOUND;
+		if (r->elements > 0)
+			se->se_secret = xcalloc(r->elements,
+			    sizeof(*se->se_secret));
+		for (i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_STRING &&
+			    r->element[i]->len > 0)
+				se->se_secret[se->se_n++] = xstrndup(
+				    r->element[i]->str, r->element[i]->len);
+	}
+	se->se_expires = st->st_now + ttl;
+	se->se_fresh = 1;
+	wake(st, se);
+	se->se_fresh = 0;
+}
+
+enum store_rc
+store_secrets(struct store *st, time_t now, const char *const **secrets,
+    unsigned int *n, const void **tag)
+{
+	struct sentry	*se = &st->st_secrets;
+	char		 k[KEY_LEN];
+
+	*n = 0;
+	if (st->st_rc == NULL)
+		return (STORE_NONE);
+	st->st_now = now;
+	if (se->se_used && se->se_state == CE_PENDING) {
+		*tag = se;
+		return (STORE_PENDING);
+	}
+	if (se->se_used && (se->se_fresh || now < se->se_expires)) {
+		if (se->se_state == CE_FAILED)
+			return (STORE_DOWN);
+		*secrets = (const char *const *)se->se_secret;
+		*n = se->se_n;
+		return (STORE_OK);
+	}
+	if (!rconn_ready(st->st_rc))
+		return (STORE_DOWN);
+	snprintf(k, sizeof(k), "turn/realm/%s/secret", st->st_conf->realm);
+	if (rconn_cmdl(st->st_rc, secrets_cb, st, "SMEMBERS", k, NULL) == -1)
+		return (STORE_DOWN);
+	se->se_used = 1;
+	se->se_state = CE_PENDING;
+	*tag = se;
+	return (STORE_PENDING);
+}
+
+/* ---- per-user quota ---- */
+
+static void
+quota_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct store_op	*op = arg;
+
+	(void)rc;
+	if (op->op_cancelled) {
+		free(op);
+		return;
+	}
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		if (r != NULL && r->type == REDIS_REPLY_ERROR)
+			log_warnx("store: quota script: %s", r->str);
+		op->op_rc = STORE_DOWN;
+	} else
+		op->op_rc = r->integer == 1 ? STORE_OK : STORE_FULL;
+	op->op_done = 1;
+	wake(op->op_st, op);
+}
+
+static void
+quota_key(const struct store *st, const char *quota_id, char *k, size_t len)
+{
+	snprintf(k, len, "turnd/quota/%s/%s", st->st_conf->realm, quota_id);
+}
+
+static void
+quota_member(const struct store *st, uint64_t id, char *m, size_t len)
+{
+	snprintf(m, len, "%s/%020llu", st->st_iid, (unsigned long long)id);
+}
+
+enum store_rc
+store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
+    uint64_t id, time_t expires, struct store_op **opp)
+{
+	struct store_op	*op = *opp;
+	enum store_rc	 rc;
+	char		 k[KEY_LEN], m[64], now[24], lim[16], exp[24];
+
+	if (op != NULL) {
+		if (!op->op_done)
+			return (STORE_PENDING);
+		rc = op->op_rc;
+		free(op);
+		*opp = NULL;
+		return (rc);
+	}
+	if (st->st_rc == NULL)
+		return (STORE_OK);
+	if (!rconn_ready(st->st_rc))
+		return (STORE_DOWN);
+	op = xcalloc(1, sizeof(*op));
+	op->op_st = st;
+	quota_key(st, quota_id, k, sizeof(k));
+	quota_member(st, id, m, sizeof(m));
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(lim, sizeof(lim), "%u", limit);
+	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
+	if (rconn_cmdl(st->st_rc, quota_cb, op, "EVAL", quota_script, "1", k,
+	    now, lim, m, exp, INSTANCE_PREFIX, NULL) == -1) {
+		free(op);
+		return (STORE_DOWN);
+	}
+	*opp = op;
+	return (STORE_PENDING);
+}
+
+void
+store_quota_release(struct store *st, const char *quota_id, uint64_t id)
+{
+	char	k[KEY_LEN], m[64];
+
+	if (!rconn_ready(st->st_rc))
+		return;
+	quota_key(st, quota_id, k, sizeof(k));
+	quota_member(st, id, m, sizeof(m));
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", k, m, NULL);
+}
+
+void
+store_op_cancel(struct store_op *op)
+{
+	if (op == NULL)
+		return;
+	if (op->op_done)
+		free(op);
+	else
+		op->op_cancelled = 1;
+}
+
+/* ---- the mirror of allocations ---- */
+
+uint64_t
+store_alloc_id(void)
+{
+	uint64_t	id;
+
+	do
+		arc4random_buf(&id, sizeof(id));
+	while (id == 0);
+	return (id);
+}
+
+void
+store_instance_id(char out[STORE_IID_LEN + 1])
+{
+	uint8_t		b[STORE_IID_LEN / 2];
+	unsigned int	i;
+
+	arc4random_buf(b, sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* coturn's key prefix of an allocation (anchors.md section 2c). */
+static void
+coturn_prefix(const struct store *st, const char *user, uint64_t id,
+    char *p, size_t len)
+{
+	snprintf(p, len, "turn/realm/%s/user/%s/allocation/%020llu",
+	    st->st_conf->realm, user, (unsigned long long)id);
+}
+
+static void
+fmt_traffic(char *buf, size_t len, uint64_t rp, uint64_t rb, uint64_t sp,
+    uint64_t sb)
+{
+	snprintf(buf, len, "rcvp=%llu, rcvb=%llu, sentp=%llu, sentb=%llu",
+	    (unsigned long long)rp, (unsigned long long)rb,
+	    (unsigned long long)sp, (unsigned long long)sb);
+}
+
+static void
+upper(char *dst, const char *src, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
+		dst[i] = (char)toupper((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+/* The allocation's hash: every field, expiring with it. */
+static void
+put_hash(struct store *st, const struct store_alloc *sa, const char *k)
+{
+	char		 id[24], client[ADDR_STRLEN], server[ADDR_STRLEN];
+	char		 relay[ADDR_STRLEN], relay6[ADDR_STRLEN];
+	char		 created[24], expires[24], life[16];
+	const char	*argv[32];
+	int		 n = 0;
+
+#define F(name, val)	do { argv[n++] = (name); argv[n++] = (val); } while (0)
+	snprintf(id, sizeof(id), "%020llu", (unsigned long long)sa->sa_id);
+	snprintf(created, sizeof(created), "%lld", (long long)sa->sa_created);
+	snprintf(expires, sizeof(expires), "%lld", (long long)sa->sa_expires);
+	snprintf(life, sizeof(life), "%d", sa->sa_lifetime);
+	argv[n++] = "HSET";
+	argv[n++] = k;
+	F("id", id);
+	F("instance", st->st_iid);
+	F("realm", st->st_conf->realm);
+	F("user", sa->sa_user);
+	F("transport", sa->sa_transport);
+	F("client", addr_fmt(sa->sa_client, client, sizeof(client)));
+	F("server", addr_fmt(sa->sa_server, server, sizeof(server)));
+	if (sa->sa_relay[0] != NULL)
+		F("relay", addr_fmt(sa->sa_relay[0], relay, sizeof(relay)));
+	if (sa->sa_relay[1] != NULL)
+		F("relay6", addr_fmt(sa->sa_relay[1], relay6,
+		    sizeof(relay6)));
+	F("created", created);
+	F("expires", expires);
+	F("lifetime", life);
+#undef F
+	(void)rconn_cmd(st->st_rc, NULL, NULL, n, argv, NULL);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT", k, expires, NULL);
+}
+
+/* Replace a hash of peers, in one transaction, expiring at the last. */
+static void
+put_peers(struct store *st, const char *k, const char **fv, int nfv,
+    time_t last)
+{
+	const char	*argv[2 + 2 * 64];
+	char		 exp[24];
+	int		 i;
+
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "MULTI", NULL);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "DEL", k, NULL);
+	if (nfv > 0) {
+		argv[0] = "HSET";
+		argv[1] = k;
+		for (i = 0; i < nfv && i < 2 * 64; i++)
+			argv[2 + i] = fv[i];
+		(void)rconn_cmd(st->st_rc, NULL, NULL, 2 + i, argv, NULL);
+		snprintf(exp, sizeof(exp), "%lld", (long long)last);
+		(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT", k, exp,
+		    NULL);
+	}
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXEC", NULL);
+}
+
+static void
+put_perms(struct store *st, const struct store_alloc *sa, const char *base,
+    time_t now)
+{
+	char		 ip[64][ADDR_STRLEN], exp[64][24];
+	const char	*fv[2 * 64];
+	char		 k[KEY_LEN];
+	time_t		 last = 0;
+	unsigned int	 i;
+	int		 n = 0;
+
+	for (i = 0; i < sa->sa_nperms && n < 2 * 64; i++) {
+		if (sa->sa_perms[i].sp_expires <= now)
+			continue;
+		addr_fmt_ip((const struct sockaddr *)&sa->sa_perms[i].sp_peer,
+		    ip[n / 2], sizeof(ip[0]));
+		snprintf(exp[n / 2], sizeof(exp[0]), "%lld",
+		    (long long)sa->sa_perms[i].sp_expires);
+		fv[n] = ip[n / 2];
+		fv[n + 1] = exp[n / 2];
+		n += 2;
+		if (sa->sa_perms[i].sp_expires > last)
+			last = sa->sa_perms[i].sp_expires;
+	}
+	snprintf(k, sizeof(k), "%s/perms", base);
+	put_peers(st, k, fv, n, last);
+}
+
+static void
+put_chans(struct store *st, const struct store_alloc *sa, const char *base,
+    time_t now)
+{
+	char		 num[64][8], val[64][ADDR_STRLEN + 24];
+	const char	*fv[2 * 64];
+	char		 k[KEY_LEN], peer[ADDR_STRLEN];
+	time_t		 last = 0;
+	unsigned int	 i;
+	int		 n = 0;
+
+	for (i = 0; i < sa->sa_nchans && n < 2 * 64; i++) {
+		if (sa->sa_chans[i].sc_expires <= now)
+			continue;
+		snprintf(num[n / 2], sizeof(num[0]), "%u",
+		    sa->sa_chans[i].sc_num);
+		snprintf(val[n / 2], sizeof(val[0]), "%s %lld",
+		    addr_fmt((const struct sockaddr *)&sa->sa_chans[i].sc_peer,
+		    peer, sizeof(peer)), (long long)sa->sa_chans[i].sc_expires);
+		fv[n] = num[n / 2];
+		fv[n + 1] = val[n / 2];
+		n += 2;
+		if (sa->sa_chans[i].sc_expires > last)
+			last = sa->sa_chans[i].sc_expires;
+	}
+	snprintf(k, sizeof(k), "%s/chans", base);
+	put_peers(st, k, fv, n, last);
+}
+
+void
+store_alloc_put(struct store *st, const struct store_alloc *sa,
+    enum store_event ev, time_t now)
+{
+	char		 base[64], pfx[KEY_LEN], status[KEY_LEN + 8];
+	char		 text[TEXT_LEN], type[16], ttl[24], exp[24];
+	char		 local[ADDR_STRLEN], remote[ADDR_STRLEN];
+	char		 qk[KEY_LEN], m[64];
+	long long	 left = (long long)(sa->sa_expires - now);
+
+	if (!rconn_ready(st->st_rc))
+		return;
+	snprintf(base, sizeof(base), "turnd/alloc/%020llu",
+	    (unsigned long long)sa->sa_id);
+	if (ev != STORE_EV_PEERS) {
+		put_hash(st, sa, base);
+		upper(type, sa->sa_transport, sizeof(type));
+		snprintf(text, sizeof(text), "%s lifetime=%d, type=%s, "
+		    "local=%s, remote=%s, ssl=%s, cipher=%s",
+		    ev == STORE_EV_REFRESH ? "refreshed" : "new",
+		    sa->sa_lifetime, type,
+		    addr_fmt(sa->sa_server, local, sizeof(local)),
+		    addr_fmt(sa->sa_client, remote, sizeof(remote)),
+		    sa->sa_tls_version ? sa->sa_tls_version : "NONE",
+		    sa->sa_tls_cipher ? sa->sa_tls_cipher : "NONE");
+		coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
+		snprintf(status, sizeof(status), "%s/status", pfx);
+		snprintf(ttl, sizeof(ttl), "%lld", left > 0 ? left : 1);
+		(void)rconn_cmdl(st->st_rc, NULL, NULL, "SET", status, text,
+		    "EX", ttl, NULL);
+		if (ev != STORE_EV_REWRITE)
+			(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH",
+			    status, text, NULL);
+		if (ev != STORE_EV_NEW) {
+			quota_key(st, sa->sa_quota_id, qk, sizeof(qk));
+			quota_member(st, sa->sa_id, m, sizeof(m));
+			snprintf(exp, sizeof(exp), "%lld",
+			    (long long)sa->sa_expires);
+			if (ev == STORE_EV_REFRESH)
+				(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZADD",
+				    qk, "XX", exp, m, NULL);
+			else
+				(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZADD",
+				    qk, exp, m, NULL);
+			(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT",
+			    qk, exp, "GT", NULL);
+		}
+	}
+	if (ev == STORE_EV_PEERS || ev == STORE_EV_REWRITE) {
+		put_perms(st, sa, base, now);
+		put_chans(st, sa, base, now);
+	}
+}
+
+/* DEL the keys of allocation id and say so. */
+static void
+del_keys(struct store *st, uint64_t id, const char *user,
+    const char *quota_id)
+{
+	char	base[64], perms[80], chans[80], pfx[KEY_LEN];
+	char	status[KEY_LEN + 8], qk[KEY_LEN], m[64];
+
+	snprintf(base, sizeof(base), "turnd/alloc/%020llu",
+	    (unsigned long long)id);
+	snprintf(perms, sizeof(perms), "%s/perms", base);
+	snprintf(chans, sizeof(chans), "%s/chans", base);
+	coturn_prefix(st, user, id, pfx, sizeof(pfx));
+	snprintf(status, sizeof(status), "%s/status", pfx);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "DEL", base, perms, chans,
+	    status, NULL);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", status, "deleted",
+	    NULL);
+	quota_key(st, quota_id, qk, sizeof(qk));
+	quota_member(st, id, m, sizeof(m));
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", qk, m, NULL);
+}
+
+void
+store_alloc_del(struct store *st, const struct store_alloc *sa)
+{
+	struct sdel	*sd;
+	char		 pfx[KEY_LEN], ch[KEY_LEN + 24], text[TEXT_LEN];
+
+	if (st->st_rc == NULL)
+		return;
+	if (!rconn_ready(st->st_rc)) {
+		/* Redis away: delete later (the keys expire anyway) */
+		if (st->st_ndels >= DELS_MAX) {
+			sd = TAILQ_FIRST(&st->st_dels);
+			TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
+			free(sd->sd_user);
+			free(sd->sd_quota_id);
+			free(sd);
+			st->st_ndels--;
+		}
+		sd = xcalloc(1, sizeof(*sd));
+		sd->sd_id = sa->sa_id;
+		sd->sd_user = xstrdup(sa->sa_user);
+		sd->sd_quota_id = xstrdup(sa->sa_quota_id);
+		TAILQ_INSERT_TAIL(&st->st_dels, sd, sd_entry);
+		st->st_ndels++;
+		return;
+	}
+	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
+	snprintf(ch, sizeof(ch), "%s/total_traffic", pfx);
+	fmt_traffic(text, sizeof(text), sa->sa_rcvp, sa->sa_rcvb,
+	    sa->sa_sentp, sa->sa_sentb);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+	snprintf(ch, sizeof(ch), "%s/total_traffic/peer", pfx);
+	fmt_traffic(text, sizeof(text), sa->sa_peer_rcvp, sa->sa_peer_rcvb,
+	    sa->sa_peer_sentp, sa->sa_peer_sentb);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+	del_keys(st, sa->sa_id, sa->sa_user, sa->sa_quota_id);
+}
+
+void
+store_alloc_traffic(struct store *st, const struct store_alloc *sa)
+{
+	char	pfx[KEY_LEN], ch[KEY_LEN + 24], text[TEXT_LEN];
+
+	if (!rconn_ready(st->st_rc))
+		return;
+	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
+	snprintf(ch, sizeof(ch), "%s/traffic", pfx);
+	fmt_traffic(text, sizeof(text), sa->sa_rcvp, sa->sa_rcvb,
+	    sa->sa_sentp, sa->sa_sentb);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+	snprintf(ch, sizeof(ch), "%s/traffic/peer", pfx);
+	fmt_traffic(text, sizeof(text), sa->sa_peer_rcvp, sa->sa_peer_rcvb,
+	    sa->sa_peer_sentp, sa->sa_peer_sentb);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+}
+
+/* ---- the worker's connection ---- */
+
+static void
+store_up_cb(struct rconn *rc, void *arg)
+{
+	struct store	*st = arg;
+	struct sdel	*sd;
+
+	(void)rc;
+	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL) {
+		del_keys(st, sd->sd_id, sd->sd_user, sd->sd_quota_id);
+		TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
+		free(sd->sd_user);
+		free(sd->sd_quota_id);
+		free(sd);
+	}
+	st->st_ndels = 0;
+	if (st->st_hooks.sh_rewrite != NULL)
+		st->st_hooks.sh_rewrite(st->st_hooks.sh_arg);
+}
+
+static void
+traffic_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*st = arg;
+
+	(void)fd;
+	(void)what;
+	if (rconn_ready(st->st_rc) && st->st_hooks.sh_traffic != NULL)
+		st->st_hooks.sh_traffic(st->st_hooks.sh_arg);
+}
+
+struct store *
+store_new(const struct turnd_conf *conf, struct event_base *base,
+    unsigned int worker, const char *iid, const struct store_hooks *hooks)
+{
+	struct store		*st;
+	struct rconn_hooks	 rh;
+	struct timeval		 tv;
+	char			 name[32];
+
+	st = xcalloc(1, sizeof(*st));
+	st->st_conf = conf;
+	st->st_base = base;
+	TAILQ_INIT(&st->st_dels);
+	if (hooks != NULL)
+		st->st_hooks = *hooks;
+	snprintf(st->st_iid, sizeof(st->st_iid), "%s", iid);
+	if (strcmp(conf->store_backend, "redis") != 0)
+		return (st);
+	memset(&rh, 0, sizeof(rh));
+	rh.rh_up = store_up_cb;
+	rh.rh_arg = st;
+	snprintf(name, sizeof(name), "worker %u", worker);
+	st->st_rc = rconn_new(conf, base, name, &rh);
+	if (conf->store_traffic_interval > 0) {
+		st->st_traffic = event_new(base, -1, EV_PERSIST, traffic_cb,
+		    st);
+		if (st->st_traffic == NULL)
+			fatalx("%s: event_new failed", __func__);
+		tv.tv_sec = conf->store_traffic_interval;
+		tv.tv_usec = 0;
+		event_add(st->st_traffic, &tv);
+	}
+	return (st);
+}
+
+void
+store_free(struct store *st)
+{
+	struct centry	*e, *next;
+	struct sdel	*sd;
+	unsigned int	 i;
+
+	if (st == NULL)
+		return;
+	st->st_hooks.sh_wake = NULL;	/* waiting callbacks run now */
+	rconn_free(st->st_rc);
+	if (st->st_traffic != NULL)
+		event_free(st->st_traffic);
+	for (i = 0; i < CACHE_BUCKETS; i++)
+		for (e = st->st_cache[i]; e != NULL; e = next) {
+			next = e->ce_next;
+			OPENSSL_cleanse(e->ce_key, sizeof(e->ce_key));
+			free(e);
+		}
+	secrets_clear(&st->st_secrets);
+	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL) {
+		TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
+		free(sd->sd_user);
+		free(sd->sd_quota_id);
+		free(sd);
+	}
+	free(st);
+}
+
+void
+store_flush(struct store *st, struct event_base *base)
+{
+	if (st != NULL)
+		rconn_drain(st->st_rc, base);
+}
+
+int
+store_is_redis(const struct store *st)
+{
+	return (st != NULL && st->st_rc != NULL);
+}
+
+int
+store_up(const struct store *st)
+{
+	return (st != NULL && rconn_ready(st->st_rc));
+}

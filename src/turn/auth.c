@@ -616,11 +616,14 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 			auth_fill(ar, m, alg, key, keylen, user, uid);
 			return (0);
 		}
-		if (st != NULL && (rv = auth_store_rc(store_secrets(st, now,
-		    &secrets, &n, &tag), tag, al, &down)) == AUTH_PENDING)
-			return (rv);
-		if (st != NULL && n > 0 && auth_rest_try(a, m, user, alg,
-		    secrets, n, key, &keylen) == 0) {
+		n = 0;
+		if (st != NULL) {
+			rv = store_secrets(st, now, &secrets, &n, &tag);
+			if (auth_store_rc(rv, tag, al, &down) == AUTH_PENDING)
+				return (AUTH_PENDING);
+		}
+		if (n > 0 && auth_rest_try(a, m, user, alg, secrets, n, key,
+		    &keylen) == 0) {
 			auth_fill(ar, m, alg, key, keylen, user, uid);
 			return (0);
 		}
@@ -634,9 +637,8 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 				auth_fill(ar, m, alg, key, keylen, user, user);
 				return (0);
 			}
-		} else if ((rv = auth_store_rc(rv, tag, al, &down)) ==
-		    AUTH_PENDING)
-			return (rv);
+		} else if (auth_store_rc(rv, tag, al, &down) == AUTH_PENDING)
+			return (AUTH_PENDING);
 	}
 
 	/*

@@ -87,8 +87,12 @@ stub_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
 }
 
 static const struct relay_ops stub_ops = {
-	stub_open, stub_claim, stub_close, stub_timer, stub_attach,
-	stub_to_peer
+	.ro_open = stub_open,
+	.ro_claim = stub_claim,
+	.ro_close = stub_close,
+	.ro_timer = stub_timer,
+	.ro_attach = stub_attach,
+	.ro_to_peer = stub_to_peer,
 };
 
 static void

@@ -332,8 +332,7 @@ cidr_match(const struct cidr *c, const struct sockaddr *sa)
 	return (1);
 }
 
-/* The IP bytes of sa, unmapped; their count (4 or 16), 0 if neither. */
-static size_t
+size_t
 addr_ip_bytes(const struct sockaddr *sa, uint8_t out[16], int *family)
 {
 	const struct sockaddr_in6	*sin6;

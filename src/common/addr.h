@@ -42,6 +42,12 @@ int		 addr_ip_eq(const struct sockaddr *, const struct sockaddr *);
 int		 addr_is_any(const struct sockaddr *);
 /* If sa is IPv4-mapped IPv6, rewrite it in place as AF_INET. */
 void		 addr_unmap(struct sockaddr_storage *);
+/*
+ * The IP bytes of sa (an IPv4-mapped IPv6 address as IPv4) into out, its
+ * family into *family; their count, 4 or 16, or 0 if sa is neither.
+ */
+size_t		 addr_ip_bytes(const struct sockaddr *, uint8_t out[16],
+		    int *family);
 /* Hash of the IP only (for per-source tables). */
 uint32_t	 addr_hash_ip(const struct sockaddr *, uint32_t seed);
 

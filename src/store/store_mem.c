@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -54,26 +53,6 @@ cmp_hash(const void *x, const void *y)
 	return (memcmp(a->su_hash, b->su_hash, sizeof(a->su_hash)));
 }
 
-/* SHA-256 of "user:realm" (RFC 8489 14.4); zeros if OpenSSL failed. */
-static void
-userhash(const char *user, const char *realm, uint8_t out[32])
-{
-	EVP_MD_CTX	*ctx;
-	unsigned int	 got = 0;
-	int		 ok = 0;
-
-	if ((ctx = EVP_MD_CTX_new()) != NULL) {
-		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		    EVP_DigestUpdate(ctx, user, strlen(user)) &&
-		    EVP_DigestUpdate(ctx, ":", 1) &&
-		    EVP_DigestUpdate(ctx, realm, strlen(realm)) &&
-		    EVP_DigestFinal_ex(ctx, out, &got) && got == 32;
-		EVP_MD_CTX_free(ctx);
-	}
-	if (!ok)
-		memset(out, 0, 32);
-}
-
 struct store_mem *
 store_mem_new(const struct turnd_conf *conf)
 {
@@ -97,7 +76,7 @@ store_mem_new(const struct turnd_conf *conf)
 		    u->su_md5);
 		stun_key_sha256(cu->cu_user, conf->realm, cu->cu_password,
 		    u->su_sha256);
-		userhash(cu->cu_user, conf->realm, u->su_hash);
+		stun_userhash(cu->cu_user, conf->realm, u->su_hash);
 		if (key_zero(u->su_md5, sizeof(u->su_md5)) ||
 		    key_zero(u->su_sha256, sizeof(u->su_sha256)) ||
 		    key_zero(u->su_hash, sizeof(u->su_hash))) {

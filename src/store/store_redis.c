@@ -488,13 +488,30 @@ coturn_prefix(const struct store *st, const char *user, uint64_t id,
 	    st->st_conf->realm, user, (unsigned long long)id);
 }
 
+/*
+ * coturn's traffic events of sa: <prefix>/<what> for the client side and
+ * <prefix>/<what>/peer for the peer side.
+ */
 static void
-fmt_traffic(char *buf, size_t len, uint64_t rp, uint64_t rb, uint64_t sp,
-    uint64_t sb)
+publish_traffic(struct store *st, const struct store_alloc *sa,
+    const char *what)
 {
-	snprintf(buf, len, "rcvp=%llu, rcvb=%llu, sentp=%llu, sentb=%llu",
-	    (unsigned long long)rp, (unsigned long long)rb,
-	    (unsigned long long)sp, (unsigned long long)sb);
+	char	pfx[KEY_LEN], ch[KEY_LEN + 32], text[TEXT_LEN];
+
+	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
+	snprintf(ch, sizeof(ch), "%s/%s", pfx, what);
+	snprintf(text, sizeof(text), "rcvp=%llu, rcvb=%llu, sentp=%llu, "
+	    "sentb=%llu", (unsigned long long)sa->sa_rcvp,
+	    (unsigned long long)sa->sa_rcvb, (unsigned long long)sa->sa_sentp,
+	    (unsigned long long)sa->sa_sentb);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+	snprintf(ch, sizeof(ch), "%s/%s/peer", pfx, what);
+	snprintf(text, sizeof(text), "rcvp=%llu, rcvb=%llu, sentp=%llu, "
+	    "sentb=%llu", (unsigned long long)sa->sa_peer_rcvp,
+	    (unsigned long long)sa->sa_peer_rcvb,
+	    (unsigned long long)sa->sa_peer_sentp,
+	    (unsigned long long)sa->sa_peer_sentb);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
 }
 
 static void
@@ -679,6 +696,16 @@ store_alloc_put(struct store *st, const struct store_alloc *sa,
 	}
 }
 
+static void
+sdel_free(struct store *st, struct sdel *sd)
+{
+	TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
+	st->st_ndels--;
+	free(sd->sd_user);
+	free(sd->sd_quota_id);
+	free(sd);
+}
+
 /* DEL the keys of allocation id and say so. */
 static void
 del_keys(struct store *st, uint64_t id, const char *user,
@@ -706,20 +733,13 @@ void
 store_alloc_del(struct store *st, const struct store_alloc *sa)
 {
 	struct sdel	*sd;
-	char		 pfx[KEY_LEN], ch[KEY_LEN + 24], text[TEXT_LEN];
 
 	if (st->st_rc == NULL)
 		return;
 	if (!rconn_ready(st->st_rc)) {
 		/* Redis away: delete later (the keys expire anyway) */
-		if (st->st_ndels >= DELS_MAX) {
-			sd = TAILQ_FIRST(&st->st_dels);
-			TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
-			free(sd->sd_user);
-			free(sd->sd_quota_id);
-			free(sd);
-			st->st_ndels--;
-		}
+		if (st->st_ndels >= DELS_MAX)
+			sdel_free(st, TAILQ_FIRST(&st->st_dels));
 		sd = xcalloc(1, sizeof(*sd));
 		sd->sd_id = sa->sa_id;
 		sd->sd_user = xstrdup(sa->sa_user);
@@ -728,34 +748,15 @@ store_alloc_del(struct store *st, const struct store_alloc *sa)
 		st->st_ndels++;
 		return;
 	}
-	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
-	snprintf(ch, sizeof(ch), "%s/total_traffic", pfx);
-	fmt_traffic(text, sizeof(text), sa->sa_rcvp, sa->sa_rcvb,
-	    sa->sa_sentp, sa->sa_sentb);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
-	snprintf(ch, sizeof(ch), "%s/total_traffic/peer", pfx);
-	fmt_traffic(text, sizeof(text), sa->sa_peer_rcvp, sa->sa_peer_rcvb,
-	    sa->sa_peer_sentp, sa->sa_peer_sentb);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+	publish_traffic(st, sa, "total_traffic");
 	del_keys(st, sa->sa_id, sa->sa_user, sa->sa_quota_id);
 }
 
 void
 store_alloc_traffic(struct store *st, const struct store_alloc *sa)
 {
-	char	pfx[KEY_LEN], ch[KEY_LEN + 24], text[TEXT_LEN];
-
-	if (!rconn_ready(st->st_rc))
-		return;
-	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
-	snprintf(ch, sizeof(ch), "%s/traffic", pfx);
-	fmt_traffic(text, sizeof(text), sa->sa_rcvp, sa->sa_rcvb,
-	    sa->sa_sentp, sa->sa_sentb);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
-	snprintf(ch, sizeof(ch), "%s/traffic/peer", pfx);
-	fmt_traffic(text, sizeof(text), sa->sa_peer_rcvp, sa->sa_peer_rcvb,
-	    sa->sa_peer_sentp, sa->sa_peer_sentb);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
+	if (rconn_ready(st->st_rc))
+		publish_traffic(st, sa, "traffic");
 }
 
 /* ---- the worker's connection ---- */
@@ -769,12 +770,8 @@ store_up_cb(struct rconn *rc, void *arg)
 	(void)rc;
 	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL) {
 		del_keys(st, sd->sd_id, sd->sd_user, sd->sd_quota_id);
-		TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
-		free(sd->sd_user);
-		free(sd->sd_quota_id);
-		free(sd);
+		sdel_free(st, sd);
 	}
-	st->st_ndels = 0;
 	if (st->st_hooks.sh_rewrite != NULL)
 		st->st_hooks.sh_rewrite(st->st_hooks.sh_arg);
 }
@@ -845,12 +842,8 @@ store_free(struct store *st)
 			free(e);
 		}
 	secrets_clear(&st->st_secrets);
-	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL) {
-		TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
-		free(sd->sd_user);
-		free(sd->sd_quota_id);
-		free(sd);
-	}
+	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL)
+		sdel_free(st, sd);
 	free(st);
 }
 

@@ -141,9 +141,9 @@ stun_msg_check_integrity_sha256(const struct stun_msg *m,
 }
 
 /*
- * Hash "user:realm:pass" with md into out (mdlen bytes); NULL strings
- * count as empty.  On an OpenSSL failure out is zeroed, which matches no
- * real key.
+ * Hash "user:realm:pass" with md into out (mdlen bytes), or "user:realm"
+ * when pass is NULL; a NULL user or realm counts as empty.  On an
+ * OpenSSL failure out is zeroed, which matches no real key.
  */
 static void
 stun_key_hash(const EVP_MD *md, const char *user, const char *realm,
@@ -155,7 +155,6 @@ stun_key_hash(const EVP_MD *md, const char *user, const char *realm,
 
 	user = user != NULL ? user : "";
 	realm = realm != NULL ? realm : "";
-	pass = pass != NULL ? pass : "";
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		memset(out, 0, mdlen);
 		return;
@@ -164,8 +163,8 @@ stun_key_hash(const EVP_MD *md, const char *user, const char *realm,
 	    EVP_DigestUpdate(ctx, user, strlen(user)) &&
 	    EVP_DigestUpdate(ctx, ":", 1) &&
 	    EVP_DigestUpdate(ctx, realm, strlen(realm)) &&
-	    EVP_DigestUpdate(ctx, ":", 1) &&
-	    EVP_DigestUpdate(ctx, pass, strlen(pass)) &&
+	    (pass == NULL || (EVP_DigestUpdate(ctx, ":", 1) &&
+	    EVP_DigestUpdate(ctx, pass, strlen(pass)))) &&
 	    EVP_DigestFinal_ex(ctx, out, &got) && got == mdlen;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
@@ -177,7 +176,8 @@ void
 stun_key_md5(const char *user, const char *realm, const char *pass,
     uint8_t out[16])
 {
-	stun_key_hash(EVP_md5(), user, realm, pass, out, 16);
+	stun_key_hash(EVP_md5(), user, realm, pass != NULL ? pass : "", out,
+	    16);
 }
 
 /* Long-term key, SHA-256 (RFC 8489 9.2.2, PASSWORD-ALGORITHM SHA-256). */
@@ -185,7 +185,15 @@ void
 stun_key_sha256(const char *user, const char *realm, const char *pass,
     uint8_t out[32])
 {
-	stun_key_hash(EVP_sha256(), user, realm, pass, out, 32);
+	stun_key_hash(EVP_sha256(), user, realm, pass != NULL ? pass : "", out,
+	    32);
+}
+
+/* USERHASH (RFC 8489 14.4): SHA-256 of "user:realm". */
+void
+stun_userhash(const char *user, const char *realm, uint8_t out[32])
+{
+	stun_key_hash(EVP_sha256(), user, realm, NULL, out, 32);
 }
 
 /* CRC-32 table for the reflected polynomial 0xedb88320 (ISO 3309). */

@@ -240,6 +240,9 @@ void	stun_key_md5(const char *user, const char *realm, const char *pass,
 	    uint8_t out[16]);
 void	stun_key_sha256(const char *user, const char *realm, const char *pass,
 	    uint8_t out[32]);
+/* USERHASH (RFC 8489 14.4): SHA-256 of "username:realm"; zeros if
+ * OpenSSL failed. */
+void	stun_userhash(const char *user, const char *realm, uint8_t out[32]);
 /* CRC-32 (ISO 3309, as zlib's crc32) of len bytes. */
 uint32_t stun_crc32(const uint8_t *, size_t);
 

@@ -25,6 +25,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
@@ -156,26 +157,9 @@ get64(const uint8_t *p)
 static size_t
 auth_client_ip(const struct sockaddr *sa, uint8_t out[16])
 {
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
+	int	family;
 
-	if (sa == NULL)
-		return (0);
-	switch (sa->sa_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)sa;
-		memcpy(out, &sin->sin_addr, 4);
-		return (4);
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(out, sin6->sin6_addr.s6_addr + 12, 4);
-			return (4);
-		}
-		memcpy(out, sin6->sin6_addr.s6_addr, 16);
-		return (16);
-	}
-	return (0);
+	return (sa != NULL ? addr_ip_bytes(sa, out, &family) : 0);
 }
 
 /*
@@ -289,20 +273,7 @@ auth_rest_password(const char *secret, const char *username, char out[64])
 void
 auth_userhash(const char *user, const char *realm, uint8_t out[32])
 {
-	EVP_MD_CTX	*ctx;
-	unsigned int	 got = 0;
-	int		 ok = 0;
-
-	if ((ctx = EVP_MD_CTX_new()) != NULL) {
-		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		    EVP_DigestUpdate(ctx, user, strlen(user)) &&
-		    EVP_DigestUpdate(ctx, ":", 1) &&
-		    EVP_DigestUpdate(ctx, realm, strlen(realm)) &&
-		    EVP_DigestFinal_ex(ctx, out, &got) && got == 32;
-		EVP_MD_CTX_free(ctx);
-	}
-	if (!ok)
-		memset(out, 0, 32);
+	stun_userhash(user, realm, out);
 }
 
 int

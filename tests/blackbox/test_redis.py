@@ -1244,3 +1244,39 @@ def test_realm_quota_from_turnadmin(redis_srv, rcli, redis_turn,
     redisd.turnadmin(redis_srv, "-g", "--total-quota", "0", "-r", REALM)
     allocate_until(lambda: turn_client(t, user="bob", password="hunter2"),
                    is_ok, SLACK + 2, "no total quota after -g 0")
+
+
+def redis_calls(rcli, command):
+    """How many times Redis ran command since the last CONFIG RESETSTAT."""
+    info = rcli.call("INFO", "commandstats")
+    if isinstance(info, bytes):
+        info = info.decode()
+    m = re.search(r"^cmdstat_%s:calls=(\d+)" % command.lower(), info, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_lookups_cached_per_worker(redis_srv, rcli, redis_turn, turn_client):
+    """Many logins of one Redis user within store.cache_ttl cost at most
+    one GET of its key per worker (2 here), and one SMEMBERS of the REST
+    secrets per worker for many REST logins."""
+    add_user(rcli, "flood", "pw")
+    rcli.call("SADD", "turn/realm/%s/secret" % REALM, "fsecret")
+    t = redis_turn(redis_srv, store={"cache_ttl": 60, "negative_ttl": 60})
+    rcli.call("CONFIG", "RESETSTAT")
+    now = int(time.time())
+    for i in range(12):
+        c = turn_client(t, user="flood", password="pw")
+        expect_ok(c.allocate(), stun.ALLOCATE)
+        expect_ok(c.refresh(0))
+        u, p = stun.rest_credentials("fsecret", "f%d" % i, now + 600)
+        c = turn_client(t, user=u, password=p)
+        expect_ok(c.allocate(), stun.ALLOCATE)
+        expect_ok(c.refresh(0))
+    assert 1 <= redis_calls(rcli, "get") <= 2
+    assert 1 <= redis_calls(rcli, "smembers") <= 2
+    # An unknown user is remembered as unknown too.
+    rcli.call("CONFIG", "RESETSTAT")
+    for _ in range(8):
+        expect_error(turn_client(t, user="ghost", password="pw").allocate(),
+                     401)
+    assert redis_calls(rcli, "get") <= 2

@@ -151,7 +151,8 @@ enum store_rc	 store_quota_claim(struct store *, const char *quota_id,
 /* Give back a claim (the allocation could not be made after all). */
 void		 store_quota_release(struct store *, const char *quota_id,
 		    uint64_t id);
-/* Forget an op whose request went away. */
+/* Forget an op whose request went away (a claim granted to it is given
+ * back). */
 void		 store_op_cancel(struct store_op *);
 
 /* What the store writes about an allocation. */

@@ -65,6 +65,8 @@ struct store_op {
 	int			 op_done;
 	int			 op_cancelled;
 	enum store_rc		 op_rc;
+	char			*op_key;	/* the user's set */
+	char			*op_member;	/* and the claim in it */
 };
 
 /* An allocation deleted while Redis was away. */
@@ -365,13 +367,35 @@ store_secrets(struct store *st, time_t now, const char *const **secrets,
 /* ---- per-user quota ---- */
 
 static void
+op_free(struct store_op *op)
+{
+	free(op->op_key);
+	free(op->op_member);
+	free(op);
+}
+
+/* A granted claim nobody will use: give it back. */
+static void
+op_unclaim(struct store_op *op)
+{
+	if (op->op_rc == STORE_OK && rconn_ready(op->op_st->st_rc))
+		(void)rconn_cmdl(op->op_st->st_rc, NULL, NULL, "ZREM",
+		    op->op_key, op->op_member, NULL);
+}
+
+static void
 quota_cb(struct rconn *rc, redisReply *r, void *arg)
 {
 	struct store_op	*op = arg;
 
 	(void)rc;
 	if (op->op_cancelled) {
-		free(op);
+		if (r != NULL && r->type == REDIS_REPLY_INTEGER &&
+		    r->integer == 1) {
+			op->op_rc = STORE_OK;
+			op_unclaim(op);
+		}
+		op_free(op);
 		return;
 	}
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
@@ -408,7 +432,7 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 		if (!op->op_done)
 			return (STORE_PENDING);
 		rc = op->op_rc;
-		free(op);
+		op_free(op);
 		*opp = NULL;
 		return (rc);
 	}
@@ -420,12 +444,14 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 	op->op_st = st;
 	quota_key(st, quota_id, k, sizeof(k));
 	quota_member(st, id, m, sizeof(m));
+	op->op_key = xstrdup(k);
+	op->op_member = xstrdup(m);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(lim, sizeof(lim), "%u", limit);
 	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
 	if (rconn_cmdl(st->st_rc, quota_cb, op, "EVAL", quota_script, "1", k,
 	    now, lim, m, exp, INSTANCE_PREFIX, NULL) == -1) {
-		free(op);
+		op_free(op);
 		return (STORE_DOWN);
 	}
 	*opp = op;
@@ -449,9 +475,10 @@ store_op_cancel(struct store_op *op)
 {
 	if (op == NULL)
 		return;
-	if (op->op_done)
-		free(op);
-	else
+	if (op->op_done) {
+		op_unclaim(op);
+		op_free(op);
+	} else
 		op->op_cancelled = 1;
 }
 

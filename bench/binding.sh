@@ -19,6 +19,8 @@ make -C "$build" turnd bench/stunbench >/dev/null
 
 tport=$(freeport)
 cat > "$tmp/turnd.conf" <<CONF
+metrics: { listen = ""; };
+control: { socket = ""; };
 workers = 0;
 listen: { udp = [ "127.0.0.1:$tport" ]; tcp = [ "127.0.0.1:$tport" ]; tls = [ ]; };
 log: { level = "info"; file = "$tmp/turnd.log"; };

@@ -22,6 +22,8 @@ hz=$(getconf CLK_TCK)
 
 tport=$(freeport)
 cat > "$tmp/turnd.conf" <<CONF
+metrics: { listen = ""; };
+control: { socket = ""; };
 workers = 0;
 realm = "bench.realm";
 listen: { udp = [ "127.0.0.1:$tport" ]; tcp = [ ]; tls = [ ]; };

@@ -2,15 +2,16 @@
 # deps.sh -- install the Debian/Ubuntu packages turnd needs that are missing.
 #   scripts/deps.sh           build and runtime dependencies
 #   scripts/deps.sh --test    plus what the test suite drives (third-party
-#                             STUN/TURN clients, redis-server, pytest)
+#                             STUN/TURN clients, redis-server, pytest,
+#                             a Prometheus text parser)
 #   scripts/deps.sh --ci      plus clang for the fuzzers
 set -eu
 
 pkgs="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libhiredis-dev libconfig-dev openssl"
 case "${1:-}" in
---test) pkgs="$pkgs python3 python3-pytest python3-aioice coturn mandoc redis-server" ;;
---ci) pkgs="$pkgs python3 python3-pytest python3-aioice coturn mandoc redis-server
+--test) pkgs="$pkgs python3 python3-pytest python3-aioice python3-prometheus-client coturn mandoc redis-server" ;;
+--ci) pkgs="$pkgs python3 python3-pytest python3-aioice python3-prometheus-client coturn mandoc redis-server
 	clang libclang-rt-dev" ;;
 esac
 

@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 #include <openssl/rand.h>
 
+#include "admin/metrics.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -136,7 +137,7 @@ demo_cleanup(struct turnd *td)
 static void
 demo_print(const struct turnd_conf *conf, const char *password)
 {
-	char		ip[ADDR_STRLEN];
+	char		ip[ADDR_STRLEN], buf[ADDR_STRLEN];
 	unsigned int	port;
 	const struct sockaddr *sa;
 
@@ -159,6 +160,10 @@ demo_print(const struct turnd_conf *conf, const char *password)
 	    "\"turn:%s?transport=udp\", \"turn:%s?transport=tcp\"], "
 	    "\"username\": \"%s\", \"credential\": \"%s\"}]\n\n",
 	    ip, ip, ip, DEMO_USER, password);
+	if (conf->metrics_listen.ca_set)
+		printf("metrics: http://%s/metrics\n\n", addr_fmt(
+		    (const struct sockaddr *)&conf->metrics_listen.ca_ss, buf,
+		    sizeof(buf)));
 	printf("Press Ctrl-C to stop.\n");
 	fflush(stdout);
 }
@@ -317,6 +322,34 @@ store_count_cb(void *arg)
 	return (made > gone ? (unsigned int)(made - gone) : 0);
 }
 
+static void
+metrics_stats_cb(void *arg, struct stats *sum)
+{
+	struct turnd	*td = arg;
+	unsigned int	 i;
+
+	for (i = 0; i < td->td_nworkers; i++)
+		worker_stats_add(td->td_workers[i], sum);
+}
+
+static unsigned int
+metrics_nworkers_cb(void *arg)
+{
+	return (((struct turnd *)arg)->td_nworkers);
+}
+
+static uint64_t
+metrics_lag_cb(void *arg, unsigned int i)
+{
+	return (worker_lag_us(((struct turnd *)arg)->td_workers[i]));
+}
+
+static int
+metrics_ready_cb(void *arg)
+{
+	return (!((struct turnd *)arg)->td_draining);
+}
+
 /* "udp/127.0.0.1:3478 tcp/..." for the registry. */
 static char *
 listen_string(const struct listen_set *set)
@@ -354,6 +387,8 @@ main(int argc, char *argv[])
 	struct store_main_hooks	 smh;
 	struct store_realm	*realm;
 	char			*listen_str;
+	struct metrics_source	 msrc;
+	int			 metrics_fd;
 	uint8_t			 secret[32];
 	const char		*path = TURND_CONF_DEFAULT;
 	char			 err[CONF_ERR_LEN + 256];
@@ -441,6 +476,13 @@ main(int argc, char *argv[])
 	}
 	log_listeners(&sets[0]);
 	listen_str = listen_string(&sets[0]);
+	if ((metrics_fd = metrics_bind(td.td_conf, err, sizeof(err))) == -2) {
+		log_warnx("%s", err);
+		if (demo)
+			fprintf(stderr, "turnd: %s\n", err);
+		demo_cleanup(&td);
+		return (1);
+	}
 
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
@@ -493,6 +535,16 @@ main(int argc, char *argv[])
 	td.td_store = store_main_new(td.td_conf, td.td_base, td.td_iid,
 	    listen_str, &smh);
 	free(listen_str);
+	if (metrics_fd >= 0) {
+		memset(&msrc, 0, sizeof(msrc));
+		msrc.ms_stats = metrics_stats_cb;
+		msrc.ms_nworkers = metrics_nworkers_cb;
+		msrc.ms_lag_us = metrics_lag_cb;
+		msrc.ms_ready = metrics_ready_cb;
+		msrc.ms_arg = &td;
+		td.td_metrics = metrics_new(td.td_conf, td.td_base, metrics_fd,
+		    &msrc);
+	}
 
 	log_info("turnd %s ready: %u workers, realm \"%s\", store %s",
 	    PACKAGE_VERSION, td.td_nworkers, td.td_conf->realm,
@@ -505,6 +557,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_stop(td.td_workers[i]);
 	stats_log(&td);
+	metrics_free(td.td_metrics);
 	store_main_free(td.td_store);
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_free(td.td_workers[i]);

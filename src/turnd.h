@@ -17,6 +17,7 @@ struct event;
 struct event_base;
 struct turnd_conf;
 struct store_main;
+struct metrics;
 struct worker;
 
 #define TURND_NSIGNALS	5
@@ -33,6 +34,8 @@ struct turnd {
 	struct resv		*td_resv;
 	struct quota		*td_quota;
 	struct store_main	*td_store;	/* NULL: memory store */
+	struct metrics		*td_metrics;	/* NULL: metrics.listen "" */
+	int			 td_draining;	/* no new allocations */
 	char			 td_iid[17];	/* instance id */
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */

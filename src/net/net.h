@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,6 +166,8 @@ struct worker {
 	/* TURN */
 	struct store		*w_store;
 	struct event		*w_tick;	/* once a second */
+	long long		 w_tick_last;	/* us, monotonic */
+	_Atomic uint64_t	 w_lag_us;	/* how late the last tick ran */
 	struct alloc_table	*w_allocs;
 	struct relay_list	 w_relays;
 	struct resv		*w_resv;
@@ -192,6 +195,9 @@ void	worker_stats_add(const struct worker *, struct stats *sum);
 void	worker_clock(struct worker *);
 /* From any thread: the worker takes sr (and the reference) in its loop. */
 void	worker_post_realm(struct worker *, struct store_realm *);
+/* How late, in microseconds, the worker's last once-a-second timer ran:
+ * its loop's lag (safe from any thread). */
+uint64_t worker_lag_us(const struct worker *);
 
 /* udp.c */
 int	udp_start(struct worker *, struct usock *);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -81,15 +82,35 @@ worker_traffic(void *arg)
 	server_traffic(&w->w_srv);
 }
 
+static long long
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 static void
 worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
+	long long	 now = mono_us(), lag;
 
 	(void)fd;
 	(void)what;
+	lag = now - w->w_tick_last - 1000000;
+	atomic_store_explicit(&w->w_lag_us, lag > 0 ? (uint64_t)lag : 0,
+	    memory_order_relaxed);
+	w->w_tick_last = now;
 	worker_clock(w);
 	server_tick(&w->w_srv);
+}
+
+uint64_t
+worker_lag_us(const struct worker *w)
+{
+	return (atomic_load_explicit(&w->w_lag_us, memory_order_relaxed));
 }
 
 struct realm_msg {
@@ -163,6 +184,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 			store_realm_ref(ws->ws_realm);
 			server_set_realm(&w->w_srv, ws->ws_realm);
 		}
+		w->w_tick_last = mono_us();
 		w->w_tick = event_new(w->w_base, -1, EV_PERSIST,
 		    worker_tick_cb, w);
 		if (w->w_tick == NULL || event_add(w->w_tick, &tv) == -1)

@@ -13,6 +13,7 @@
  */
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,70 @@ struct rconn {
 
 struct rcmd {
 	struct rconn	*c_rc;
+	long long	 c_sent;	/* us, monotonic */
 	unsigned int	 c_gen;
 	rconn_cb	 c_cb;
 	void		*c_arg;
 };
 
 static void	rconn_connect(struct rconn *);
+
+const double rconn_bucket_le[RCONN_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0
+};
+
+/* Written by every thread that owns a connection: atomic adds. */
+static _Atomic uint64_t	rcs_conns, rcs_up, rcs_lost, rcs_cmds, rcs_cmd_us;
+static _Atomic uint64_t	rcs_bucket[RCONN_BUCKETS];
+
+void
+rconn_stats(struct rconn_stats *out)
+{
+	unsigned int	i;
+
+	out->rs_conns = atomic_load(&rcs_conns);
+	out->rs_up = atomic_load(&rcs_up);
+	out->rs_lost = atomic_load(&rcs_lost);
+	out->rs_cmds = atomic_load(&rcs_cmds);
+	out->rs_cmd_us = atomic_load(&rcs_cmd_us);
+	for (i = 0; i < RCONN_BUCKETS; i++)
+		out->rs_bucket[i] = atomic_load(&rcs_bucket[i]);
+}
+
+static long long
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* A command answered after us microseconds. */
+static void
+rconn_count_cmd(long long us)
+{
+	unsigned int	i;
+
+	if (us < 0)
+		us = 0;
+	atomic_fetch_add(&rcs_cmds, 1);
+	atomic_fetch_add(&rcs_cmd_us, (uint64_t)us);
+	for (i = 0; i < RCONN_BUCKETS; i++)
+		if ((double)us <= rconn_bucket_le[i] * 1e6)
+			atomic_fetch_add(&rcs_bucket[i], 1);
+}
+
+/* The connection leaves the ready state (lost, dropped or freed). */
+static void
+rconn_set_down(struct rconn *rc, int lost)
+{
+	if (rc->rc_state == RC_READY) {
+		atomic_fetch_sub(&rcs_up, 1);
+		if (lost)
+			atomic_fetch_add(&rcs_lost, 1);
+	}
+}
 
 static long long
 now_ms(void)
@@ -153,6 +212,7 @@ rconn_drop(struct rconn *rc, const char *why)
 	int			 was_ready = rc->rc_state == RC_READY;
 
 	rconn_report(rc, was_ready ? "lost" : "connect failed", why);
+	rconn_set_down(rc, 1);
 	rc->rc_ac = NULL;
 	rc->rc_gen++;
 	rc->rc_inflight = 0;
@@ -176,6 +236,8 @@ rconn_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 		rc->rc_inflight--;
 		rc->rc_progress = now_ms();
 	}
+	if (reply != NULL)
+		rconn_count_cmd(now_us() - c->c_sent);
 	if (c->c_cb != NULL)
 		c->c_cb(rc, reply, c->c_arg);
 	free(c);
@@ -191,6 +253,7 @@ rconn_send(struct rconn *rc, rconn_cb cb, void *arg, int argc,
 		return (-1);
 	c = xmalloc(sizeof(*c));
 	c->c_rc = rc;
+	c->c_sent = now_us();
 	c->c_gen = rc->rc_gen;
 	c->c_cb = cb;
 	c->c_arg = arg;
@@ -271,6 +334,7 @@ rconn_handshake_cb(struct rconn *rc, struct redisReply *r, void *arg)
 	if (strcmp(step, "SELECT") != 0)
 		return;
 	rc->rc_state = RC_READY;
+	atomic_fetch_add(&rcs_up, 1);
 	rc->rc_backoff = RCONN_BACKOFF_MIN;
 	if (rc->rc_reported)
 		log_info("store: %s: redis connected again (%s)", rc->rc_name,
@@ -328,6 +392,7 @@ rconn_disconnect_cb(const redisAsyncContext *ac, int status)
 	if (rc == NULL)
 		return;		/* we dropped it ourselves */
 	was_ready = rc->rc_state == RC_READY;
+	rconn_set_down(rc, 1);
 	rc->rc_ac = NULL;
 	rc->rc_gen++;
 	rc->rc_inflight = 0;
@@ -427,6 +492,7 @@ rconn_new(const struct turnd_conf *conf, struct event_base *base,
 	if (rc->rc_retry == NULL || rc->rc_tick == NULL)
 		fatalx("%s: event_new failed", __func__);
 	event_add(rc->rc_tick, &tick);
+	atomic_fetch_add(&rcs_conns, 1);
 	rconn_connect(rc);
 	return (rc);
 }
@@ -441,6 +507,8 @@ rconn_free(struct rconn *rc)
 	rc->rc_hooks.rh_up = NULL;
 	rc->rc_hooks.rh_down = NULL;
 	rc->rc_sub_cb = NULL;
+	rconn_set_down(rc, 0);
+	atomic_fetch_sub(&rcs_conns, 1);
 	if ((ac = rc->rc_ac) != NULL) {
 		rc->rc_ac = NULL;
 		rc->rc_state = RC_IDLE;

@@ -15,6 +15,7 @@
 #define RCONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct redisReply;
@@ -63,6 +64,19 @@ unsigned int	 rconn_pending(const struct rconn *);
  * for at most half a second (shutdown).
  */
 void		 rconn_drain(struct rconn *, struct event_base *);
+/* Process-wide figures of every connection, for the metrics. */
+#define RCONN_BUCKETS	8
+extern const double rconn_bucket_le[RCONN_BUCKETS];	/* seconds */
+struct rconn_stats {
+	uint64_t	rs_conns;		/* connections made with rconn_new */
+	uint64_t	rs_up;			/* ... ready now */
+	uint64_t	rs_lost;		/* times one was lost */
+	uint64_t	rs_cmds;		/* commands answered */
+	uint64_t	rs_cmd_us;		/* their time, in microseconds */
+	uint64_t	rs_bucket[RCONN_BUCKETS]; /* answered within le[i] */
+};
+void		 rconn_stats(struct rconn_stats *);
+
 /* Where it connects to, for log lines ("127.0.0.1:6379", a path). */
 const char	*rconn_where(const struct rconn *);
 

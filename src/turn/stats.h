@@ -32,6 +32,17 @@
 	X(err_500)	/* the store could not be asked in time */	\
 	X(store_waits)	/* requests that waited for Redis */		\
 	X(alloc_created)						\
+	X(allocs_udp)	/* gauges: live allocations by client transport */ \
+	X(allocs_tcp)							\
+	X(allocs_tls)							\
+	X(allocs_ipv4)	/* ... and by relayed address family */	\
+	X(allocs_ipv6)							\
+	X(auth_ok)	/* TURN requests authenticated */		\
+	X(auth_challenge) /* 401: no credentials yet (the challenge) */	\
+	X(auth_rejected) /* 401: unknown user, wrong password, expired */ \
+	X(auth_stale)	/* 438: nonce expired or not ours */		\
+	X(auth_malformed) /* 400: credential attributes wrong */	\
+	X(auth_unavailable) /* 500: the store could not answer */	\
 	X(alloc_deleted)	/* Refresh 0, or the connection closed */ \
 	X(alloc_expired)						\
 	X(relay_pkts_out)	/* client -> peer */			\
@@ -69,5 +80,7 @@ struct stats {
 	    atomic_load_explicit(&(st)->name, memory_order_relaxed) + (n), \
 	    memory_order_relaxed)
 #define STATS_INC(st, name)	STATS_ADD(st, name, 1)
+/* Gauges go down too: the sum over workers wraps back into range. */
+#define STATS_DEC(st, name)	STATS_ADD(st, name, UINT64_MAX)
 
 #endif /* STATS_H */

@@ -24,6 +24,8 @@
 
 #define TURN_PEERS_MAX	16	/* XOR-PEER-ADDRESS per CreatePermission */
 
+static void	turn_gauge(struct server *, const struct alloc *, int, int);
+
 static int
 family_of(uint8_t v)
 {
@@ -285,6 +287,7 @@ turn_allocate(struct txn *t, struct alloc *a)
 	a->a_expires = sv->sv_now + life;
 	sv->sv_ops->ro_timer(sv->sv_net, a);
 	STATS_INC(sv->sv_stats, alloc_created);
+	turn_gauge(sv, a, -1, 1);
 	turn_mirror(sv, a, STORE_EV_NEW);
 
 	txn_success(t, &b);
@@ -352,6 +355,7 @@ turn_refresh(struct txn *t, struct alloc *a)
 	if (idx >= 0) {
 		/* Delete one family of a dual allocation (RFC 8656 7.3). */
 		sv->sv_ops->ro_close(sv->sv_net, a, idx);
+		turn_gauge(sv, a, idx, -1);
 		memset(&a->a_relay[idx], 0, sizeof(a->a_relay[idx]));
 		for (i = 0, left = 0; i < ALLOC_FAMILIES; i++)
 			left += a->a_relay[i].ss_family != 0;
@@ -441,6 +445,67 @@ turn_channel_bind(struct txn *t, struct alloc *a)
 	turn_mirror(sv, a, STORE_EV_PEERS);
 }
 
+/* The auth results, for the metrics. */
+static void
+turn_count_auth(struct server *sv, const struct stun_msg *m, int code)
+{
+	switch (code) {
+	case 0:
+		STATS_INC(sv->sv_stats, auth_ok);
+		break;
+	case STUN_ERR_UNAUTHENTICATED:
+		if (m->mi_idx < 0 && m->mi256_idx < 0)
+			STATS_INC(sv->sv_stats, auth_challenge);
+		else
+			STATS_INC(sv->sv_stats, auth_rejected);
+		break;
+	case STUN_ERR_STALE_NONCE:
+		STATS_INC(sv->sv_stats, auth_stale);
+		break;
+	case STUN_ERR_BAD_REQUEST:
+		STATS_INC(sv->sv_stats, auth_malformed);
+		break;
+	case STUN_ERR_SERVER_ERROR:
+		STATS_INC(sv->sv_stats, auth_unavailable);
+		break;
+	}
+}
+
+/*
+ * Live allocations by client transport and relayed family (gauges): d is
+ * +1 or -1; idx -1 counts the transport and every family, else family
+ * idx alone.
+ */
+static void
+turn_gauge(struct server *sv, const struct alloc *a, int idx, int d)
+{
+	unsigned int	i;
+
+#define GAUGE(name)	do {						\
+	if (d > 0)							\
+		STATS_INC(sv->sv_stats, name);				\
+	else								\
+		STATS_DEC(sv->sv_stats, name);				\
+} while (0)
+	if (idx < 0) {
+		switch (a->a_transport) {
+		case TRANSPORT_UDP: GAUGE(allocs_udp); break;
+		case TRANSPORT_TCP: GAUGE(allocs_tcp); break;
+		default: GAUGE(allocs_tls); break;
+		}
+	}
+	for (i = 0; i < ALLOC_FAMILIES; i++) {
+		if ((idx >= 0 && (unsigned int)idx != i) ||
+		    a->a_relay[i].ss_family == 0)
+			continue;
+		if (a->a_relay[i].ss_family == AF_INET)
+			GAUGE(allocs_ipv4);
+		else
+			GAUGE(allocs_ipv6);
+	}
+#undef GAUGE
+}
+
 /*
  * An authenticated TURN request.  Requests on an existing allocation must
  * come with the credentials that made it (RFC 8656 5: else 441).
@@ -469,6 +534,7 @@ turn_request(struct txn *t)
 	}
 	code = auth_check(sv->sv_auth, t->t_m, t->t_pkt->src, sv->sv_now, &al,
 	    &ar);
+	turn_count_auth(sv, t->t_m, code);
 	if (code == AUTH_PENDING) {
 		if (server_park(t, al.al_tag, NULL, 0) == -1)
 			txn_error(t, STUN_ERR_SERVER_ERROR,
@@ -657,6 +723,7 @@ void
 server_alloc_end(struct server *sv, struct alloc *a, int expired)
 {
 	turn_mirror_end(sv, a);
+	turn_gauge(sv, a, -1, -1);
 	sv->sv_ops->ro_close(sv->sv_net, a, -1);
 	quota_release(sv->sv_quota, a->a_quota_id);
 	alloc_free(sv->sv_allocs, a);

@@ -203,6 +203,9 @@ class Turnd:
                        "idle_timeout": 300, "frame_timeout": 10},
             "log": {"level": os.environ.get("TURND_LOG_LEVEL", "info"),
                     "file": self.log_path, "syslog": False},
+            # many servers run at once: no fixed ports or paths
+            "metrics": {"listen": ""},
+            "control": {"socket": ""},
         }
         return merge(cfg, extra)
 

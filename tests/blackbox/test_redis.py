@@ -1280,3 +1280,25 @@ def test_lookups_cached_per_worker(redis_srv, rcli, redis_turn, turn_client):
         expect_error(turn_client(t, user="ghost", password="pw").allocate(),
                      401)
     assert redis_calls(rcli, "get") <= 2
+
+
+def test_redis_metrics(redis_srv, rcli, redis_turn, turn_client):
+    """/metrics shows the Redis connections (2 workers, the main thread,
+    the subscriber), their losses and the command latency histogram."""
+    import test_metrics as tm
+    port = tm.free_tcp_port()
+    t = redis_turn(redis_srv, over=tm.metrics_over(port))
+    add_user(rcli, "mia", "pw")
+    expect_ok(turn_client(t, user="mia", password="pw").allocate())
+    s = tm.wait_val(port, "turnd_redis_connections", 4, state="up")
+    assert tm.val(s, "turnd_redis_connections", state="down") == 0
+    n = tm.val(s, "turnd_redis_command_duration_seconds_count")
+    assert n > 0
+    assert tm.val(s, "turnd_redis_command_duration_seconds_bucket",
+                  le="+Inf") == n
+    assert tm.val(s, "turnd_store_waits_total") >= 1
+    redis_srv.stop()
+    s = tm.wait_val(port, "turnd_redis_connections", 0, state="up",
+                    timeout=POLL_TIMEOUT)
+    assert tm.val(s, "turnd_redis_connections", state="down") == 4
+    assert tm.val(s, "turnd_redis_lost_total") >= 4

@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 #include <openssl/rand.h>
 
+#include "admin/control.h"
 #include "admin/metrics.h"
 #include "common/addr.h"
 #include "common/log.h"
@@ -105,8 +106,9 @@ demo_conf(struct turnd *td, char *password, size_t pwsz, char *err,
 	    "relay: { addresses = [ \"127.0.0.1\", \"::1\" ];\n"
 	    "  allow_peers = [ \"127.0.0.0/8\", \"::1\" ];\n"
 	    "  rfc5766_channels = true; };\n"
-	    "auth: { users = ( { user = \"%s\"; password = \"%s\"; } ); };\n",
-	    DEMO_REALM, cert, key, DEMO_USER, password);
+	    "auth: { users = ( { user = \"%s\"; password = \"%s\"; } ); };\n"
+	    "control: { socket = \"%s/control.sock\"; };\n",
+	    DEMO_REALM, cert, key, DEMO_USER, password, dir);
 	conf = conf_load_string(text, "demo", err, errlen);
 	free(text);
 	free(cert);
@@ -126,6 +128,9 @@ demo_cleanup(struct turnd *td)
 	unlink(p);
 	free(p);
 	p = xasprintf("%s/key.pem", td->td_demo_dir);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/control.sock", td->td_demo_dir);
 	unlink(p);
 	free(p);
 	rmdir(td->td_demo_dir);
@@ -160,6 +165,9 @@ demo_print(const struct turnd_conf *conf, const char *password)
 	    "\"turn:%s?transport=udp\", \"turn:%s?transport=tcp\"], "
 	    "\"username\": \"%s\", \"credential\": \"%s\"}]\n\n",
 	    ip, ip, ip, DEMO_USER, password);
+	if (*conf->control_socket != '\0')
+		printf("turnctl: turnctl -s %s status\n",
+		    conf->control_socket);
 	if (conf->metrics_listen.ca_set)
 		printf("metrics: http://%s/metrics\n\n", addr_fmt(
 		    (const struct sockaddr *)&conf->metrics_listen.ca_ss, buf,
@@ -208,8 +216,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stats_log(td);
 		break;
 	case SIGHUP:
-		log_warnx("SIGHUP: reload is not supported yet; restart turnd "
-		    "to apply a new configuration");
+		turnd_reload_log(td);
 		break;
 	}
 }
@@ -286,17 +293,12 @@ log_listeners(const struct listen_set *set)
 static void
 store_realm_cb(void *arg, struct store_realm *sr)
 {
-	struct turnd		*td = arg;
-	const struct turnd_conf	*conf = td->td_conf;
-	unsigned int		 i, user, total;
+	struct turnd	*td = arg;
+	unsigned int	 i;
 
-	user = sr->sr_user_quota >= 0 ? (unsigned int)(sr->sr_user_quota >
-	    0xFFFFFFF ? 0xFFFFFFF : sr->sr_user_quota) :
-	    (unsigned int)conf->relay_user_quota;
-	total = sr->sr_total_quota >= 0 ? (unsigned int)(sr->sr_total_quota >
-	    0xFFFFFFF ? 0xFFFFFFF : sr->sr_total_quota) :
-	    (unsigned int)conf->relay_total_quota;
-	quota_set_limits(td->td_quota, user, total);
+	td->td_realm_uq = sr->sr_user_quota;
+	td->td_realm_tq = sr->sr_total_quota;
+	turnd_quota_limits(td);
 	for (i = 0; i < td->td_nworkers; i++) {
 		store_realm_ref(sr);
 		worker_post_realm(td->td_workers[i], sr);
@@ -350,6 +352,42 @@ metrics_ready_cb(void *arg)
 	return (!((struct turnd *)arg)->td_draining);
 }
 
+/*
+ * Where clients of family reach this instance over UDP, for other
+ * instances' ALTERNATE-SERVER: relay.external's address of that family
+ * (1:1 NAT) or the first specific UDP listener's, with the port of the
+ * first UDP listener of that family; "" when there is none.
+ */
+static char *
+reach_address(const struct turnd_conf *conf, const struct listen_set *set,
+    int family)
+{
+	struct sockaddr_storage	 ss;
+	const struct sockaddr	*ls = NULL;
+	char			 buf[ADDR_STRLEN];
+	unsigned int		 i;
+
+	for (i = 0; i < set->n && ls == NULL; i++)
+		if (set->ls[i].ls_transport == TRANSPORT_UDP &&
+		    set->ls[i].ls_addr.ss_family == family)
+			ls = (const struct sockaddr *)&set->ls[i].ls_addr;
+	if (ls == NULL)
+		return (xstrdup(""));
+	memcpy(&ss, ls, addr_len(ls));
+	for (i = 0; i < conf->relay_external.ca_n; i++)
+		if (conf->relay_external.ca_addr[i].ss_family == family) {
+			memcpy(&ss, &conf->relay_external.ca_addr[i],
+			    addr_len((const struct sockaddr *)
+			    &conf->relay_external.ca_addr[i]));
+			addr_set_port((struct sockaddr *)&ss, addr_port(ls));
+			break;
+		}
+	if (addr_is_any((const struct sockaddr *)&ss))
+		return (xstrdup(""));
+	return (xstrdup(addr_fmt((const struct sockaddr *)&ss, buf,
+	    sizeof(buf))));
+}
+
 /* "udp/127.0.0.1:3478 tcp/..." for the registry. */
 static char *
 listen_string(const struct listen_set *set)
@@ -386,9 +424,10 @@ main(int argc, char *argv[])
 	struct worker_shared	 ws;
 	struct store_main_hooks	 smh;
 	struct store_realm	*realm;
-	char			*listen_str;
+	char			*listen_str, *reach4, *reach6;
 	struct metrics_source	 msrc;
-	int			 metrics_fd;
+	int			 metrics_fd, control_fd = -1;
+	struct control_hooks	 chooks;
 	uint8_t			 secret[32];
 	const char		*path = TURND_CONF_DEFAULT;
 	char			 err[CONF_ERR_LEN + 256];
@@ -476,7 +515,10 @@ main(int argc, char *argv[])
 	}
 	log_listeners(&sets[0]);
 	listen_str = listen_string(&sets[0]);
-	if ((metrics_fd = metrics_bind(td.td_conf, err, sizeof(err))) == -2) {
+	reach4 = reach_address(td.td_conf, &sets[0], AF_INET);
+	reach6 = reach_address(td.td_conf, &sets[0], AF_INET6);
+	if ((metrics_fd = metrics_bind(td.td_conf, err, sizeof(err))) == -2 ||
+	    (control_fd = control_bind(td.td_conf, err, sizeof(err))) == -2) {
 		log_warnx("%s", err);
 		if (demo)
 			fprintf(stderr, "turnd: %s\n", err);
@@ -503,7 +545,10 @@ main(int argc, char *argv[])
 		fatalx("cannot make the nonce secret");
 	if ((td.td_auth = auth_new(td.td_conf, secret)) == NULL)
 		fatalx("cannot set up authentication");
+	memcpy(td.td_nonce, secret, sizeof(td.td_nonce));
 	explicit_bzero(secret, sizeof(secret));
+	td.td_debug = debug;
+	td.td_realm_uq = td.td_realm_tq = -1;
 	td.td_policy = policy_new(td.td_conf);
 	td.td_resv = resv_new();
 	td.td_quota = quota_new((unsigned int)td.td_conf->relay_user_quota,
@@ -533,8 +578,20 @@ main(int argc, char *argv[])
 	smh.mh_count = store_count_cb;
 	smh.mh_arg = &td;
 	td.td_store = store_main_new(td.td_conf, td.td_base, td.td_iid,
-	    listen_str, &smh);
-	free(listen_str);
+	    listen_str, reach4, reach6, &smh);
+	free(reach4);
+	free(reach6);
+	td.td_listen = listen_str;
+	td.td_started = time(NULL);
+	if (control_fd >= 0) {
+		memset(&chooks, 0, sizeof(chooks));
+		chooks.ch_status = turnd_status;
+		chooks.ch_reload = turnd_reload;
+		chooks.ch_drain = turnd_drain;
+		chooks.ch_arg = &td;
+		td.td_control = control_new(td.td_conf, td.td_base, control_fd,
+		    td.td_workers, td.td_nworkers, &chooks);
+	}
 	if (metrics_fd >= 0) {
 		memset(&msrc, 0, sizeof(msrc));
 		msrc.ms_stats = metrics_stats_cb;
@@ -553,10 +610,14 @@ main(int argc, char *argv[])
 		demo_print(td.td_conf, password);
 
 	event_base_dispatch(td.td_base);
+	td.td_stopping = 1;
+	if (td.td_drain_ev != NULL)
+		event_free(td.td_drain_ev);
 
 	for (i = 0; i < td.td_nworkers; i++)
 		worker_stop(td.td_workers[i]);
 	stats_log(&td);
+	control_free(td.td_control);
 	metrics_free(td.td_metrics);
 	store_main_free(td.td_store);
 	for (i = 0; i < td.td_nworkers; i++)
@@ -574,7 +635,12 @@ main(int argc, char *argv[])
 	if (td.td_pidfile_written)
 		(void)unlink(td.td_conf->pidfile);
 	demo_cleanup(&td);
+	free(td.td_listen);
 	conf_free(td.td_conf);
+	for (i = 0; i < td.td_nretired; i++)
+		conf_free(td.td_retired[i]);
+	free(td.td_retired);
+	explicit_bzero(td.td_nonce, sizeof(td.td_nonce));
 	log_info("exited cleanly");
 	log_close();
 	return (0);

@@ -6,6 +6,9 @@
 #ifndef TURND_H
 #define TURND_H
 
+#include <stdint.h>
+#include <time.h>
+
 #include <openssl/ssl.h>
 
 struct auth;
@@ -18,6 +21,8 @@ struct event_base;
 struct turnd_conf;
 struct store_main;
 struct metrics;
+struct control;
+struct sbuf;
 struct worker;
 
 #define TURND_NSIGNALS	5
@@ -36,10 +41,32 @@ struct turnd {
 	struct store_main	*td_store;	/* NULL: memory store */
 	struct metrics		*td_metrics;	/* NULL: metrics.listen "" */
 	int			 td_draining;	/* no new allocations */
+	struct control		*td_control;	/* NULL: control.socket "" */
+	char			*td_listen;	/* "udp/127.0.0.1:3478 ..." */
+	time_t			 td_started;
+	struct event		*td_drain_ev;	/* once a second while draining */
+	time_t			 td_drain_deadline; /* 0: none */
+	int			 td_stopping;	/* the loop has ended */
+	uint8_t			 td_nonce[32];	/* the nonce secret in use */
+	int			 td_debug;	/* -d: log level fixed */
+	long long		 td_realm_uq;	/* Redis realm options in force */
+	long long		 td_realm_tq;	/* (-1: the conf's) */
+	struct turnd_conf	**td_retired;	/* confs replaced by reloads:
+						 * still referenced, freed at
+						 * exit */
+	unsigned int		 td_nretired;
 	char			 td_iid[17];	/* instance id */
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */
 	int			 td_pidfile_written;
 };
+
+/* turnd_admin.c: the control socket's hooks */
+unsigned int	turnd_allocations(struct turnd *);
+void		turnd_status(void *, int json, struct sbuf *);
+int		turnd_reload(void *, int json, struct sbuf *);
+void		turnd_reload_log(struct turnd *);
+void		turnd_quota_limits(struct turnd *);
+int		turnd_drain(void *, int timeout, int json, struct sbuf *);
 
 #endif /* TURND_H */

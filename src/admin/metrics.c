@@ -85,7 +85,7 @@ render_stats(struct evbuffer *b, const struct stats *st)
 	static const struct mrow bindings[] = {
 		ROW(NULL, binding_success) };
 	static const struct mrow errors[] = {
-		ROW("400", err_400), ROW("401", err_401), ROW("403", err_403),
+		ROW("300", err_300), ROW("400", err_400), ROW("401", err_401), ROW("403", err_403),
 		ROW("420", err_420), ROW("437", err_437), ROW("438", err_438),
 		ROW("440", err_440), ROW("441", err_441), ROW("442", err_442),
 		ROW("443", err_443), ROW("486", err_486), ROW("500", err_500),
@@ -134,6 +134,8 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW(NULL, tls_handshake_failed) };
 	static const struct mrow waits[] = {
 		ROW(NULL, store_waits) };
+	static const struct mrow redirected[] = {
+		ROW(NULL, alloc_redirected) };
 
 	family(b, st, "stun_requests_total", "counter",
 	    "STUN requests handled.", NULL, requests);
@@ -173,6 +175,9 @@ render_stats(struct evbuffer *b, const struct stats *st)
 	    NULL, tlsfail);
 	family(b, st, "store_waits_total", "counter",
 	    "Requests that waited for an answer from Redis.", NULL, waits);
+	family(b, st, "allocations_refused_draining_total", "counter",
+	    "Allocate requests refused (300 or 508) while draining.", NULL,
+	    redirected);
 }
 
 static void

@@ -362,3 +362,21 @@ conf_free(struct turnd_conf *conf)
 	free(conf->key_line);
 	free(conf);
 }
+
+int
+conf_peek_string(const char *path, const char *key, char *out, size_t len)
+{
+	config_t	 cfg;
+	const char	*v = NULL;
+	int		 rc = -1;
+
+	config_init(&cfg);
+	if (config_read_file(&cfg, path) == CONFIG_TRUE &&
+	    config_lookup_string(&cfg, key, &v) == CONFIG_TRUE &&
+	    strlen(v) < len) {
+		memcpy(out, v, strlen(v) + 1);
+		rc = 0;
+	}
+	config_destroy(&cfg);
+	return (rc);
+}

@@ -159,6 +159,9 @@ struct turnd_conf {
 
 	/* control, metrics */
 	char			*control_socket;
+	char			*control_owner;		/* "": turnd's user */
+	char			*control_group;		/* "": turnd's group */
+	char			*control_mode;		/* octal, "0600" */
 	struct conf_addr	 metrics_listen;
 
 	/* log */
@@ -202,6 +205,22 @@ struct turnd_conf *conf_load_string(const char *text, const char *name,
 int	conf_check(const struct turnd_conf *, char *err, size_t errlen);
 
 void	conf_free(struct turnd_conf *);
+
+/*
+ * The string at dotted key of the file at path, read with libconfig
+ * alone (no schema): for turnctl, to find the control socket of a
+ * configuration that conf_load() refuses.  0, or -1 (syntax, absent).
+ */
+int	conf_peek_string(const char *path, const char *key, char *out,
+	    size_t len);
+
+/* conf_diff.c: 1 if key k has the same value in a and b. */
+int	conf_key_equal(const struct turnd_conf *a, const struct turnd_conf *b,
+	    const struct conf_key *k);
+/* Give nc the value old has for k (the two swap theirs: each conf keeps
+ * freeing what it holds). */
+void	conf_key_keep(struct turnd_conf *nc, struct turnd_conf *old,
+	    const struct conf_key *k);
 
 /* The schema table, for docs and tests. */
 extern const struct conf_key	conf_keys[];

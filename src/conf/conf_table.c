@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -191,6 +192,12 @@ const struct conf_key conf_keys[] = {
 	{ "control.socket", CONF_STR, 0, SUN_PATH_LEN, OFF(control_socket),
 	    "\"/run/turnd/control.sock\"", NULL,
 	    "unix socket for turnctl; \"\": none" },
+	{ "control.owner", CONF_STR, 0, 64, OFF(control_owner), "\"\"", NULL,
+	    "user owning the control socket; \"\": the one turnd runs as" },
+	{ "control.group", CONF_STR, 0, 64, OFF(control_group), "\"\"", NULL,
+	    "group of the control socket; \"\": turnd's" },
+	{ "control.mode", CONF_STR, 3, 4, OFF(control_mode), "\"0600\"", NULL,
+	    "permissions of the control socket, in octal" },
 	{ "metrics.listen", CONF_ADDR, 9641, 0, OFF(metrics_listen),
 	    "\"127.0.0.1:9641\"", NULL,
 	    "HTTP address for /metrics (default port 9641); \"\": none" },
@@ -490,6 +497,12 @@ conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 		return (check_err(conf, err, errlen, "store.redis.host",
 		    "must be set when store.backend is \"redis\" (or "
 		    "store.redis.socket)"));
+	if (strspn(conf->control_mode, "01234567") !=
+	    strlen(conf->control_mode) || strtol(conf->control_mode, NULL,
+	    8) > 0777)
+		return (check_err(conf, err, errlen, "control.mode",
+		    "\"%s\" is not an octal mode from 000 to 0777",
+		    conf->control_mode));
 	if (conf->redis_user[0] != '\0' && conf->redis_password[0] == '\0')
 		return (check_err(conf, err, errlen, "store.redis.user",
 		    "needs store.redis.password"));

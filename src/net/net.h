@@ -195,6 +195,9 @@ void	worker_stats_add(const struct worker *, struct stats *sum);
 void	worker_clock(struct worker *);
 /* From any thread: the worker takes sr (and the reference) in its loop. */
 void	worker_post_realm(struct worker *, struct store_realm *);
+/* From any thread: run fn(w, arg) in the worker's loop; 0 or -1. */
+int	worker_run(struct worker *, void (*fn)(struct worker *, void *),
+	    void *arg);
 /* How late, in microseconds, the worker's last once-a-second timer ran:
  * its loop's lag (safe from any thread). */
 uint64_t worker_lag_us(const struct worker *);

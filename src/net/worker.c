@@ -113,6 +113,40 @@ worker_lag_us(const struct worker *w)
 	return (atomic_load_explicit(&w->w_lag_us, memory_order_relaxed));
 }
 
+struct run_msg {
+	struct worker	*rn_w;
+	void		(*rn_fn)(struct worker *, void *);
+	void		*rn_arg;
+};
+
+static void
+worker_run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_msg	*rn = arg;
+
+	(void)fd;
+	(void)what;
+	worker_clock(rn->rn_w);
+	rn->rn_fn(rn->rn_w, rn->rn_arg);
+	free(rn);
+}
+
+int
+worker_run(struct worker *w, void (*fn)(struct worker *, void *), void *arg)
+{
+	struct run_msg	*rn = xmalloc(sizeof(*rn));
+
+	rn->rn_w = w;
+	rn->rn_fn = fn;
+	rn->rn_arg = arg;
+	if (event_base_once(w->w_base, -1, EV_TIMEOUT, worker_run_cb, rn,
+	    NULL) == -1) {
+		free(rn);
+		return (-1);
+	}
+	return (0);
+}
+
 struct realm_msg {
 	struct worker		*rm_w;
 	struct store_realm	*rm_realm;

@@ -222,10 +222,23 @@ struct store_main_hooks {
 	void		 *mh_arg;
 };
 
-/* NULL for the memory store. listen: "udp/127.0.0.1:3478 ..." */
+/*
+ * NULL for the memory store.  listen: "udp/127.0.0.1:3478 ..."; addr4,
+ * addr6: where clients reach this instance over UDP ("ip:port", "[ip]:port"
+ * or ""), what other instances send ALTERNATE-SERVER to.
+ */
 struct store_main *store_main_new(const struct turnd_conf *,
 		    struct event_base *, const char *iid, const char *listen,
+		    const char *addr4, const char *addr6,
 		    const struct store_main_hooks *);
+/*
+ * This instance drains: say so in the registry, and find the live,
+ * not draining instance with the fewest allocations: cb gets its IPv4
+ * and IPv6 addresses (NULL: none known; also when Redis cannot answer).
+ */
+void		 store_main_drain(struct store_main *,
+		    void (*cb)(void *arg, const struct sockaddr *alt4,
+		    const struct sockaddr *alt6), void *arg);
 void		 store_main_free(struct store_main *);
 
 /* A fresh instance id: STORE_IID_LEN hex characters and NUL. */

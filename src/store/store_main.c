@@ -47,6 +47,19 @@ struct store_main {
 	int			 sm_loading;	/* a realm read in flight */
 	int			 sm_dirty;	/* changed while reading */
 	int			 sm_announced;	/* "ready" logged since up */
+	char			*sm_addr4, *sm_addr6;
+	int			 sm_draining;
+};
+
+/* Looking for where to send clients while draining. */
+struct alt_search {
+	struct store_main	*as_sm;
+	void			(*as_cb)(void *, const struct sockaddr *,
+				    const struct sockaddr *);
+	void			*as_arg;
+	unsigned int		 as_pending;
+	long long		 as_best;	/* allocations of the best */
+	struct sockaddr_storage	 as_alt[2];
 };
 
 static void	realm_load(struct store_main *);
@@ -199,7 +212,8 @@ registry_put(struct store_main *sm)
 	    "id", sm->sm_iid, "version", PACKAGE_VERSION, "pid", pid,
 	    "hostname", host, "realm", sm->sm_conf->realm,
 	    "started", started, "heartbeat", hb, "listen", sm->sm_listen,
-	    "allocations", n, "draining", "0", NULL);
+	    "allocations", n, "draining", sm->sm_draining ? "1" : "0",
+	    "address", sm->sm_addr4, "address6", sm->sm_addr6, NULL);
 	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "EXPIRE", k, ttl, NULL);
 	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZADD", "turnd/instances",
 	    exp, sm->sm_iid, NULL);
@@ -281,7 +295,8 @@ sub_up(struct rconn *rc, void *arg)
 
 struct store_main *
 store_main_new(const struct turnd_conf *conf, struct event_base *base,
-    const char *iid, const char *listen, const struct store_main_hooks *hooks)
+    const char *iid, const char *listen, const char *addr4, const char *addr6,
+    const struct store_main_hooks *hooks)
 {
 	struct store_main	*sm;
 	struct rconn_hooks	 rh;
@@ -294,6 +309,8 @@ store_main_new(const struct turnd_conf *conf, struct event_base *base,
 	sm->sm_base = base;
 	snprintf(sm->sm_iid, sizeof(sm->sm_iid), "%s", iid);
 	sm->sm_listen = xstrdup(listen);
+	sm->sm_addr4 = xstrdup(addr4);
+	sm->sm_addr6 = xstrdup(addr6);
 	if (hooks != NULL)
 		sm->sm_hooks = *hooks;
 	sm->sm_started = time(NULL);
@@ -333,5 +350,111 @@ store_main_free(struct store_main *sm)
 	rconn_free(sm->sm_cmd);
 	event_free(sm->sm_hb);
 	free(sm->sm_listen);
+	free(sm->sm_addr4);
+	free(sm->sm_addr6);
 	free(sm);
+}
+
+/* ---- draining: the least loaded other instance ---- */
+
+static void
+alt_done(struct alt_search *as)
+{
+	as->as_cb(as->as_arg,
+	    as->as_alt[0].ss_family ? (struct sockaddr *)&as->as_alt[0] : NULL,
+	    as->as_alt[1].ss_family ? (struct sockaddr *)&as->as_alt[1] : NULL);
+	free(as);
+}
+
+/* One instance's registry hash: a better alternate? */
+static void
+alt_instance_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct alt_search	*as = arg;
+	struct sockaddr_storage	 a4, a6;
+	const char		*f, *v4 = "", *v6 = "";
+	long long		 n = -1;
+	int			 draining = 1;
+	size_t			 i;
+
+	(void)rc;
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
+		for (i = 0; i + 1 < r->elements; i += 2) {
+			f = r->element[i]->str;
+			if (r->element[i + 1]->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(f, "draining") == 0)
+				draining = strcmp(r->element[i + 1]->str,
+				    "0") != 0;
+			else if (strcmp(f, "allocations") == 0)
+				n = atoll(r->element[i + 1]->str);
+			else if (strcmp(f, "address") == 0)
+				v4 = r->element[i + 1]->str;
+			else if (strcmp(f, "address6") == 0)
+				v6 = r->element[i + 1]->str;
+		}
+		memset(&a4, 0, sizeof(a4));
+		memset(&a6, 0, sizeof(a6));
+		if (!draining && n >= 0 && (as->as_best < 0 || n < as->as_best) &&
+		    ((*v4 != '\0' && addr_parse(v4, 0, &a4, NULL) == 0) ||
+		    (*v6 != '\0' && addr_parse(v6, 0, &a6, NULL) == 0))) {
+			as->as_best = n;
+			as->as_alt[0] = a4;
+			as->as_alt[1] = a6;
+		}
+	}
+	if (--as->as_pending == 0)
+		alt_done(as);
+}
+
+/* The live instances: ask each for its entry. */
+static void
+alt_list_cb(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct alt_search	*as = arg;
+	struct store_main	*sm = as->as_sm;
+	char			 k[64];
+	size_t			 i;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		alt_done(as);
+		return;
+	}
+	as->as_pending = 1;		/* until every HGETALL is sent */
+	for (i = 0; i < r->elements; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    strcmp(r->element[i]->str, sm->sm_iid) == 0)
+			continue;
+		snprintf(k, sizeof(k), "turnd/instance/%.32s",
+		    r->element[i]->str);
+		if (rconn_cmdl(rc, alt_instance_cb, as, "HGETALL", k,
+		    NULL) == 0)
+			as->as_pending++;
+	}
+	if (--as->as_pending == 0)
+		alt_done(as);
+}
+
+void
+store_main_drain(struct store_main *sm, void (*cb)(void *,
+    const struct sockaddr *, const struct sockaddr *), void *arg)
+{
+	struct alt_search	*as;
+	char			 now[24];
+
+	as = xcalloc(1, sizeof(*as));
+	as->as_sm = sm;
+	as->as_cb = cb;
+	as->as_arg = arg;
+	as->as_best = -1;
+	if (sm == NULL) {
+		alt_done(as);
+		return;
+	}
+	sm->sm_draining = 1;
+	registry_put(sm);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	if (rconn_cmdl(sm->sm_cmd, alt_list_cb, as, "ZRANGEBYSCORE",
+	    "turnd/instances", now, "+inf", NULL) == -1)
+		alt_done(as);
 }

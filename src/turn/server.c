@@ -60,6 +60,18 @@ server_clear(struct server *sv)
 }
 
 void
+server_drain(struct server *sv, const struct sockaddr *alt4,
+    const struct sockaddr *alt6)
+{
+	sv->sv_draining = 1;
+	memset(sv->sv_alt, 0, sizeof(sv->sv_alt));
+	if (alt4 != NULL)
+		memcpy(&sv->sv_alt[0], alt4, addr_len(alt4));
+	if (alt6 != NULL)
+		memcpy(&sv->sv_alt[1], alt6, addr_len(alt6));
+}
+
+void
 server_set_store(struct server *sv, struct store *st)
 {
 	sv->sv_store = st;
@@ -145,33 +157,49 @@ txn_count_error(struct stats *st, int code)
 #define ERR_CASE(n)	case n: STATS_INC(st, err_##n); break;
 	ERR_CASE(400) ERR_CASE(401) ERR_CASE(403) ERR_CASE(420)
 	ERR_CASE(437) ERR_CASE(438) ERR_CASE(440) ERR_CASE(441)
-	ERR_CASE(442) ERR_CASE(443) ERR_CASE(486) ERR_CASE(500)
-	ERR_CASE(508)
+	ERR_CASE(300) ERR_CASE(442) ERR_CASE(443) ERR_CASE(486)
+	ERR_CASE(500) ERR_CASE(508)
 #undef ERR_CASE
 	}
 }
 
-/* The one place error responses are built (with unknown for a 420). */
-static void
-txn_error_full(struct txn *t, int code, const char *reason,
-    const uint16_t *unknown, unsigned int nunknown)
+/* The one place error responses are begun: header, ERROR-CODE. */
+void
+txn_error_build(struct txn *t, int code, const char *reason,
+    struct stun_build *b)
 {
-	struct stun_build	b;
-	char			addr[ADDR_STRLEN];
+	char	addr[ADDR_STRLEN];
 
 	if (log_enabled(LOG_LVL_DEBUG))
 		log_debug("%s %s: error %d %s",
 		    addr_fmt(t->t_pkt->src, addr, sizeof(addr)),
 		    stun_method_name(t->t_m->method), code,
 		    reason != NULL ? reason : stun_err_reason(code));
-	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
+	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
 	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(&b, code, reason);
-	if (nunknown > 0)
-		stun_build_unknown(&b, unknown, nunknown);
-	txn_finish(t, &b);
+	stun_build_error(b, code, reason);
+}
+
+/* ... and ended (the trailer), and counted. */
+void
+txn_error_end(struct txn *t, struct stun_build *b, int code)
+{
+	txn_finish(t, b);
 	if (t->t_reply->len > 0)
 		txn_count_error(t->t_sv->sv_stats, code);
+}
+
+/* An error response, with unknown for a 420. */
+static void
+txn_error_full(struct txn *t, int code, const char *reason,
+    const uint16_t *unknown, unsigned int nunknown)
+{
+	struct stun_build	b;
+
+	txn_error_build(t, code, reason, &b);
+	if (nunknown > 0)
+		stun_build_unknown(&b, unknown, nunknown);
+	txn_error_end(t, &b, code);
 }
 
 void

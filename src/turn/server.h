@@ -118,6 +118,9 @@ struct server {
 	unsigned int		 sv_nparked;
 	struct parked		*sv_resume;	/* being served again */
 	uint8_t			*sv_pbuf;	/* their answers */
+	/* draining: no new allocations; 300 to an alternate when known */
+	int			 sv_draining;
+	struct sockaddr_storage	 sv_alt[2];	/* IPv4, IPv6; family 0: none */
 };
 
 void	server_init(struct server *, const struct turnd_conf *,
@@ -164,12 +167,43 @@ void	server_alloc_end(struct server *, struct alloc *, int expired);
  * Redis again) and server_traffic() (report traffic).
  */
 void	server_set_store(struct server *, struct store *);
+/*
+ * Stop granting allocations: Allocate gets 300 ALTERNATE-SERVER with alt4
+ * or alt6 (the client's family; NULL: none known), else 508.
+ */
+void	server_drain(struct server *, const struct sockaddr *alt4,
+	    const struct sockaddr *alt6);
 void	server_set_realm(struct server *, struct store_realm *);
 void	server_wake(struct server *, const void *tag);
 void	server_rewrite(struct server *);
 void	server_traffic(struct server *);
 /* Once a second: answer requests that waited too long (500). */
 void	server_tick(struct server *);
+/* Which allocations turnctl means: every condition set must hold. */
+struct server_filter {
+	uint64_t		 sf_id;		/* 0: any */
+	const char		*sf_user;	/* NULL: any */
+	struct sockaddr_storage	 sf_peer;	/* family 0: any; else a
+						 * live permission for it */
+	int			 sf_json;	/* answer in JSON */
+	int			 sf_full;	/* text: every detail */
+};
+struct sbuf;
+
+/*
+ * turn_admin.c.  The allocations of this worker matching f, at most max,
+ * appended to sb (text lines, or JSON objects separated by commas);
+ * their number.  server_kill() ends those matching f at once (their
+ * clients' next request gets 437); how many.
+ */
+unsigned int server_sessions(struct server *, const struct server_filter *,
+	    unsigned int max, struct sbuf *);
+unsigned int server_kill(struct server *, const struct server_filter *);
+unsigned int server_find(struct server *, const struct server_filter *,
+	    struct alloc **, unsigned int max);
+int	server_filter_match(const struct server_filter *, const struct alloc *,
+	    time_t now);
+
 /* A connection closed: forget the requests that came on it. */
 void	server_forget_path(struct server *, const void *path);
 

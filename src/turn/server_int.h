@@ -26,6 +26,11 @@ void	txn_success(struct txn *, struct stun_build *);
 /* Finish any response: SOFTWARE, integrity (when authenticated),
  * FINGERPRINT (when the request had one); sets the reply length. */
 void	txn_finish(struct txn *, struct stun_build *);
+/* An error response begun (header, ERROR-CODE) for the caller to add
+ * attributes to, then ended (trailer) and counted. */
+void	txn_error_build(struct txn *, int code, const char *reason,
+	    struct stun_build *);
+void	txn_error_end(struct txn *, struct stun_build *, int code);
 /* An error response (signed when authenticated); reason NULL: RFC's. */
 void	txn_error(struct txn *, int code, const char *reason);
 

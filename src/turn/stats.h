@@ -30,6 +30,8 @@
 	X(err_486)							\
 	X(err_508)							\
 	X(err_500)	/* the store could not be asked in time */	\
+	X(err_300)	/* draining: ALTERNATE-SERVER */		\
+	X(alloc_redirected) /* Allocate refused while draining */	\
 	X(store_waits)	/* requests that waited for Redis */		\
 	X(alloc_created)						\
 	X(allocs_udp)	/* gauges: live allocations by client transport */ \

@@ -143,6 +143,33 @@ turn_challenge(struct txn *t, int code)
 	}
 }
 
+/*
+ * Draining: 300 with ALTERNATE-SERVER of the client's family when another
+ * instance is known (RFC 8656 7.2 allows it for Allocate; the answer is
+ * authenticated, so it cannot be forged to send clients elsewhere), else
+ * 508.
+ */
+static void
+turn_redirect(struct txn *t)
+{
+	struct server		*sv = t->t_sv;
+	const struct sockaddr	*alt;
+	struct stun_build	 b;
+	int			 fam = t->t_pkt->src->sa_family;
+
+	alt = (const struct sockaddr *)&sv->sv_alt[fam == AF_INET6 ? 1 : 0];
+	STATS_INC(sv->sv_stats, alloc_redirected);
+	if (alt->sa_family == 0) {
+		txn_error(t, STUN_ERR_INSUFFICIENT_CAPACITY,
+		    "Server draining");
+		return;
+	}
+	txn_error_build(t, STUN_ERR_TRY_ALTERNATE, "Server draining; use "
+	    "ALTERNATE-SERVER", &b);
+	stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER, alt);
+	txn_error_end(t, &b, STUN_ERR_TRY_ALTERNATE);
+}
+
 static void
 turn_allocate(struct txn *t, struct alloc *a)
 {
@@ -222,6 +249,11 @@ turn_allocate(struct txn *t, struct alloc *a)
 	}
 	if (life == 0)
 		life = sv->sv_conf->relay_default_lifetime;
+
+	if (sv->sv_draining) {
+		turn_redirect(t);
+		return;
+	}
 
 	/*
 	 * The per-user quota: across instances in Redis first (this may

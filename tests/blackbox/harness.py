@@ -38,6 +38,21 @@ def turnd_path():
     return os.path.abspath(p)
 
 
+def turnctl_path():
+    """$TURNCTL, else the turnctl built beside $TURND."""
+    p = os.environ.get("TURNCTL")
+    if not p and turnd_path():
+        p = os.path.join(os.path.dirname(turnd_path()), "turnctl")
+    return os.path.abspath(p) if p and os.path.exists(p) else None
+
+
+def run_turnctl(args, input=None, timeout=30.0, env=None):
+    """turnctl ARGS -> CompletedProcess (text); input goes to stdin."""
+    return subprocess.run([turnctl_path()] + list(args), input=input,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
 # ------------------------------------------------------------- ports
 
 def _try_bind(family, kind, host, port):

@@ -1,0 +1,165 @@
+/*
+ * turnctl.c -- turnctl's main: options, the configuration, and the
+ * command table (relayctl-style: any unique prefix of a command works).
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "conf/conf.h"
+#include "turnctl/turnctl.h"
+
+#define TURND_CONF_DEFAULT	SYSCONFDIR "/turnd/turnd.conf"
+
+static const struct ctl_cmd commands[] = {
+	{ "status",	"",				ctl_status },
+	{ "sessions",	"[--user U] [--peer ADDR] [--limit N]", ctl_sessions },
+	{ "session",	"ID",				ctl_session },
+	{ "kill",	"ID | --user U",		ctl_kill },
+	{ "user",	"add|del|list|passwd ...",	ctl_user },
+	{ "secret",	"add|del|list ...",		ctl_secret },
+	{ "peer",	"allow|deny|del|list ...",	ctl_peer },
+	{ "realm",	"set|get|unset OPTION [VALUE]",	ctl_realm },
+	{ "ice",	"--user U [--ttl 1h] [--secret-from-store]", ctl_ice },
+	{ "reload",	"",				ctl_reload },
+	{ "drain",	"[--timeout T]",		ctl_drain },
+	{ NULL,		NULL,				NULL }
+};
+
+static void
+usage(FILE *f)
+{
+	const struct ctl_cmd	*c;
+
+	fprintf(f, "usage: turnctl [-c FILE] [-s SOCKET] [--json] "
+	    "COMMAND [ARGS]\ncommands (any unique prefix):\n");
+	for (c = commands; c->cc_name != NULL; c++)
+		fprintf(f, "  %-9s %s\n", c->cc_name, c->cc_usage);
+}
+
+const struct ctl_cmd *
+ctl_lookup(const struct ctl_cmd *table, const char *word, const char *what)
+{
+	const struct ctl_cmd	*c, *found = NULL;
+	size_t			 len = strlen(word);
+	int			 n = 0;
+
+	for (c = table; c->cc_name != NULL; c++) {
+		if (strcmp(c->cc_name, word) == 0)
+			return (c);
+		if (len > 0 && strncmp(c->cc_name, word, len) == 0) {
+			found = c;
+			n++;
+		}
+	}
+	if (n == 1)
+		return (found);
+	fprintf(stderr, "turnctl: %s %s \"%s\"", n == 0 ? "unknown" :
+	    "ambiguous", what, word);
+	if (n > 1) {
+		fprintf(stderr, ":");
+		for (c = table; c->cc_name != NULL; c++)
+			if (strncmp(c->cc_name, word, len) == 0)
+				fprintf(stderr, " %s", c->cc_name);
+	}
+	fprintf(stderr, "\n");
+	return (NULL);
+}
+
+int
+ctl_dispatch(struct ctl *ctl, const struct ctl_cmd *table, const char *what,
+    int argc, char *argv[])
+{
+	const struct ctl_cmd	*c;
+
+	if (argc < 1) {
+		fprintf(stderr, "turnctl: which %s?", what);
+		for (c = table; c->cc_name != NULL; c++)
+			fprintf(stderr, " %s", c->cc_name);
+		fprintf(stderr, "\n");
+		return (CTL_USAGE);
+	}
+	if ((c = ctl_lookup(table, argv[0], what)) == NULL)
+		return (CTL_USAGE);
+	return (c->cc_fn(ctl, argc, argv));
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json",	no_argument,		NULL,	'j' },
+		{ "help",	no_argument,		NULL,	'h' },
+		{ "version",	no_argument,		NULL,	'V' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct ctl		 ctl;
+	struct turnd_conf	*conf;
+	char			 err[CONF_ERR_LEN + 64], peek[128];
+	int			 ch, rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.c_conf_path = TURND_CONF_DEFAULT;
+	/* "+": options end at the command, whose own options follow it */
+	while ((ch = getopt_long(argc, argv, "+c:s:hV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctl.c_conf_path = optarg;
+			break;
+		case 's':
+			ctl.c_socket = optarg;
+			break;
+		case 'j':
+			ctl.c_json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return (CTL_OK);
+		case 'V':
+			printf("turnctl %s\n", PACKAGE_VERSION);
+			return (CTL_OK);
+		default:
+			usage(stderr);
+			return (CTL_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return (CTL_USAGE);
+	}
+	(void)log_open(LOG_LVL_WARN, "", 0);
+	conf = conf_load(ctl.c_conf_path, err, sizeof(err));
+	if (conf == NULL && ctl.c_socket == NULL) {
+		/*
+		 * A file turnd would refuse: say so, but still find the
+		 * socket, so that "turnctl reload" can report turnd's own
+		 * answer (turnd keeps running on its old configuration).
+		 */
+		fprintf(stderr, "turnctl: warning: %s\n", err);
+		if (conf_peek_string(ctl.c_conf_path, "control.socket",
+		    peek, sizeof(peek)) == 0)
+			ctl.c_socket = peek;
+		else if (access(ctl.c_conf_path, R_OK) == 0)
+			ctl.c_socket = "/run/turnd/control.sock";
+		else
+			return (CTL_FAIL);
+	}
+	ctl.c_conf = conf;
+	if (ctl.c_socket == NULL)
+		ctl.c_socket = conf->control_socket;
+	if (ctl_lookup(commands, argv[0], "command") == NULL) {
+		usage(stderr);
+		conf_free(conf);
+		return (CTL_USAGE);
+	}
+	rc = ctl_dispatch(&ctl, commands, "command", argc, argv);
+	conf_free(conf);
+	return (rc);
+}

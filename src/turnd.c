@@ -510,7 +510,11 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		if (demo)
 			fprintf(stderr, "turnd: %s\n", err);
+		free(sets);
+		SSL_CTX_free(td.td_tls);
 		demo_cleanup(&td);
+		conf_free(td.td_conf);
+		log_close();
 		return (1);
 	}
 	log_listeners(&sets[0]);
@@ -522,7 +526,18 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		if (demo)
 			fprintf(stderr, "turnd: %s\n", err);
+		if (metrics_fd >= 0)
+			close(metrics_fd);
+		for (i = 0; i < td.td_nworkers; i++)
+			listen_close(&sets[i]);
+		free(sets);
+		free(listen_str);
+		free(reach4);
+		free(reach6);
+		SSL_CTX_free(td.td_tls);
 		demo_cleanup(&td);
+		conf_free(td.td_conf);
+		log_close();
 		return (1);
 	}
 

@@ -108,7 +108,39 @@ alloc_free(struct alloc_table *t, struct alloc *a)
 	LIST_REMOVE(a, a_hash);
 	t->at_count--;
 	explicit_bzero(a->a_key, sizeof(a->a_key));
+	free(a->a_perm);
+	free(a->a_chan);
+	free(a->a_user);
+	free(a->a_quota_id);
 	free(a);
+}
+
+void
+alloc_set_user(struct alloc *a, const char *user, const char *quota_id)
+{
+	free(a->a_user);
+	free(a->a_quota_id);
+	a->a_user = xstrdup(user);
+	a->a_quota_id = xstrdup(quota_id);
+}
+
+/* Room for one more entry of n in *arr (cap *cap, at most max): 0 or -1. */
+static int
+alloc_grow(void **arr, unsigned int n, unsigned int *cap, unsigned int max,
+    size_t size)
+{
+	unsigned int	ncap;
+
+	if (n < *cap)
+		return (0);
+	if (*cap >= max)
+		return (-1);
+	ncap = *cap == 0 ? 2 : *cap * 2;
+	if (ncap > max)
+		ncap = max;
+	*arr = xreallocarray(*arr, ncap, size);
+	*cap = ncap;
+	return (0);
 }
 
 int
@@ -128,7 +160,8 @@ perm_install(struct alloc *a, const struct sockaddr *peer, time_t now,
 			free_slot = p;
 	}
 	if (free_slot == NULL) {
-		if (a->a_nperm == ALLOC_PERMS_MAX)
+		if (alloc_grow((void **)&a->a_perm, a->a_nperm, &a->a_permcap,
+		    ALLOC_PERMS_MAX, sizeof(*a->a_perm)) == -1)
 			return (-1);
 		free_slot = &a->a_perm[a->a_nperm++];
 	}
@@ -187,7 +220,9 @@ chan_bind(struct alloc *a, uint16_t num, uint16_t maxnum,
 	}
 	if (same == NULL) {
 		if (slot == NULL) {
-			if (a->a_nchan == ALLOC_CHANS_MAX)
+			if (alloc_grow((void **)&a->a_chan, a->a_nchan,
+			    &a->a_chancap, ALLOC_CHANS_MAX,
+			    sizeof(*a->a_chan)) == -1)
 				return (STUN_ERR_INSUFFICIENT_CAPACITY);
 			slot = &a->a_chan[a->a_nchan++];
 		}

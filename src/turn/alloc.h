@@ -14,6 +14,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,14 +30,21 @@
 					 * something else (RFC 8656 11) */
 #define ALLOC_FAMILIES		2	/* one relayed address per family */
 
+/* A peer's address: IPv4 or IPv6, in 28 bytes rather than 128. */
+union peer_addr {
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
 struct perm {
-	struct sockaddr_storage	 p_peer;	/* IP only; port ignored */
+	union peer_addr		 p_peer;	/* IP only; port ignored */
 	time_t			 p_expires;
 };
 
 struct chan {
 	uint16_t		 ch_num;
-	struct sockaddr_storage	 ch_peer;	/* IP and port */
+	union peer_addr		 ch_peer;	/* IP and port */
 	time_t			 ch_expires;
 };
 
@@ -51,17 +59,19 @@ struct alloc {
 	struct sockaddr_storage	 a_relay[ALLOC_FAMILIES];
 	time_t			 a_expires;
 
-	struct perm		 a_perm[ALLOC_PERMS_MAX];
-	unsigned int		 a_nperm;
-	struct chan		 a_chan[ALLOC_CHANS_MAX];
-	unsigned int		 a_nchan;
+	/* grown on demand up to ALLOC_PERMS_MAX / ALLOC_CHANS_MAX: most
+	 * allocations hold one or two of each */
+	struct perm		*a_perm;
+	unsigned int		 a_nperm, a_permcap;
+	struct chan		*a_chan;
+	unsigned int		 a_nchan, a_chancap;
 
 	/* the credential it was made with (RFC 8656 5: same user) */
 	uint8_t			 a_key[32];
 	size_t			 a_keylen;
 	uint16_t		 a_alg;
-	char			 a_user[STUN_USERNAME_MAX + 1];
-	char			 a_quota_id[STUN_USERNAME_MAX + 1];
+	char			*a_user;	/* set by alloc_set_user() */
+	char			*a_quota_id;
 
 	time_t			 a_bw_sec;	/* relay.max_bps window */
 	uint64_t		 a_bw_bytes;
@@ -90,6 +100,9 @@ struct alloc	*alloc_find(struct alloc_table *, enum transport,
 /* A zeroed allocation for this 5-tuple, in the table (none must exist). */
 struct alloc	*alloc_new(struct alloc_table *, enum transport,
 		    const struct sockaddr *client, const struct sockaddr *local);
+/* The user and quota id of a (copied). */
+void		 alloc_set_user(struct alloc *, const char *user,
+		    const char *quota_id);
 /* Call fn for every allocation of the table (fn must not free it). */
 void		 alloc_foreach(struct alloc_table *,
 		    void (*fn)(struct alloc *, void *), void *arg);

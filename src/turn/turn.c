@@ -291,13 +291,10 @@ turn_allocate(struct txn *t, struct alloc *a)
 	a->a_id = id;
 	a->a_created = sv->sv_now;
 	a->a_lifetime = (int)life;
-	snprintf(a->a_quota_id, sizeof(a->a_quota_id), "%.*s",
-	    (int)sizeof(a->a_quota_id) - 1, ar->ar_quota_id);
+	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
 	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
-	snprintf(a->a_user, sizeof(a->a_user), "%.*s",
-	    (int)sizeof(a->a_user) - 1, ar->ar_user);
 	sv->sv_ops->ro_attach(sv->sv_net, a, t->t_pkt);
 	if (tok != NULL)
 		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);

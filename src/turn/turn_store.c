@@ -47,14 +47,18 @@ turn_describe(struct server *sv, const struct alloc *a, struct store_alloc *sa,
 	if (perms == NULL || chans == NULL)
 		return;		/* the allocation alone */
 	for (i = 0; i < a->a_nperm; i++) {
-		perms[i].sp_peer = a->a_perm[i].p_peer;
+		memset(&perms[i].sp_peer, 0, sizeof(perms[i].sp_peer));
+		memcpy(&perms[i].sp_peer, &a->a_perm[i].p_peer,
+		    sizeof(a->a_perm[i].p_peer));
 		perms[i].sp_expires = a->a_perm[i].p_expires;
 	}
 	sa->sa_perms = perms;
 	sa->sa_nperms = a->a_nperm;
 	for (i = 0; i < a->a_nchan; i++) {
 		chans[i].sc_num = a->a_chan[i].ch_num;
-		chans[i].sc_peer = a->a_chan[i].ch_peer;
+		memset(&chans[i].sc_peer, 0, sizeof(chans[i].sc_peer));
+		memcpy(&chans[i].sc_peer, &a->a_chan[i].ch_peer,
+		    sizeof(a->a_chan[i].ch_peer));
 		chans[i].sc_expires = a->a_chan[i].ch_expires;
 	}
 	sa->sa_chans = chans;

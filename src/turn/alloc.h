@@ -83,6 +83,10 @@ struct alloc {
 	uint64_t		 a_rep_pkts_out, a_rep_bytes_out;
 	time_t			 a_created;
 	int			 a_lifetime;	/* granted last */
+	/* the Allocate that made it, to answer its retransmissions */
+	uint8_t			 a_tid[STUN_TID_LEN];
+	uint64_t		 a_token;	/* RESERVATION-TOKEN given */
+	int			 a_v6err;	/* ADDRESS-ERROR-CODE given */
 
 	void			*a_net;		/* the net layer's state */
 };

@@ -144,6 +144,47 @@ turn_challenge(struct txn *t, int code)
 }
 
 /*
+ * The success answer of an Allocate (again, for a retransmission of the
+ * request that made a): the relayed addresses, ADDRESS-ERROR-CODE when
+ * the IPv6 half of a dual allocation could not be had, LIFETIME, the
+ * RESERVATION-TOKEN of an EVEN-PORT R request, XOR-MAPPED-ADDRESS.
+ */
+static void
+turn_allocate_ok(struct txn *t, const struct alloc *a, time_t life)
+{
+	struct server		*sv = t->t_sv;
+	struct stun_build	 b;
+	struct sockaddr_storage	 adv;
+	unsigned int		 i;
+
+	txn_success(t, &b);
+	for (i = 0; i < ALLOC_FAMILIES; i++) {
+		if (a->a_relay[i].ss_family == 0)
+			continue;
+		relay_advertised(sv->sv_conf, &a->a_relay[i], &adv);
+		stun_build_xaddr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
+		    (struct sockaddr *)&adv);
+	}
+	if (a->a_v6err) {
+		/* RFC 8656 7.2: which family could not be had, and why */
+		uint8_t	aec[4 + 64];
+		size_t	rl = strlen(stun_err_reason(a->a_v6err));
+
+		aec[0] = STUN_FAMILY_IPV6;
+		aec[1] = 0;
+		aec[2] = (uint8_t)(a->a_v6err / 100);
+		aec[3] = (uint8_t)(a->a_v6err % 100);
+		memcpy(aec + 4, stun_err_reason(a->a_v6err), rl);
+		stun_build_attr(&b, STUN_ATTR_ADDRESS_ERROR_CODE, aec, 4 + rl);
+	}
+	stun_build_u32(&b, STUN_ATTR_LIFETIME, (uint32_t)life);
+	if (a->a_token != 0)
+		stun_build_u64(&b, STUN_ATTR_RESERVATION_TOKEN, a->a_token);
+	stun_build_xaddr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, t->t_pkt->src);
+	txn_finish(t, &b);
+}
+
+/*
  * Draining: 300 with ALTERNATE-SERVER of the client's family when another
  * instance is known (RFC 8656 7.2 allows it for Allocate; the answer is
  * authenticated, so it cannot be forged to send clients elsewhere), else
@@ -177,20 +218,27 @@ turn_allocate(struct txn *t, struct alloc *a)
 	const struct stun_msg	*m = t->t_m;
 	const struct stun_attr	*rt, *ep, *tok, *raf, *aaf;
 	const struct auth_result *ar = t->t_ar;
-	struct stun_build	 b;
-	struct sockaddr_storage	 adv;
 	int			 fam[ALLOC_FAMILIES] = { AF_INET, 0 };
 	int			 even = 0, df, bad, code = 0, v6err = 0;
 	uint8_t			 v;
 	uint64_t		 token = 0, id;
 	time_t			 life;
-	unsigned int		 i;
 	struct store_op		*op = NULL;
 	enum store_rc		 src;
 	int			 claimed = 0;
 
 	if (a != NULL) {
-		txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
+		/*
+		 * RFC 8656 7.2: a retransmission of the request that made
+		 * this allocation (its answer was lost) gets that answer
+		 * again; anything else on the 5-tuple gets 437.
+		 */
+		if (memcmp(a->a_tid, m->tid, sizeof(a->a_tid)) == 0 &&
+		    strcmp(a->a_user, ar->ar_user) == 0 && a->a_expires >
+		    sv->sv_now)
+			turn_allocate_ok(t, a, a->a_expires - sv->sv_now);
+		else
+			txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
 		return;
 	}
 	rt = stun_msg_find(m, STUN_ATTR_REQUESTED_TRANSPORT);
@@ -319,31 +367,10 @@ turn_allocate(struct txn *t, struct alloc *a)
 	turn_gauge(sv, a, -1, 1);
 	turn_mirror(sv, a, STORE_EV_NEW);
 
-	txn_success(t, &b);
-	for (i = 0; i < ALLOC_FAMILIES; i++) {
-		if (a->a_relay[i].ss_family == 0)
-			continue;
-		relay_advertised(sv->sv_conf, &a->a_relay[i], &adv);
-		stun_build_xaddr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
-		    (struct sockaddr *)&adv);
-	}
-	if (v6err) {
-		/* RFC 8656 7.2: which family could not be had, and why */
-		uint8_t	aec[4 + 64];
-		size_t	rl = strlen(stun_err_reason(v6err));
-
-		aec[0] = STUN_FAMILY_IPV6;
-		aec[1] = 0;
-		aec[2] = (uint8_t)(v6err / 100);
-		aec[3] = (uint8_t)(v6err % 100);
-		memcpy(aec + 4, stun_err_reason(v6err), rl);
-		stun_build_attr(&b, STUN_ATTR_ADDRESS_ERROR_CODE, aec, 4 + rl);
-	}
-	stun_build_u32(&b, STUN_ATTR_LIFETIME, (uint32_t)life);
-	if (even == 2)
-		stun_build_u64(&b, STUN_ATTR_RESERVATION_TOKEN, token);
-	stun_build_xaddr(&b, STUN_ATTR_XOR_MAPPED_ADDRESS, t->t_pkt->src);
-	txn_finish(t, &b);
+	memcpy(a->a_tid, t->t_m->tid, sizeof(a->a_tid));
+	a->a_v6err = v6err;
+	a->a_token = even == 2 ? token : 0;
+	turn_allocate_ok(t, a, life);
 }
 
 static void

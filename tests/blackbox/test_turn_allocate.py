@@ -369,3 +369,33 @@ def test_fingerprint_on_turn_messages(shared_turn, turn_client, peer,
     assert r.fingerprint_ok() is True
     c.send_indication(peer.addr, b"fp")
     assert peer.recv(5.0) == (b"fp", c.relayed[0])
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_retransmitted_allocate_answered_again(turn_server, turn_client,
+                                              transport):
+    """RFC 8656 7.2: the very same Allocate again (its answer was lost, so
+    the client retransmits) gets the same success, with the same relayed
+    address and a signed answer; another Allocate on the 5-tuple gets
+    437."""
+    c = turn_client(turn_server, transport)
+    m0 = stun.turn_message(stun.ALLOCATE, attrs=[
+        stun.requested_transport_attr(stun.PROTO_UDP)])
+    r0 = c.exchange(m0, m0.encode())
+    expect_error(r0, 401)
+    c.learn(r0)                              # the realm and nonce
+    m = stun.turn_message(stun.ALLOCATE,
+                          attrs=[stun.requested_transport_attr(
+                              stun.PROTO_UDP)])
+    raw = c.sign(m)
+    first = c.exchange(m, raw)
+    expect_ok(first, stun.ALLOCATE)
+    again = c.exchange(m, raw)
+    expect_ok(again, stun.ALLOCATE)
+    c.verify(again)
+    assert again.tid == first.tid
+    assert again.xor_relayed() == first.xor_relayed()
+    assert 0 < again.lifetime() <= first.lifetime()
+    expect_error(c.allocate(), 437, stun.ALLOCATE)
+    s = turn_server.wait_stats(lambda s: s.get("err_437") == 1)
+    assert s["alloc_created"] == 1

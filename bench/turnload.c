@@ -11,7 +11,8 @@
  *	Send/Data indications with -i.  Every packet carries its send time;
  *	each one that comes back is a round trip, and is replaced at once.
  *	Packets not back within 0.5 s are counted lost and replaced.
- * alloc:	n sessions loop Allocate + Refresh(0) as fast as answers come.
+ * alloc:	n sessions loop Allocate + Refresh(0) as fast as answers come, each
+ *	Allocate from a new socket (a new 5-tuple, as a new client).
  * hold:	n allocations with a permission and a channel each are made and
  *	held; the server's RSS and open files are read before and after.
  *
@@ -348,6 +349,23 @@ sess_open(struct sess *s, unsigned int id)
 	}
 }
 
+/* A new client socket for s (a new 5-tuple); credentials and nonce kept. */
+static void
+sess_reopen(struct sess *s)
+{
+	struct timeval	tv = { 0, 300000 };
+	int		fd;
+
+	if ((fd = socket(server.ss_family, SOCK_DGRAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&server,
+	    addr_len((struct sockaddr *)&server)) == -1)
+		die("cannot open a client socket");
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	close(s->fd);
+	s->fd = fd;
+	memset(&s->relayed, 0, sizeof(s->relayed));
+}
+
 /* Allocate (+ permission + channel): 0 or -1. */
 static int
 sess_allocate(struct sess *s, int peers)
@@ -593,6 +611,8 @@ run_alloc(void)
 	 */
 	for (t = now(); t < t0 + duration; t = now()) {
 		for (i = 0; i < nsess; i++) {
+			/* a fresh 5-tuple each time, as a new client has */
+			sess_reopen(&sess[i]);
 			if (sess_allocate(&sess[i], 0) == 0 &&
 			    request(&sess[i], STUN_METHOD_REFRESH,
 			    attrs_refresh0, NULL, rbuf, sizeof(rbuf), &m) ==
@@ -718,6 +738,16 @@ main(int argc, char *argv[])
 		run_hold();
 	else
 		usage();
+	/* leave nothing behind: the next run starts from a clean server */
+	for (i = 0; i < nsess; i++) {
+		struct stun_msg	m;
+		uint8_t		rbuf[2048];
+
+		if (sess[i].nonce[0] != '\0' && sess[i].relayed.ss_family != 0)
+			(void)request(&sess[i], STUN_METHOD_REFRESH,
+			    attrs_refresh0, NULL, rbuf, sizeof(rbuf), &m);
+		close(sess[i].fd);
+	}
 	peer_stop = 1;
 	pthread_join(th, NULL);
 	return (0);

@@ -183,13 +183,9 @@ stats_log(struct turnd *td)
 	struct stats	 sum;
 	char		 line[1024];
 	size_t		 n;
-	unsigned int	 i;
 	int		 r;
 
-	memset(&sum, 0, sizeof(sum));
-	for (i = 0; i < td->td_nworkers; i++)
-		if (td->td_workers[i] != NULL)
-			worker_stats_add(td->td_workers[i], &sum);
+	turnd_stats(td, &sum);
 	n = (size_t)snprintf(line, sizeof(line), "stats:");
 #define STATS_FMT(name)							\
 	r = snprintf(line + n, sizeof(line) - n, " %s=%llu", #name,	\
@@ -278,12 +274,12 @@ worker_count(const struct turnd_conf *conf)
 static void
 log_listeners(const struct listen_set *set)
 {
-	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
 	char			 buf[ADDR_STRLEN];
 	unsigned int		 i;
 
 	for (i = 0; i < set->n; i++)
-		log_info("listening on %s %s%s", name[set->ls[i].ls_transport],
+		log_info("listening on %s %s%s",
+		    transport_name(set->ls[i].ls_transport),
 		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
 		    buf, sizeof(buf)),
 		    set->ls[i].ls_group >= 0 ? " (RFC 5780)" : "");
@@ -310,28 +306,13 @@ store_realm_cb(void *arg, struct store_realm *sr)
 static unsigned int
 store_count_cb(void *arg)
 {
-	struct turnd	*td = arg;
-	struct stats	 sum;
-	uint64_t	 made, gone;
-	unsigned int	 i;
-
-	memset(&sum, 0, sizeof(sum));
-	for (i = 0; i < td->td_nworkers; i++)
-		worker_stats_add(td->td_workers[i], &sum);
-	made = atomic_load(&sum.alloc_created);
-	gone = atomic_load(&sum.alloc_deleted) +
-	    atomic_load(&sum.alloc_expired);
-	return (made > gone ? (unsigned int)(made - gone) : 0);
+	return (turnd_allocations(arg));
 }
 
 static void
 metrics_stats_cb(void *arg, struct stats *sum)
 {
-	struct turnd	*td = arg;
-	unsigned int	 i;
-
-	for (i = 0; i < td->td_nworkers; i++)
-		worker_stats_add(td->td_workers[i], sum);
+	turnd_stats(arg, sum);
 }
 
 static unsigned int
@@ -392,13 +373,12 @@ reach_address(const struct turnd_conf *conf, const struct listen_set *set,
 static char *
 listen_string(const struct listen_set *set)
 {
-	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
 	char			 buf[ADDR_STRLEN], *s = xstrdup(""), *t;
 	unsigned int		 i;
 
 	for (i = 0; i < set->n; i++) {
 		t = xasprintf("%s%s%s/%s", s, i > 0 ? " " : "",
-		    name[set->ls[i].ls_transport],
+		    transport_name(set->ls[i].ls_transport),
 		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
 		    buf, sizeof(buf)));
 		free(s);

@@ -23,6 +23,7 @@ struct store_main;
 struct metrics;
 struct control;
 struct sbuf;
+struct stats;
 struct worker;
 
 #define TURND_NSIGNALS	5
@@ -62,6 +63,8 @@ struct turnd {
 };
 
 /* turnd_admin.c: the control socket's hooks */
+/* The counters of every worker, summed into *sum (zeroed first). */
+void		turnd_stats(struct turnd *, struct stats *sum);
 unsigned int	turnd_allocations(struct turnd *);
 void		turnd_status(void *, int json, struct sbuf *);
 int		turnd_reload(void *, int json, struct sbuf *);

@@ -27,16 +27,24 @@
 #include "turn/stats.h"
 #include "turnd.h"
 
+void
+turnd_stats(struct turnd *td, struct stats *sum)
+{
+	unsigned int	i;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < td->td_nworkers; i++)
+		if (td->td_workers[i] != NULL)
+			worker_stats_add(td->td_workers[i], sum);
+}
+
 /* Live allocations: the workers' gauges, summed. */
 unsigned int
 turnd_allocations(struct turnd *td)
 {
 	struct stats	sum;
-	unsigned int	i;
 
-	memset(&sum, 0, sizeof(sum));
-	for (i = 0; i < td->td_nworkers; i++)
-		worker_stats_add(td->td_workers[i], &sum);
+	turnd_stats(td, &sum);
 	return ((unsigned int)(atomic_load(&sum.allocs_udp) +
 	    atomic_load(&sum.allocs_tcp) + atomic_load(&sum.allocs_tls)));
 }

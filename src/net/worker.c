@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
@@ -82,20 +83,11 @@ worker_traffic(void *arg)
 	server_traffic(&w->w_srv);
 }
 
-static long long
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
 static void
 worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
-	long long	 now = mono_us(), lag;
+	long long	 now = clock_mono_us(), lag;
 
 	(void)fd;
 	(void)what;
@@ -218,7 +210,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 			store_realm_ref(ws->ws_realm);
 			server_set_realm(&w->w_srv, ws->ws_realm);
 		}
-		w->w_tick_last = mono_us();
+		w->w_tick_last = clock_mono_us();
 		w->w_tick = event_new(w->w_base, -1, EV_PERSIST,
 		    worker_tick_cb, w);
 		if (w->w_tick == NULL || event_add(w->w_tick, &tv) == -1)

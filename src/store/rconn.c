@@ -24,6 +24,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
@@ -94,15 +95,6 @@ rconn_stats(struct rconn_stats *out)
 		out->rs_bucket[i] = atomic_load(&rcs_bucket[i]);
 }
 
-static long long
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
 /* A command answered after us microseconds. */
 static void
 rconn_count_cmd(long long us)
@@ -129,15 +121,6 @@ rconn_set_down(struct rconn *rc, int lost)
 	}
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 const char *
 rconn_where(const struct rconn *rc)
 {
@@ -153,18 +136,10 @@ rconn_pending(const struct rconn *rc)
 void
 rconn_drain(struct rconn *rc, struct event_base *base)
 {
-	struct timespec	start, now;
-	long long	ms;
+	long long	end = clock_mono_ms() + RCONN_DRAIN_MS;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (rconn_pending(rc) > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		ms = (now.tv_sec - start.tv_sec) * 1000LL +
-		    (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (ms >= RCONN_DRAIN_MS)
-			break;
+	while (rconn_pending(rc) > 0 && clock_mono_ms() < end)
 		event_base_loop(base, EVLOOP_ONCE);
-	}
 }
 
 int
@@ -234,10 +209,10 @@ rconn_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 	(void)ac;
 	if (c->c_gen == rc->rc_gen && rc->rc_inflight > 0) {
 		rc->rc_inflight--;
-		rc->rc_progress = now_ms();
+		rc->rc_progress = clock_mono_ms();
 	}
 	if (reply != NULL)
-		rconn_count_cmd(now_us() - c->c_sent);
+		rconn_count_cmd(clock_mono_us() - c->c_sent);
 	if (c->c_cb != NULL)
 		c->c_cb(rc, reply, c->c_arg);
 	free(c);
@@ -253,7 +228,7 @@ rconn_send(struct rconn *rc, rconn_cb cb, void *arg, int argc,
 		return (-1);
 	c = xmalloc(sizeof(*c));
 	c->c_rc = rc;
-	c->c_sent = now_us();
+	c->c_sent = clock_mono_us();
 	c->c_gen = rc->rc_gen;
 	c->c_cb = cb;
 	c->c_arg = arg;
@@ -263,7 +238,7 @@ rconn_send(struct rconn *rc, rconn_cb cb, void *arg, int argc,
 		return (-1);
 	}
 	if (rc->rc_inflight++ == 0)
-		rc->rc_progress = now_ms();
+		rc->rc_progress = clock_mono_ms();
 	return (0);
 }
 
@@ -436,7 +411,7 @@ rconn_connect(struct rconn *rc)
 	rc->rc_gen++;
 	rc->rc_inflight = 0;
 	rc->rc_state = RC_CONNECTING;
-	rc->rc_started = now_ms();
+	rc->rc_started = clock_mono_ms();
 }
 
 static void
@@ -452,7 +427,7 @@ static void
 rconn_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rconn	*rc = arg;
-	long long	 now = now_ms();
+	long long	 now = clock_mono_ms();
 	long long	 ct = (long long)rc->rc_conf->redis_connect_timeout * 1000;
 	long long	 mt = (long long)rc->rc_conf->redis_command_timeout * 1000;
 

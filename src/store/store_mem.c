@@ -24,18 +24,6 @@ struct store_mem {
 	unsigned int		  sm_nsecrets;
 };
 
-/* OpenSSL failures leave an all-zero key: it must never be used. */
-static int
-key_zero(const uint8_t *key, size_t len)
-{
-	uint8_t	acc = 0;
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		acc |= key[i];
-	return (acc == 0);
-}
-
 static int
 cmp_name(const void *x, const void *y)
 {
@@ -77,9 +65,9 @@ store_mem_new(const struct turnd_conf *conf)
 		stun_key_sha256(cu->cu_user, conf->realm, cu->cu_password,
 		    u->su_sha256);
 		stun_userhash(cu->cu_user, conf->realm, u->su_hash);
-		if (key_zero(u->su_md5, sizeof(u->su_md5)) ||
-		    key_zero(u->su_sha256, sizeof(u->su_sha256)) ||
-		    key_zero(u->su_hash, sizeof(u->su_hash))) {
+		if (stun_key_failed(u->su_md5, sizeof(u->su_md5)) ||
+		    stun_key_failed(u->su_sha256, sizeof(u->su_sha256)) ||
+		    stun_key_failed(u->su_hash, sizeof(u->su_hash))) {
 			log_warnx("%s: cannot derive the keys of a user",
 			    __func__);
 			store_mem_free(sm);

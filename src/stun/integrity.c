@@ -189,6 +189,17 @@ stun_key_sha256(const char *user, const char *realm, const char *pass,
 	    32);
 }
 
+int
+stun_key_failed(const uint8_t *key, size_t len)
+{
+	uint8_t	acc = 0;
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		acc |= key[i];
+	return (acc == 0);
+}
+
 /* USERHASH (RFC 8489 14.4): SHA-256 of "user:realm". */
 void
 stun_userhash(const char *user, const char *realm, uint8_t out[32])

@@ -240,6 +240,12 @@ void	stun_key_md5(const char *user, const char *realm, const char *pass,
 	    uint8_t out[16]);
 void	stun_key_sha256(const char *user, const char *realm, const char *pass,
 	    uint8_t out[32]);
+/*
+ * 1 if key (len bytes) is all zero: what the functions above leave when
+ * OpenSSL fails.  Anyone could compute a MAC with it, so such a key must
+ * never be used.
+ */
+int	stun_key_failed(const uint8_t *key, size_t len);
 /* USERHASH (RFC 8489 14.4): SHA-256 of "username:realm"; zeros if
  * OpenSSL failed. */
 void	stun_userhash(const char *user, const char *realm, uint8_t out[32]);

@@ -112,21 +112,6 @@ auth_hmac(const char *md, const void *key, size_t keylen, const void *data,
 	return (ok ? 0 : -1);
 }
 
-/*
- * stun_key_md5() and _sha256() give an all-zero key when OpenSSL
- * fails; anyone could compute a MAC with it, so it must never verify.
- */
-static int
-auth_key_zero(const uint8_t *key, size_t len)
-{
-	uint8_t	acc = 0;
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		acc |= key[i];
-	return (acc == 0);
-}
-
 static void
 put64(uint8_t *p, uint64_t v)
 {
@@ -366,7 +351,7 @@ auth_user_key(const struct auth *a, const char *user, uint16_t alg,
 static int
 auth_mac_ok(const struct stun_msg *m, const uint8_t *key, size_t keylen)
 {
-	if (auth_key_zero(key, keylen))
+	if (stun_key_failed(key, keylen))
 		return (0);
 	if (m->mi256_idx >= 0)
 		return (stun_msg_check_integrity_sha256(m, key, keylen) == 0);

@@ -21,6 +21,15 @@
 #include "turn/server_int.h"
 #include "turn/stats.h"
 
+const char *
+transport_name(enum transport t)
+{
+	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
+
+	return ((unsigned int)t < sizeof(name) / sizeof(name[0]) ? name[t] :
+	    "?");
+}
+
 void
 server_init(struct server *sv, const struct turnd_conf *conf,
     struct stats *st)

@@ -36,6 +36,9 @@ enum transport {
 	TRANSPORT_DTLS
 };
 
+/* "udp", "tcp", "tls", "dtls": for logs, turnctl and the store. */
+const char	*transport_name(enum transport);
+
 /* Where a message came from, and what the listener can offer. */
 struct server_pkt {
 	enum transport			 transport;

@@ -13,8 +13,6 @@
 #include "turn/server.h"
 #include "turn/server_int.h"
 
-static const char *const transport_name[] = { "udp", "tcp", "tls", "dtls" };
-
 int
 server_filter_match(const struct server_filter *f, const struct alloc *a,
     time_t now)
@@ -49,7 +47,7 @@ session_json(struct sbuf *sb, const struct alloc *a, time_t now)
 	    (unsigned long long)a->a_id);
 	sbuf_json_str(sb, a->a_user);
 	sbuf_printf(sb, ",\"transport\":\"%s\",\"client\":\"%s\"",
-	    transport_name[a->a_transport], addr_fmt((const struct sockaddr *)
+	    transport_name(a->a_transport), addr_fmt((const struct sockaddr *)
 	    &a->a_client, buf, sizeof(buf)));
 	sbuf_printf(sb, ",\"server\":\"%s\",\"relayed\":[", addr_fmt(
 	    (const struct sockaddr *)&a->a_local, buf, sizeof(buf)));
@@ -104,7 +102,7 @@ session_text(struct sbuf *sb, const struct alloc *a, time_t now, int full)
 	if (!full) {
 		sbuf_printf(sb, "%020llu %-16s %-3s %-22s %-22s %6lld %6lld "
 		    "%3u %3u %llu/%llu\n", (unsigned long long)a->a_id,
-		    a->a_user, transport_name[a->a_transport], client,
+		    a->a_user, transport_name(a->a_transport), client,
 		    relay[0][0] ? relay[0] : relay[1],
 		    (long long)(now - a->a_created),
 		    (long long)(a->a_expires - now), np, nc,
@@ -115,7 +113,7 @@ session_text(struct sbuf *sb, const struct alloc *a, time_t now, int full)
 	sbuf_printf(sb, "id:            %020llu\nuser:          %s\n"
 	    "client:        %s %s\nserver:        %s\n",
 	    (unsigned long long)a->a_id, a->a_user,
-	    transport_name[a->a_transport], client, addr_fmt(
+	    transport_name(a->a_transport), client, addr_fmt(
 	    (const struct sockaddr *)&a->a_local, buf, sizeof(buf)));
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		if (relay[i][0] != '\0')

@@ -14,8 +14,6 @@
 #include "turn/server.h"
 #include "turn/server_int.h"
 
-static const char *const transport_name[] = { "udp", "tcp", "tls", "dtls" };
-
 /* Describe a; perms and chans are the caller's arrays. */
 static void
 turn_describe(struct server *sv, const struct alloc *a, struct store_alloc *sa,
@@ -27,7 +25,7 @@ turn_describe(struct server *sv, const struct alloc *a, struct store_alloc *sa,
 	sa->sa_id = a->a_id;
 	sa->sa_user = a->a_user;
 	sa->sa_quota_id = a->a_quota_id;
-	sa->sa_transport = transport_name[a->a_transport];
+	sa->sa_transport = transport_name(a->a_transport);
 	if (sv->sv_ops->ro_tls_info != NULL)
 		sv->sv_ops->ro_tls_info(sv->sv_net, a, &sa->sa_tls_version,
 		    &sa->sa_tls_cipher);

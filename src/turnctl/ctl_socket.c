@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "admin/control.h"
+#include "common/clock.h"
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "turnctl/turnctl.h"
@@ -48,12 +49,11 @@ read_all(int fd, struct sbuf *sb)
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	char		 buf[8192];
 	ssize_t		 n;
-	int		 left = CTL_WAIT_MS;
-	struct timespec	 t0, t1;
+	long long	 end = clock_mono_ms() + CTL_WAIT_MS, left;
 
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (poll(&pfd, 1, left) <= 0) {
+		if ((left = end - clock_mono_ms()) <= 0 ||
+		    poll(&pfd, 1, (int)left) <= 0) {
 			errno = ETIMEDOUT;
 			return (-1);
 		}
@@ -69,13 +69,6 @@ read_all(int fd, struct sbuf *sb)
 			return (-1);
 		}
 		sbuf_printf(sb, "%.*s", (int)n, buf);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left -= (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return (-1);
-		}
 	}
 }
 

@@ -15,6 +15,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -131,7 +132,6 @@ TAILQ_HEAD(conn_list, conn);
 TAILQ_HEAD(relay_list, relay);
 
 #define RELAY_PEERBUF	65536			/* any datagram from a peer */
-#define RELAY_OUTBUF	(RELAY_PEERBUF + 64)	/* it as a Data indication */
 
 /* What every worker shares, read-only or locked inside. */
 struct worker_shared {
@@ -171,8 +171,9 @@ struct worker {
 	struct alloc_table	*w_allocs;
 	struct relay_list	 w_relays;
 	struct resv		*w_resv;
-	uint8_t			*w_peerbuf;	/* RELAY_PEERBUF */
-	uint8_t			*w_outbuf;	/* RELAY_OUTBUF */
+	struct rio		*w_rio;		/* the data path's batches */
+	int			 w_relay_ep;	/* epoll set of relay sockets */
+	struct event		*w_relay_ev;	/* on w_relay_ep */
 
 	/* UDP batch state, reused on every wakeup (no per-packet malloc). */
 	uint8_t			*w_rxbuf;	/* UDP_BATCH * UDP_RXBUF */
@@ -208,15 +209,40 @@ void	udp_stop(struct usock *);
 /* One datagram to the client from our address from (its local address). */
 void	udp_send(struct usock *, const struct sockaddr *to,
 	    const struct sockaddr *from, const uint8_t *, size_t);
+/* The IP_PKTINFO/IPV6_PKTINFO control message that makes a datagram
+ * leave from local; its length. */
+size_t	udp_set_source(uint8_t *, const struct sockaddr_storage *local);
 
 /* stream.c */
 int	stream_listen(struct worker *, struct slisten *);
 void	stream_unlisten(struct slisten *);
 void	conn_free(struct conn *);
 void	conn_send(struct conn *, const uint8_t *, size_t);
+/* The same, gathered from n pieces. */
+void	conn_sendv(struct conn *, const struct iovec *, int n);
 /* The TLS version and cipher of a TLS connection, else NULLs. */
 void	conn_tls_info(const struct conn *, const char **version,
 	    const char **cipher);
+
+/* relay_io.c: the data path's batched sends */
+#define RIO_SLOTS	32	/* datagrams from peers in hand */
+struct rio;
+struct rio *rio_new(struct stats *);
+void	rio_free(struct rio *);
+/* Queue datagrams to peers until rio_flush(); copy: the data's buffer
+ * goes away before then (a stream's input). */
+void	rio_begin(struct rio *, int copy);
+void	rio_flush(struct rio *);
+void	rio_to_peer(struct rio *, int fd, const struct sockaddr *peer,
+	    const uint8_t *, size_t);
+void	rio_forget_fd(struct rio *, int fd);
+unsigned int rio_slots(struct rio *, struct mmsghdr *, struct iovec *,
+	    struct sockaddr_storage *from, unsigned int want);
+void	rio_slots_used(struct rio *, unsigned int);
+void	rio_to_client(struct rio *, struct usock *, const struct sockaddr *to,
+	    const struct sockaddr *from, const uint8_t *head, size_t hlen,
+	    const uint8_t *data, size_t len, size_t pad);
+void	rio_flush_clients(struct rio *);
 
 /* relay.c */
 extern const struct relay_ops relay_ops;
@@ -224,5 +250,8 @@ struct resv *resv_new(void);
 void	resv_free(struct resv *);
 void	relay_timer_arm(struct relay *);
 void	relay_end_all(struct worker *);
+/* The worker's relay sockets: watch them (an epoll set inside the loop). */
+void	relay_watch_start(struct worker *);
+void	relay_watch_stop(struct worker *);
 
 #endif /* NET_H */

@@ -4,8 +4,16 @@
  * reservations (RFC 8656 7.2, shared by all workers since the second
  * Allocate may land on another worker), expiry timers, and data from
  * peers back to the client over its UDP socket or its connection.
+ *
+ * A worker's relay sockets are in one epoll set of their own, watched by
+ * a single event of its loop: one wakeup reads every ready relay socket
+ * with recvmmsg (a bounded number of datagrams each, then the next one,
+ * so one busy peer cannot starve the others) and what goes to UDP clients
+ * leaves in one sendmmsg per listening socket (relay_io.c).  No libevent
+ * event per allocation, no system call per datagram.
  */
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -25,10 +33,13 @@
 #include "turn/alloc.h"
 
 #define RELAY_BIND_TRIES	64	/* random ports tried before 508 */
-#define RELAY_READS		32	/* datagrams per wakeup, then yield */
+#define RELAY_READS		16	/* datagrams per socket per turn */
+#define RELAY_EVENTS		64	/* ready sockets per wakeup */
 #define RELAY_SOCKBUF		(256 * 1024)	/* a burst from a peer */
 #define RESV_MAX		1024
 #define RESV_LIFETIME		30	/* s a reserved port is kept */
+
+_Static_assert(ALLOC_FAMILIES == 2, "one bit of epoll data holds idx");
 
 /* What an allocation holds in the net layer (a->a_net). */
 struct relay {
@@ -36,7 +47,6 @@ struct relay {
 	struct worker		*r_w;
 	struct alloc		*r_alloc;
 	int			 r_fd[ALLOC_FAMILIES];
-	struct event		*r_ev[ALLOC_FAMILIES];
 	struct event		*r_timer;
 	struct usock		*r_us;		/* UDP client: its socket */
 	struct conn		*r_conn;	/* TCP/TLS client */
@@ -164,8 +174,6 @@ relay_bind(const struct sockaddr_storage *ip, uint16_t port, int df)
 	return (fd);
 }
 
-static void	relay_read_cb(evutil_socket_t, short, void *);
-
 /* Take fd as relay socket idx of a. */
 static int
 relay_adopt(struct relay *r, unsigned int idx, int fd)
@@ -173,6 +181,7 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 	struct alloc		*a = r->r_alloc;
 	struct sockaddr_storage	 bound;
 	socklen_t		 len = sizeof(bound);
+	struct epoll_event	 ev;
 
 	if (getsockname(fd, (struct sockaddr *)&bound, &len) == -1) {
 		close(fd);
@@ -186,12 +195,16 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 		bound = a->a_local;
 		addr_set_port((struct sockaddr *)&bound, port);
 	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = (uint64_t)(uintptr_t)r | idx;	/* r is aligned */
+	if (epoll_ctl(r->r_w->w_relay_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("%s: epoll_ctl", __func__);
+		close(fd);
+		return (STUN_ERR_SERVER_ERROR);
+	}
 	a->a_relay[idx] = bound;
 	r->r_fd[idx] = fd;
-	r->r_ev[idx] = event_new(r->r_w->w_base, fd, EV_READ | EV_PERSIST,
-	    relay_read_cb, r);
-	if (r->r_ev[idx] == NULL || event_add(r->r_ev[idx], NULL) == -1)
-		fatalx("%s: cannot watch a relay socket", __func__);
 	return (0);
 }
 
@@ -257,11 +270,13 @@ relay_claim(void *net, struct alloc *a, unsigned int idx, uint64_t token)
 static void
 relay_close_one(struct relay *r, unsigned int idx)
 {
-	if (r->r_ev[idx] != NULL)
-		event_free(r->r_ev[idx]);
-	r->r_ev[idx] = NULL;
-	if (r->r_fd[idx] != -1)
-		close(r->r_fd[idx]);
+	int	fd = r->r_fd[idx];
+
+	if (fd == -1)
+		return;
+	rio_forget_fd(r->r_w->w_rio, fd);
+	(void)epoll_ctl(r->r_w->w_relay_ep, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
 	r->r_fd[idx] = -1;
 }
 
@@ -359,42 +374,106 @@ relay_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
 		if (r->r_fd[i] != -1 &&
 		    a->a_relay[i].ss_family == peer->sa_family)
 			break;
-	if (i == ALLOC_FAMILIES || sendto(r->r_fd[i], data, len, 0, peer,
-	    addr_len(peer)) == -1)
+	if (i == ALLOC_FAMILIES) {
 		STATS_INC(&w->w_stats, udp_send_errors);
+		return;
+	}
+	rio_to_peer(w->w_rio, r->r_fd[i], peer, data, len);
 }
 
-/* Datagrams from peers: to the client, as ChannelData or Data. */
+/* Up to RELAY_READS datagrams from relay socket idx of r to its client. */
 static void
-relay_read_cb(evutil_socket_t fd, short what, void *arg)
+relay_read(struct worker *w, struct relay *r, unsigned int idx)
 {
-	struct relay		*r = arg;
-	struct worker		*w = r->r_w;
 	struct alloc		*a = r->r_alloc;
-	struct sockaddr_storage	 peer;
-	socklen_t		 plen;
-	ssize_t			 n;
-	size_t			 out;
-	unsigned int		 i;
+	struct mmsghdr		 msg[RELAY_READS];
+	struct iovec		 iov[RELAY_READS], out[3];
+	struct sockaddr_storage	 from[RELAY_READS];
+	uint8_t			 head[SERVER_HEAD_MAX];
+	static const uint8_t	 zeros[4];
+	unsigned int		 i, n;
+	size_t			 hlen, pad, len;
+	int			 got;
 
-	worker_clock(w);
-	for (i = 0; i < RELAY_READS; i++) {
-		plen = sizeof(peer);
-		n = recvfrom((int)fd, w->w_peerbuf, RELAY_PEERBUF, MSG_DONTWAIT,
-		    (struct sockaddr *)&peer, &plen);
-		if (n < 0)
-			return;
-		out = server_from_peer(&w->w_srv, a, (struct sockaddr *)&peer,
-		    w->w_peerbuf, (size_t)n, r->r_conn != NULL, w->w_outbuf,
-		    RELAY_OUTBUF);
-		if (out == 0)
+	n = rio_slots(w->w_rio, msg, iov, from, RELAY_READS);
+	got = recvmmsg(r->r_fd[idx], msg, n, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return;
+	rio_slots_used(w->w_rio, (unsigned int)got);
+	for (i = 0; i < (unsigned int)got; i++) {
+		len = msg[i].msg_len;
+		hlen = server_from_peer(&w->w_srv, a,
+		    (struct sockaddr *)&from[i], len, r->r_conn != NULL, head,
+		    &pad);
+		if (hlen == 0)
 			continue;
-		if (r->r_us != NULL)
-			udp_send(r->r_us, (struct sockaddr *)&a->a_client,
-			    (struct sockaddr *)&a->a_local, w->w_outbuf, out);
-		else if (r->r_conn != NULL)
-			conn_send(r->r_conn, w->w_outbuf, out);
+		if (r->r_us != NULL) {
+			rio_to_client(w->w_rio, r->r_us,
+			    (struct sockaddr *)&a->a_client,
+			    (struct sockaddr *)&a->a_local, head, hlen,
+			    iov[i].iov_base, len, pad);
+			continue;
+		}
+		out[0].iov_base = head;
+		out[0].iov_len = hlen;
+		out[1] = iov[i];
+		out[1].iov_len = len;
+		out[2].iov_base = (void *)(uintptr_t)zeros;
+		out[2].iov_len = pad;
+		conn_sendv(r->r_conn, out, 3);
 	}
+}
+
+/*
+ * The ready relay sockets: each gets one turn of at most RELAY_READS
+ * datagrams (epoll hands out sockets still ready in rotation next time),
+ * then everything for UDP clients goes out.
+ */
+static void
+relay_ready_cb(evutil_socket_t efd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct epoll_event	 ev[RELAY_EVENTS];
+	struct relay		*r;
+	unsigned int		 idx;
+	int			 i, n;
+
+	(void)what;
+	worker_clock(w);
+	n = epoll_wait((int)efd, ev, RELAY_EVENTS, 0);
+	for (i = 0; i < n; i++) {
+		/* nothing in a turn closes a relay socket (see relay_io.c) */
+		r = (struct relay *)(uintptr_t)(ev[i].data.u64 & ~(uint64_t)1);
+		idx = (unsigned int)(ev[i].data.u64 & 1);
+		if (r->r_fd[idx] != -1)
+			relay_read(w, r, idx);
+	}
+	rio_flush_clients(w->w_rio);
+}
+
+void
+relay_watch_start(struct worker *w)
+{
+	w->w_rio = rio_new(&w->w_stats);
+	if ((w->w_relay_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("%s: epoll_create1", __func__);
+	w->w_relay_ev = event_new(w->w_base, w->w_relay_ep,
+	    EV_READ | EV_PERSIST, relay_ready_cb, w);
+	if (w->w_relay_ev == NULL || event_add(w->w_relay_ev, NULL) == -1)
+		fatalx("%s: cannot watch the relay sockets", __func__);
+}
+
+void
+relay_watch_stop(struct worker *w)
+{
+	if (w->w_relay_ev != NULL)
+		event_free(w->w_relay_ev);
+	w->w_relay_ev = NULL;
+	if (w->w_relay_ep != -1)
+		close(w->w_relay_ep);
+	w->w_relay_ep = -1;
+	rio_free(w->w_rio);
+	w->w_rio = NULL;
 }
 
 /* An answer that waited for the store: back the way its request came. */

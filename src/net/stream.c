@@ -166,18 +166,42 @@ conn_close_garbage(struct conn *c)
 void
 conn_send(struct conn *c, const uint8_t *buf, size_t len)
 {
+	struct iovec	iov;
+
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	conn_sendv(c, &iov, 1);
+}
+
+void
+conn_sendv(struct conn *c, const struct iovec *iov, int n)
+{
 	struct bufferevent	*bev = c->c_bev;
-	ssize_t			 n = 0;
+	struct msghdr		 mh;
+	ssize_t			 sent = 0;
+	size_t			 skip;
+	int			 i;
 
 	if (c->c_transport == TRANSPORT_TCP &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		n = send(bufferevent_getfd(bev), buf, len,
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = (struct iovec *)(uintptr_t)iov;
+		mh.msg_iovlen = (size_t)n;
+		sent = sendmsg(bufferevent_getfd(bev), &mh,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0)
-			n = 0;	/* EAGAIN, or an error the bufferevent sees */
+		if (sent < 0)
+			sent = 0;  /* EAGAIN, or an error the bufferevent sees */
 	}
-	if ((size_t)n < len)
-		bufferevent_write(bev, buf + n, len - (size_t)n);
+	skip = (size_t)sent;
+	for (i = 0; i < n; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		bufferevent_write(bev, (const uint8_t *)iov[i].iov_base + skip,
+		    iov[i].iov_len - skip);
+		skip = 0;
+	}
 }
 
 /*
@@ -200,6 +224,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct timeval		 tv;
 
 	worker_clock(c->c_w);
+	/* data for peers leaves in one sendmmsg per relay socket */
+	rio_begin(c->c_w->w_rio, 1);
 	while ((avail = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) + blen > CONN_OUT_MAX) {
 			backlog = 1;
@@ -226,6 +252,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		blen += conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
 		evbuffer_drain(in, f.framelen);
 	}
+	rio_flush(c->c_w->w_rio);
 	if (blen > 0)
 		conn_send(c, batch, blen);
 	if (garbage) {

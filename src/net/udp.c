@@ -76,7 +76,7 @@ udp_local_addr(struct msghdr *mh, const struct usock *us,
 }
 
 /* Fill the control message that makes a reply leave from local. */
-static size_t
+size_t
 udp_set_source(uint8_t *buf, const struct sockaddr_storage *local)
 {
 	struct cmsghdr		*c = (struct cmsghdr *)buf;
@@ -200,6 +200,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 
 		ntx = 0;
+		rio_begin(w->w_rio, 0);
 		for (i = 0; i < (unsigned int)n; i++) {
 			msg = bt.rxiov[i].iov_base;
 			if (udp_local_addr(&bt.rx[i].msg_hdr, us, &local) == -1)
@@ -246,6 +247,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			ntx++;
 		}
+		rio_flush(w->w_rio);	/* before rxbuf is reused */
 		if (ntx > 0)
 			udp_flush(us, &bt, ntx);
 		if (n < UDP_BATCH)

@@ -178,6 +178,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	unsigned int	 i, nu = 0, ns = 0;
 
 	w = xcalloc(1, sizeof(*w));
+	w->w_relay_ep = -1;
 	w->w_id = id;
 	w->w_conf = conf;
 	w->w_tls = ws->ws_tls;
@@ -189,8 +190,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 		fatalx("%s: event_base_new failed", __func__);
 	server_init(&w->w_srv, conf, &w->w_stats);
 	w->w_allocs = alloc_table_new();
-	w->w_peerbuf = xmalloc(RELAY_PEERBUF);
-	w->w_outbuf = xmalloc(RELAY_OUTBUF);
+	relay_watch_start(w);
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
 	worker_clock(w);
@@ -300,6 +300,7 @@ worker_free(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
 		conn_free(c);
 	relay_end_all(w);
+	relay_watch_stop(w);
 	for (i = 0; i < w->w_nslistens; i++)
 		stream_unlisten(&w->w_slistens[i]);
 	for (i = 0; i < w->w_nusocks; i++) {
@@ -313,8 +314,6 @@ worker_free(struct worker *w)
 	alloc_table_free(w->w_allocs);
 	server_clear(&w->w_srv);
 	event_free(w->w_tick);
-	free(w->w_peerbuf);
-	free(w->w_outbuf);
 	free(w->w_slistens);
 	free(w->w_usocks);
 	free(w->w_rxbuf);

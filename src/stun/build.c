@@ -314,6 +314,31 @@ stun_build_fingerprint(struct stun_build *b)
 	    STUN_FINGERPRINT_XOR);
 }
 
+/*
+ * Finish a message whose last attribute (type, len bytes of value) the
+ * caller sends from a buffer of its own, followed by its padding
+ * (stun_pad(len) zero bytes): the attribute header is appended and the
+ * message length counts the value and its padding.  Returns the length of
+ * what was built (the head to send before the value), or 0.
+ */
+size_t
+stun_build_finish_tail(struct stun_build *b, uint16_t type, size_t len)
+{
+	size_t	padded = (len + 3) & ~(size_t)3;
+	uint8_t	*p;
+
+	if (b->err || len > 0xffff || STUN_ATTR_HDR_LEN > b->cap - b->len ||
+	    STUN_ATTR_HDR_LEN + padded > STUN_BODY_MAX -
+	    (b->len - STUN_HDR_LEN))
+		return (0);
+	p = b->buf + b->len;
+	put16(p, type);
+	put16(p + 2, (uint16_t)len);
+	put16(b->buf + 2, (uint16_t)(b->len - STUN_HDR_LEN +
+	    STUN_ATTR_HDR_LEN + padded));
+	return (b->len + STUN_ATTR_HDR_LEN);
+}
+
 /* The finished message's length, or 0 if any step failed. */
 size_t
 stun_build_finish(struct stun_build *b)

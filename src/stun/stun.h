@@ -325,6 +325,14 @@ void	stun_build_integrity_sha256(struct stun_build *, const uint8_t *key,
 void	stun_build_fingerprint(struct stun_build *);
 /* Total length of the finished message, or 0 if the builder failed. */
 size_t	stun_build_finish(struct stun_build *);
+/*
+ * Finish with a last attribute whose len-byte value the caller sends from
+ * its own buffer, then (4 - len % 4) % 4 zero bytes: appends the
+ * attribute's header and counts value and padding in the message length.
+ * Returns the length of the head built, or 0.
+ */
+size_t	stun_build_finish_tail(struct stun_build *, uint16_t type,
+	    size_t len);
 
 /* ChannelData (RFC 8656 section 12.4). */
 struct stun_chan {

@@ -150,14 +150,18 @@ void	server_chandata(struct server *, const struct server_pkt *,
 	    const uint8_t *msg, size_t len);
 
 /*
- * TURN data from a peer to allocation a: writes the message for the
- * client into out (ChannelData when a channel is bound to the peer,
- * padded when pad, else a Data indication) and returns its length, or 0
- * when the peer has no permission (counted).
+ * TURN data from a peer to allocation a, without copying it: writes into
+ * head the bytes that go before the data (a ChannelData header when a
+ * channel is bound to the peer, else the head of a Data indication) and
+ * into *padlen the number of zero bytes that go after it (the DATA
+ * attribute's padding; ChannelData is padded to 4 only when pad, i.e.
+ * on streams).  Returns the head's length, or 0 when the data is dropped
+ * (no permission, over max_bps, too long: counted).
  */
+#define SERVER_HEAD_MAX	64
 size_t	server_from_peer(struct server *, struct alloc *,
-	    const struct sockaddr *peer, const uint8_t *data, size_t len,
-	    int pad, uint8_t *out, size_t cap);
+	    const struct sockaddr *peer, size_t len, int pad,
+	    uint8_t head[SERVER_HEAD_MAX], size_t *padlen);
 
 /* End allocation a: its timer fired, or its connection closed. */
 void	server_alloc_end(struct server *, struct alloc *, int expired);

@@ -733,8 +733,8 @@ server_chandata(struct server *sv, const struct server_pkt *pkt,
 
 size_t
 server_from_peer(struct server *sv, struct alloc *a,
-    const struct sockaddr *peer, const uint8_t *data, size_t len, int pad,
-    uint8_t *out, size_t cap)
+    const struct sockaddr *peer, size_t len, int pad,
+    uint8_t head[SERVER_HEAD_MAX], size_t *padlen)
 {
 	const struct chan	*c;
 	struct stun_build	 b;
@@ -745,28 +745,22 @@ server_from_peer(struct server *sv, struct alloc *a,
 		STATS_INC(sv->sv_stats, dropped_no_perm);
 		return (0);
 	}
-	if (!turn_bw_ok(sv, a, len))
+	if (len > 0xFFFF || !turn_bw_ok(sv, a, len))
 		return (0);
 	if ((c = chan_by_peer(a, peer, sv->sv_now)) != NULL) {
-		n = STUN_CHAN_HDR_LEN + len;
-		if (pad)
-			n = (n + 3) & ~(size_t)3;
-		if (n > cap || len > 0xFFFF)
-			return (0);
-		stun_chan_hdr(out, c->ch_num, (uint16_t)len);
-		memcpy(out + STUN_CHAN_HDR_LEN, data, len);
-		memset(out + STUN_CHAN_HDR_LEN + len, 0,
-		    n - STUN_CHAN_HDR_LEN - len);
+		stun_chan_hdr(head, c->ch_num, (uint16_t)len);
+		n = STUN_CHAN_HDR_LEN;
+		*padlen = pad ? (4 - len % 4) % 4 : 0;
 	} else {
 		/* Data indication (10.3); the id only has to be unique-ish */
 		memcpy(tid, &a->a_id, 8);
 		memcpy(tid + 8, &a->a_pkts_in, 4);
-		stun_build_init(&b, out, cap,
+		stun_build_init(&b, head, SERVER_HEAD_MAX,
 		    STUN_TYPE(STUN_METHOD_DATA, STUN_CLASS_INDICATION), tid);
 		stun_build_xaddr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
-		stun_build_attr(&b, STUN_ATTR_DATA, data, len);
-		if ((n = stun_build_finish(&b)) == 0)
+		if ((n = stun_build_finish_tail(&b, STUN_ATTR_DATA, len)) == 0)
 			return (0);
+		*padlen = (4 - len % 4) % 4;
 	}
 	a->a_pkts_in++;
 	a->a_bytes_in += len;

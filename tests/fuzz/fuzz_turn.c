@@ -185,7 +185,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct alloc		*a;
 	uint16_t		 method, cls;
 	size_t			 n, half;
-	uint8_t			 peerbuf[64];
+	uint8_t			 head[SERVER_HEAD_MAX];
+	size_t			 padlen;
 
 	if (conf == NULL)
 		setup();
@@ -215,8 +216,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a = alloc_find(allocs, TRANSPORT_UDP, (struct sockaddr *)&client,
 	    (struct sockaddr *)&local);
 	if (a != NULL) {
-		server_from_peer(&sv, a, (struct sockaddr *)&client, data,
-		    size, data[1] & 0x04, peerbuf, sizeof(peerbuf));
+		server_from_peer(&sv, a, (struct sockaddr *)&client, size,
+		    data[1] & 0x04, head, &padlen);
 		server_alloc_end(&sv, a, 0);
 	}
 	return (0);

@@ -1,0 +1,308 @@
+/*
+ * relay_io.c -- the data path's batches: relayed datagrams are queued and
+ * leave with one sendmmsg per socket instead of one system call each.
+ *
+ * Client to peer: the UDP listener (and a TCP/TLS read pass) opens a batch
+ * with rio_begin(); every datagram for a peer is queued with the relay
+ * socket it leaves from; rio_flush() sends each socket's run with one
+ * sendmmsg.  Outside a batch a datagram goes out at once.
+ *
+ * Peer to client: relay.c reads the ready relay sockets with recvmmsg into
+ * the batch's receive slots and queues what goes to UDP clients with
+ * rio_to_client(): the head (ChannelData header or Data indication head),
+ * the data where it was received, the padding.  Nothing is copied and
+ * every datagram for one listening socket leaves in one sendmmsg.
+ *
+ * Order is kept per socket, which is all UDP promises.  A relay socket is
+ * never closed with datagrams of its own still queued (rio_forget_fd()).
+ */
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/addr.h"
+#include "common/xmalloc.h"
+#include "net/net.h"
+
+#define RIO_PEERQ	64		/* datagrams to peers per flush */
+#define RIO_ARENA	(256 * 1024)	/* copies of stream data */
+#define RIO_CMSG_SPACE	CMSG_SPACE(sizeof(struct in6_pktinfo))
+
+union rio_addr {
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
+/* A datagram on its way to a client, in the order head, data, padding. */
+struct rio_out {
+	union rio_addr		 o_to;
+	struct iovec		 o_iov[3];
+	uint8_t			 o_head[SERVER_HEAD_MAX];
+	union {
+		struct cmsghdr	 align;
+		uint8_t		 buf[RIO_CMSG_SPACE];
+	}			 o_cmsg;
+};
+
+struct rio {
+	struct stats		*rio_stats;
+	int			 rio_batch;	/* 1 inside begin..flush */
+	int			 rio_copy;	/* data must be copied */
+
+	/* to peers */
+	unsigned int		 rio_np;
+	int			 rio_pfd[RIO_PEERQ];
+	struct mmsghdr		 rio_pmsg[RIO_PEERQ];
+	struct iovec		 rio_piov[RIO_PEERQ];
+	union rio_addr		 rio_paddr[RIO_PEERQ];
+	uint8_t			*rio_arena;
+	size_t			 rio_arena_used;
+
+	/* to clients */
+	unsigned int		 rio_no;
+	int			 rio_ofd[RIO_SLOTS];
+	struct mmsghdr		 rio_omsg[RIO_SLOTS];
+	struct rio_out		 rio_out[RIO_SLOTS];
+
+	/* receive slots for datagrams from peers */
+	unsigned int		 rio_nslots;	/* in use */
+	uint8_t			*rio_slots;	/* RIO_SLOTS * RELAY_PEERBUF */
+
+	/* scratch for one socket's run */
+	struct mmsghdr		 rio_run[RIO_SLOTS > RIO_PEERQ ?
+				    RIO_SLOTS : RIO_PEERQ];
+};
+
+struct rio *
+rio_new(struct stats *st)
+{
+	struct rio	*rio = xcalloc(1, sizeof(*rio));
+
+	rio->rio_stats = st;
+	/* virtual until used: a page per slot for the usual datagram */
+	rio->rio_slots = xmalloc((size_t)RIO_SLOTS * RELAY_PEERBUF);
+	rio->rio_arena = xmalloc(RIO_ARENA);
+	return (rio);
+}
+
+void
+rio_free(struct rio *rio)
+{
+	if (rio == NULL)
+		return;
+	free(rio->rio_slots);
+	free(rio->rio_arena);
+	free(rio);
+}
+
+/*
+ * Send the n queued messages; fd[i] is the socket of msg[i].  Each
+ * socket's messages go in one sendmmsg, in their order.  What the kernel
+ * refuses (a full buffer, an unreachable address) is dropped and counted.
+ */
+static void
+rio_send(struct rio *rio, int *fd, struct mmsghdr *msg, unsigned int n)
+{
+	struct mmsghdr	*run;
+	unsigned int	 i, j, k, done;
+	int		 s, r;
+
+	for (i = 0; i < n; i++) {
+		if ((s = fd[i]) == -1)
+			continue;
+		/* the usual case: one socket for the rest of the queue */
+		for (j = i + 1; j < n && fd[j] == s; j++)
+			;
+		if (j == n) {
+			run = msg + i;
+			k = n - i;
+		} else {
+			run = rio->rio_run;
+			for (k = 0, j = i; j < n; j++)
+				if (fd[j] == s) {
+					run[k++] = msg[j];
+					fd[j] = -1;
+				}
+		}
+		for (done = 0; done < k;) {
+			r = sendmmsg(s, run + done, k - done, 0);
+			if (r > 0) {
+				done += (unsigned int)r;
+				continue;
+			}
+			if (r == -1 && errno == EINTR)
+				continue;
+			STATS_INC(rio->rio_stats, udp_send_errors);
+			done++;
+		}
+		if (run == msg + i)
+			break;
+	}
+}
+
+static void
+rio_flush_peers(struct rio *rio)
+{
+	if (rio->rio_np > 0)
+		rio_send(rio, rio->rio_pfd, rio->rio_pmsg, rio->rio_np);
+	rio->rio_np = 0;
+	rio->rio_arena_used = 0;
+}
+
+void
+rio_begin(struct rio *rio, int copy)
+{
+	rio->rio_batch = 1;
+	rio->rio_copy = copy;
+}
+
+/* Send everything queued, both ways, and close the batch. */
+void
+rio_flush(struct rio *rio)
+{
+	rio_flush_peers(rio);
+	rio_flush_clients(rio);
+	rio->rio_batch = 0;
+	rio->rio_copy = 0;
+}
+
+void
+rio_to_peer(struct rio *rio, int fd, const struct sockaddr *peer,
+    const uint8_t *data, size_t len)
+{
+	unsigned int	 i;
+	struct mmsghdr	*m;
+
+	if (!rio->rio_batch) {
+		if (sendto(fd, data, len, 0, peer, addr_len(peer)) == -1)
+			STATS_INC(rio->rio_stats, udp_send_errors);
+		return;
+	}
+	if (rio->rio_np == RIO_PEERQ ||
+	    (rio->rio_copy && len > RIO_ARENA - rio->rio_arena_used))
+		rio_flush_peers(rio);
+	if (rio->rio_copy) {
+		memcpy(rio->rio_arena + rio->rio_arena_used, data, len);
+		data = rio->rio_arena + rio->rio_arena_used;
+		rio->rio_arena_used += (len + 15) & ~(size_t)15;
+	}
+	i = rio->rio_np++;
+	memcpy(&rio->rio_paddr[i], peer, addr_len(peer));
+	rio->rio_pfd[i] = fd;
+	rio->rio_piov[i].iov_base = (void *)(uintptr_t)data;
+	rio->rio_piov[i].iov_len = len;
+	m = &rio->rio_pmsg[i];
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &rio->rio_paddr[i];
+	m->msg_hdr.msg_namelen = addr_len(peer);
+	m->msg_hdr.msg_iov = &rio->rio_piov[i];
+	m->msg_hdr.msg_iovlen = 1;
+}
+
+/* fd is about to close: what is queued for it leaves first. */
+void
+rio_forget_fd(struct rio *rio, int fd)
+{
+	unsigned int	i;
+
+	for (i = 0; i < rio->rio_np; i++)
+		if (rio->rio_pfd[i] == fd) {
+			rio_flush_peers(rio);
+			return;
+		}
+}
+
+void
+rio_flush_clients(struct rio *rio)
+{
+	if (rio->rio_no > 0)
+		rio_send(rio, rio->rio_ofd, rio->rio_omsg, rio->rio_no);
+	rio->rio_no = 0;
+	rio->rio_nslots = 0;
+}
+
+/*
+ * Up to want receive slots for datagrams from peers, set up in msgs and
+ * iovs (want at most RIO_SLOTS); returns how many, flushing first when
+ * none are left.
+ */
+unsigned int
+rio_slots(struct rio *rio, struct mmsghdr *msgs, struct iovec *iovs,
+    struct sockaddr_storage *from, unsigned int want)
+{
+	unsigned int	i, n;
+
+	if (rio->rio_nslots == RIO_SLOTS)
+		rio_flush_clients(rio);
+	n = RIO_SLOTS - rio->rio_nslots;
+	if (n > want)
+		n = want;
+	for (i = 0; i < n; i++) {
+		iovs[i].iov_base = rio->rio_slots +
+		    (size_t)(rio->rio_nslots + i) * RELAY_PEERBUF;
+		iovs[i].iov_len = RELAY_PEERBUF;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_name = &from[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		msgs[i].msg_hdr.msg_iov = &iovs[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return (n);
+}
+
+/* n of the slots from rio_slots() hold datagrams now. */
+void
+rio_slots_used(struct rio *rio, unsigned int n)
+{
+	rio->rio_nslots += n;
+}
+
+/*
+ * Queue head, data (in a receive slot) and pad zero bytes for the UDP
+ * client `to`, through listening socket us, leaving from `from` when us
+ * is bound to a wildcard address.
+ */
+void
+rio_to_client(struct rio *rio, struct usock *us, const struct sockaddr *to,
+    const struct sockaddr *from, const uint8_t *head, size_t hlen,
+    const uint8_t *data, size_t len, size_t pad)
+{
+	static const uint8_t	 zeros[4];
+	struct rio_out		*o;
+	struct mmsghdr		*m;
+	struct sockaddr_storage	 src;
+	unsigned int		 i;
+
+	if (rio->rio_no == RIO_SLOTS)	/* not reached: one per slot */
+		rio_flush_clients(rio);
+	i = rio->rio_no++;
+	o = &rio->rio_out[i];
+	m = &rio->rio_omsg[i];
+	rio->rio_ofd[i] = us->us_ls.ls_fd;
+	memcpy(&o->o_to, to, addr_len(to));
+	memcpy(o->o_head, head, hlen);
+	o->o_iov[0].iov_base = o->o_head;
+	o->o_iov[0].iov_len = hlen;
+	o->o_iov[1].iov_base = (void *)(uintptr_t)data;
+	o->o_iov[1].iov_len = len;
+	o->o_iov[2].iov_base = (void *)(uintptr_t)zeros;
+	o->o_iov[2].iov_len = pad;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &o->o_to;
+	m->msg_hdr.msg_namelen = addr_len(to);
+	m->msg_hdr.msg_iov = o->o_iov;
+	m->msg_hdr.msg_iovlen = pad > 0 ? 3 : 2;
+	if (us->us_wild) {
+		memset(&src, 0, sizeof(src));
+		memcpy(&src, from, addr_len(from));
+		m->msg_hdr.msg_control = o->o_cmsg.buf;
+		m->msg_hdr.msg_controllen = udp_set_source(o->o_cmsg.buf,
+		    &src);
+	}
+}

@@ -37,6 +37,7 @@ struct relay;
 struct resv;
 struct store;
 struct store_realm;
+struct wheel;
 struct turnd_conf;
 struct event;
 struct event_base;
@@ -172,6 +173,7 @@ struct worker {
 	struct relay_list	 w_relays;
 	struct resv		*w_resv;
 	struct rio		*w_rio;		/* the data path's batches */
+	struct wheel		*w_wheel;	/* allocation expiry */
 	int			 w_relay_ep;	/* epoll set of relay sockets */
 	struct event		*w_relay_ev;	/* on w_relay_ep */
 
@@ -239,9 +241,10 @@ void	rio_forget_fd(struct rio *, int fd);
 unsigned int rio_slots(struct rio *, struct mmsghdr *, struct iovec *,
 	    struct sockaddr_storage *from, unsigned int want);
 void	rio_slots_used(struct rio *, unsigned int);
-void	rio_to_client(struct rio *, struct usock *, const struct sockaddr *to,
-	    const struct sockaddr *from, const uint8_t *head, size_t hlen,
-	    const uint8_t *data, size_t len, size_t pad);
+void	rio_to_client(struct rio *, const void *key, struct usock *,
+	    const struct sockaddr *to, const struct sockaddr *from,
+	    const uint8_t *head, size_t hlen, const uint8_t *data, size_t len,
+	    size_t pad);
 void	rio_flush_clients(struct rio *);
 
 /* relay.c */
@@ -249,6 +252,8 @@ extern const struct relay_ops relay_ops;
 struct resv *resv_new(void);
 void	resv_free(struct resv *);
 void	relay_timer_arm(struct relay *);
+/* End the allocations whose time is up (once a second). */
+void	relay_expire_run(struct worker *);
 void	relay_end_all(struct worker *);
 /* The worker's relay sockets: watch them (an epoll set inside the loop). */
 void	relay_watch_start(struct worker *);

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "common/addr.h"
+#include "common/wheel.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
@@ -43,11 +44,11 @@ _Static_assert(ALLOC_FAMILIES == 2, "one bit of epoll data holds idx");
 
 /* What an allocation holds in the net layer (a->a_net). */
 struct relay {
+	struct wheel_entry	 r_expiry;	/* first: the entry is the relay */
 	TAILQ_ENTRY(relay)	 r_entry;
 	struct worker		*r_w;
 	struct alloc		*r_alloc;
 	int			 r_fd[ALLOC_FAMILIES];
-	struct event		*r_timer;
 	struct usock		*r_us;		/* UDP client: its socket */
 	struct conn		*r_conn;	/* TCP/TLS client */
 };
@@ -189,10 +190,11 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 	}
 	/* A wildcard relay address advertises the address asked on. */
 	if (addr_is_any((struct sockaddr *)&bound) &&
-	    a->a_local.ss_family == bound.ss_family) {
+	    a->a_local.sa.sa_family == bound.ss_family) {
 		uint16_t port = addr_port((struct sockaddr *)&bound);
 
-		bound = a->a_local;
+		memset(&bound, 0, sizeof(bound));
+		memcpy(&bound, &a->a_local, sizeof(a->a_local));
 		addr_set_port((struct sockaddr *)&bound, port);
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -203,7 +205,7 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 		close(fd);
 		return (STUN_ERR_SERVER_ERROR);
 	}
-	a->a_relay[idx] = bound;
+	memcpy(&a->a_relay[idx], &bound, addr_len((struct sockaddr *)&bound));
 	r->r_fd[idx] = fd;
 	return (0);
 }
@@ -295,8 +297,7 @@ relay_close(void *net, struct alloc *a, int idx)
 	}
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		relay_close_one(r, i);
-	if (r->r_timer != NULL)
-		event_free(r->r_timer);
+	wheel_cancel(&r->r_expiry);
 	if (r->r_conn != NULL)
 		r->r_conn->c_alloc = NULL;
 	TAILQ_REMOVE(&w->w_relays, r, r_entry);
@@ -304,34 +305,32 @@ relay_close(void *net, struct alloc *a, int idx)
 	a->a_net = NULL;
 }
 
+/* An allocation's second has come (relay_expire_run). */
 static void
-relay_timer_cb(evutil_socket_t fd, short what, void *arg)
+relay_expire_cb(struct wheel_entry *e, void *arg)
 {
-	struct relay	*r = arg;
-	struct worker	*w = r->r_w;
+	struct relay	*r = (struct relay *)e;
+	struct worker	*w = arg;
 
-	worker_clock(w);
 	if (r->r_alloc->a_expires > w->w_srv.sv_now) {
-		/* refreshed while the timer was in flight */
+		/* refreshed since it was armed */
 		relay_timer_arm(r);
 		return;
 	}
 	server_alloc_end(&w->w_srv, r->r_alloc, 1);
 }
 
+/* End the allocations whose lifetime is over (the worker's tick). */
+void
+relay_expire_run(struct worker *w)
+{
+	wheel_run(w->w_wheel, w->w_srv.sv_now, relay_expire_cb, w);
+}
+
 void
 relay_timer_arm(struct relay *r)
 {
-	struct timeval	tv;
-	time_t		left = r->r_alloc->a_expires - r->r_w->w_srv.sv_now;
-
-	tv.tv_sec = left > 0 ? left : 0;
-	tv.tv_usec = 0;
-	if (r->r_timer == NULL &&
-	    (r->r_timer = evtimer_new(r->r_w->w_base, relay_timer_cb, r)) ==
-	    NULL)
-		fatalx("%s: evtimer_new", __func__);
-	evtimer_add(r->r_timer, &tv);
+	wheel_arm(r->r_w->w_wheel, &r->r_expiry, r->r_alloc->a_expires);
 }
 
 static void
@@ -372,7 +371,7 @@ relay_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
 
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		if (r->r_fd[i] != -1 &&
-		    a->a_relay[i].ss_family == peer->sa_family)
+		    a->a_relay[i].sa.sa_family == peer->sa_family)
 			break;
 	if (i == ALLOC_FAMILIES) {
 		STATS_INC(&w->w_stats, udp_send_errors);
@@ -408,7 +407,7 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 		if (hlen == 0)
 			continue;
 		if (r->r_us != NULL) {
-			rio_to_client(w->w_rio, r->r_us,
+			rio_to_client(w->w_rio, a, r->r_us,
 			    (struct sockaddr *)&a->a_client,
 			    (struct sockaddr *)&a->a_local, head, hlen,
 			    iov[i].iov_base, len, pad);
@@ -454,6 +453,8 @@ relay_ready_cb(evutil_socket_t efd, short what, void *arg)
 void
 relay_watch_start(struct worker *w)
 {
+	w->w_wheel = xmalloc(sizeof(*w->w_wheel));
+	wheel_init(w->w_wheel, w->w_srv.sv_now);
 	w->w_rio = rio_new(&w->w_stats);
 	if ((w->w_relay_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("%s: epoll_create1", __func__);
@@ -474,6 +475,8 @@ relay_watch_stop(struct worker *w)
 	w->w_relay_ep = -1;
 	rio_free(w->w_rio);
 	w->w_rio = NULL;
+	free(w->w_wheel);
+	w->w_wheel = NULL;
 }
 
 /* An answer that waited for the store: back the way its request came. */

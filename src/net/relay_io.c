@@ -11,7 +11,10 @@
  * the batch's receive slots and queues what goes to UDP clients with
  * rio_to_client(): the head (ChannelData header or Data indication head),
  * the data where it was received, the padding.  Nothing is copied and
- * every datagram for one listening socket leaves in one sendmmsg.
+ * every datagram for one listening socket leaves in one sendmmsg; runs of
+ * datagrams of one allocation with the same size leave as one UDP GSO
+ * message (the kernel cuts it into the same datagrams further down, once
+ * per run instead of once per datagram through the IP stack).
  *
  * Order is kept per socket, which is all UDP promises.  A relay socket is
  * never closed with datagrams of its own still queued (rio_forget_fd()).
@@ -20,18 +23,25 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "net/net.h"
 
 #define RIO_PEERQ	64		/* datagrams to peers per flush */
 #define RIO_ARENA	(256 * 1024)	/* copies of stream data */
-#define RIO_CMSG_SPACE	CMSG_SPACE(sizeof(struct in6_pktinfo))
+#define RIO_CMSG_SPACE	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
+			    CMSG_SPACE(sizeof(uint16_t)))
+#define RIO_GSO_SEGS	64	/* the kernel's UDP_MAX_SEGMENTS */
+#define RIO_GSO_BYTES	65000	/* a GSO send's payload */
+#define RIO_GSO_SEG_MAX	1452	/* no segment that a 1500 MTU fragments */
 
 union rio_addr {
 	struct sockaddr		 sa;
@@ -39,11 +49,19 @@ union rio_addr {
 	struct sockaddr_in6	 sin6;
 };
 
-/* A datagram on its way to a client, in the order head, data, padding. */
+/*
+ * A message on its way to a client: one datagram, or o_nseg datagrams of
+ * one allocation with the same shape sent as one with UDP GSO (the kernel
+ * cuts it into datagrams of o_seg bytes).  Each datagram is head, data and
+ * padding: o_per iovecs, consecutive in rio_oiov.
+ */
 struct rio_out {
+	const void		*o_key;		/* the allocation */
+	struct usock		*o_us;
 	union rio_addr		 o_to;
-	struct iovec		 o_iov[3];
-	uint8_t			 o_head[SERVER_HEAD_MAX];
+	union rio_addr		 o_from;	/* when o_us is a wildcard */
+	size_t			 o_hlen, o_len, o_pad;
+	unsigned int		 o_nseg, o_per;
 	union {
 		struct cmsghdr	 align;
 		uint8_t		 buf[RIO_CMSG_SPACE];
@@ -65,10 +83,13 @@ struct rio {
 	size_t			 rio_arena_used;
 
 	/* to clients */
-	unsigned int		 rio_no;
+	int			 rio_gso;	/* UDP GSO works here */
+	unsigned int		 rio_no, rio_niov;
 	int			 rio_ofd[RIO_SLOTS];
 	struct mmsghdr		 rio_omsg[RIO_SLOTS];
 	struct rio_out		 rio_out[RIO_SLOTS];
+	struct iovec		 rio_oiov[RIO_SLOTS * 3];
+	uint8_t			 rio_head[RIO_SLOTS][SERVER_HEAD_MAX];
 
 	/* receive slots for datagrams from peers */
 	unsigned int		 rio_nslots;	/* in use */
@@ -85,6 +106,7 @@ rio_new(struct stats *st)
 	struct rio	*rio = xcalloc(1, sizeof(*rio));
 
 	rio->rio_stats = st;
+	rio->rio_gso = 1;
 	/* virtual until used: a page per slot for the usual datagram */
 	rio->rio_slots = xmalloc((size_t)RIO_SLOTS * RELAY_PEERBUF);
 	rio->rio_arena = xmalloc(RIO_ARENA);
@@ -100,6 +122,8 @@ rio_free(struct rio *rio)
 	free(rio->rio_arena);
 	free(rio);
 }
+
+static int	rio_gso_failed(struct rio *, int, struct mmsghdr *);
 
 /*
  * Send the n queued messages; fd[i] is the socket of msg[i].  Each
@@ -138,7 +162,10 @@ rio_send(struct rio *rio, int *fd, struct mmsghdr *msg, unsigned int n)
 			}
 			if (r == -1 && errno == EINTR)
 				continue;
-			STATS_INC(rio->rio_stats, udp_send_errors);
+			if (r == -1 && rio_gso_failed(rio, s, &run[done]))
+				;	/* sent one datagram at a time */
+			else
+				STATS_INC(rio->rio_stats, udp_send_errors);
 			done++;
 		}
 		if (run == msg + i)
@@ -218,13 +245,90 @@ rio_forget_fd(struct rio *rio, int fd)
 		}
 }
 
+/* The control messages of o: where it leaves from, its GSO size. */
+static size_t
+rio_out_cmsg(struct rio_out *o)
+{
+	struct sockaddr_storage	 src;
+	struct cmsghdr		*c;
+	size_t			 len = 0;
+	uint16_t		 seg;
+
+	if (o->o_us->us_wild) {
+		memset(&src, 0, sizeof(src));
+		memcpy(&src, &o->o_from, sizeof(o->o_from));
+		len = udp_set_source(o->o_cmsg.buf, &src);
+	}
+	if (o->o_nseg > 1) {
+		c = (struct cmsghdr *)(o->o_cmsg.buf + len);
+		seg = (uint16_t)(o->o_hlen + o->o_len + o->o_pad);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		len += CMSG_SPACE(sizeof(seg));
+	}
+	return (len);
+}
+
 void
 rio_flush_clients(struct rio *rio)
 {
+	struct rio_out	*o;
+	struct mmsghdr	*m;
+	unsigned int	 i;
+
+	for (i = 0; i < rio->rio_no; i++) {
+		o = &rio->rio_out[i];
+		m = &rio->rio_omsg[i];
+		m->msg_hdr.msg_iovlen = (size_t)o->o_nseg * o->o_per;
+		m->msg_hdr.msg_controllen = rio_out_cmsg(o);
+		m->msg_hdr.msg_control = m->msg_hdr.msg_controllen > 0 ?
+		    o->o_cmsg.buf : NULL;
+	}
 	if (rio->rio_no > 0)
 		rio_send(rio, rio->rio_ofd, rio->rio_omsg, rio->rio_no);
 	rio->rio_no = 0;
+	rio->rio_niov = 0;
 	rio->rio_nslots = 0;
+}
+
+/*
+ * A GSO message the kernel refused (a device without checksum offload,
+ * an older kernel, a smaller MTU): send its datagrams one by one, and no
+ * more GSO on this worker.  0 if m was not a GSO message.
+ */
+static int
+rio_gso_failed(struct rio *rio, int fd, struct mmsghdr *m)
+{
+	struct rio_out	*o;
+	struct msghdr	 mh;
+	unsigned int	 k;
+
+	uintptr_t	 name = (uintptr_t)m->msg_hdr.msg_name;
+
+	/* a message to a client names its rio_out's o_to */
+	if (name < (uintptr_t)rio->rio_out ||
+	    name >= (uintptr_t)(rio->rio_out + RIO_SLOTS))
+		return (0);
+	o = (struct rio_out *)(name - offsetof(struct rio_out, o_to));
+	if (o->o_nseg < 2)
+		return (0);
+	if (rio->rio_gso)
+		log_info("UDP GSO refused (%s): sending datagrams one by one",
+		    strerror(errno));
+	rio->rio_gso = 0;
+	mh = m->msg_hdr;
+	o->o_nseg = 1;
+	mh.msg_controllen = rio_out_cmsg(o);
+	mh.msg_control = mh.msg_controllen > 0 ? o->o_cmsg.buf : NULL;
+	mh.msg_iovlen = o->o_per;
+	for (k = 0; k < m->msg_hdr.msg_iovlen / o->o_per; k++) {
+		mh.msg_iov = m->msg_hdr.msg_iov + (size_t)k * o->o_per;
+		if (sendmsg(fd, &mh, 0) == -1)
+			STATS_INC(rio->rio_stats, udp_send_errors);
+	}
+	return (1);
 }
 
 /*
@@ -265,44 +369,63 @@ rio_slots_used(struct rio *rio, unsigned int n)
 
 /*
  * Queue head, data (in a receive slot) and pad zero bytes for the UDP
- * client `to`, through listening socket us, leaving from `from` when us
- * is bound to a wildcard address.
+ * client `to` of allocation key, through listening socket us, leaving
+ * from `from` when us is bound to a wildcard address.  A datagram of the
+ * same allocation and shape as the one before joins it in one GSO send.
  */
 void
-rio_to_client(struct rio *rio, struct usock *us, const struct sockaddr *to,
-    const struct sockaddr *from, const uint8_t *head, size_t hlen,
-    const uint8_t *data, size_t len, size_t pad)
+rio_to_client(struct rio *rio, const void *key, struct usock *us,
+    const struct sockaddr *to, const struct sockaddr *from,
+    const uint8_t *head, size_t hlen, const uint8_t *data, size_t len,
+    size_t pad)
 {
 	static const uint8_t	 zeros[4];
 	struct rio_out		*o;
 	struct mmsghdr		*m;
-	struct sockaddr_storage	 src;
+	struct iovec		*iov;
+	uint8_t			*h;
+	size_t			 size = hlen + len + pad;
 	unsigned int		 i;
 
 	if (rio->rio_no == RIO_SLOTS)	/* not reached: one per slot */
 		rio_flush_clients(rio);
+	h = rio->rio_head[rio->rio_niov / 3];
+	memcpy(h, head, hlen);
+	iov = &rio->rio_oiov[rio->rio_niov];
+	iov[0].iov_base = h;
+	iov[0].iov_len = hlen;
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)(uintptr_t)zeros;
+	iov[2].iov_len = pad;
+
+	o = rio->rio_no > 0 ? &rio->rio_out[rio->rio_no - 1] : NULL;
+	if (o != NULL && rio->rio_gso && o->o_key == key &&
+	    o->o_hlen == hlen && o->o_len == len && o->o_pad == pad &&
+	    o->o_nseg < RIO_GSO_SEGS &&
+	    size <= RIO_GSO_SEG_MAX && (o->o_nseg + 1) * size <= RIO_GSO_BYTES) {
+		/* its iovecs follow the last datagram's */
+		o->o_nseg++;
+		rio->rio_niov += 3;
+		return;
+	}
+	rio->rio_niov += 3;
 	i = rio->rio_no++;
 	o = &rio->rio_out[i];
 	m = &rio->rio_omsg[i];
 	rio->rio_ofd[i] = us->us_ls.ls_fd;
+	o->o_key = key;
+	o->o_us = us;
 	memcpy(&o->o_to, to, addr_len(to));
-	memcpy(o->o_head, head, hlen);
-	o->o_iov[0].iov_base = o->o_head;
-	o->o_iov[0].iov_len = hlen;
-	o->o_iov[1].iov_base = (void *)(uintptr_t)data;
-	o->o_iov[1].iov_len = len;
-	o->o_iov[2].iov_base = (void *)(uintptr_t)zeros;
-	o->o_iov[2].iov_len = pad;
+	memset(&o->o_from, 0, sizeof(o->o_from));
+	memcpy(&o->o_from, from, addr_len(from));
+	o->o_hlen = hlen;
+	o->o_len = len;
+	o->o_pad = pad;
+	o->o_nseg = 1;
+	o->o_per = 3;
 	memset(m, 0, sizeof(*m));
 	m->msg_hdr.msg_name = &o->o_to;
 	m->msg_hdr.msg_namelen = addr_len(to);
-	m->msg_hdr.msg_iov = o->o_iov;
-	m->msg_hdr.msg_iovlen = pad > 0 ? 3 : 2;
-	if (us->us_wild) {
-		memset(&src, 0, sizeof(src));
-		memcpy(&src, from, addr_len(from));
-		m->msg_hdr.msg_control = o->o_cmsg.buf;
-		m->msg_hdr.msg_controllen = udp_set_source(o->o_cmsg.buf,
-		    &src);
-	}
+	m->msg_hdr.msg_iov = iov;
 }

@@ -96,6 +96,7 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	    memory_order_relaxed);
 	w->w_tick_last = now;
 	worker_clock(w);
+	relay_expire_run(w);
 	server_tick(&w->w_srv);
 }
 
@@ -190,10 +191,10 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 		fatalx("%s: event_base_new failed", __func__);
 	server_init(&w->w_srv, conf, &w->w_stats);
 	w->w_allocs = alloc_table_new();
+	worker_clock(w);
 	relay_watch_start(w);
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
-	worker_clock(w);
 	{
 		struct store_hooks	hooks = {
 			.sh_wake = worker_wake,

@@ -135,7 +135,7 @@ alloc_grow(void **arr, unsigned int n, unsigned int *cap, unsigned int max,
 		return (0);
 	if (*cap >= max)
 		return (-1);
-	ncap = *cap == 0 ? 2 : *cap * 2;
+	ncap = *cap == 0 ? 1 : *cap * 2;	/* most hold one */
 	if (ncap > max)
 		ncap = max;
 	*arr = xreallocarray(*arr, ncap, size);

@@ -51,12 +51,12 @@ struct chan {
 struct alloc {
 	LIST_ENTRY(alloc)	 a_hash;
 	enum transport		 a_transport;
-	struct sockaddr_storage	 a_client;	/* 5-tuple: client side */
-	struct sockaddr_storage	 a_local;	/* 5-tuple: server side */
+	union peer_addr		 a_client;	/* 5-tuple: client side */
+	union peer_addr		 a_local;	/* 5-tuple: server side */
 	uint64_t		 a_id;
 
 	/* relayed addresses; family 0 unused when ss_family is 0 */
-	struct sockaddr_storage	 a_relay[ALLOC_FAMILIES];
+	union peer_addr		 a_relay[ALLOC_FAMILIES];
 	time_t			 a_expires;
 
 	/* grown on demand up to ALLOC_PERMS_MAX / ALLOC_CHANS_MAX: most

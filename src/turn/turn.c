@@ -45,7 +45,7 @@ relay_idx(const struct alloc *a, int family)
 	unsigned int	i;
 
 	for (i = 0; i < ALLOC_FAMILIES; i++)
-		if (a->a_relay[i].ss_family == family)
+		if (a->a_relay[i].sa.sa_family == family)
 			return ((int)i);
 	return (-1);
 }
@@ -53,17 +53,18 @@ relay_idx(const struct alloc *a, int family)
 /* relay.external of the bound address's family, with its port (1:1 NAT). */
 static void
 relay_advertised(const struct turnd_conf *conf,
-    const struct sockaddr_storage *bound, struct sockaddr_storage *out)
+    const union peer_addr *bound, struct sockaddr_storage *out)
 {
 	unsigned int	i;
 
-	*out = *bound;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, bound, sizeof(*bound));
 	for (i = 0; i < conf->relay_external.ca_n; i++)
 		if (conf->relay_external.ca_addr[i].ss_family ==
-		    bound->ss_family) {
+		    bound->sa.sa_family) {
 			*out = conf->relay_external.ca_addr[i];
 			addr_set_port((struct sockaddr *)out,
-			    addr_port((const struct sockaddr *)bound));
+			    addr_port(&bound->sa));
 			return;
 		}
 }
@@ -159,7 +160,7 @@ turn_allocate_ok(struct txn *t, const struct alloc *a, time_t life)
 
 	txn_success(t, &b);
 	for (i = 0; i < ALLOC_FAMILIES; i++) {
-		if (a->a_relay[i].ss_family == 0)
+		if (a->a_relay[i].sa.sa_family == 0)
 			continue;
 		relay_advertised(sv->sv_conf, &a->a_relay[i], &adv);
 		stun_build_xaddr(&b, STUN_ATTR_XOR_RELAYED_ADDRESS,
@@ -414,7 +415,7 @@ turn_refresh(struct txn *t, struct alloc *a)
 		turn_gauge(sv, a, idx, -1);
 		memset(&a->a_relay[idx], 0, sizeof(a->a_relay[idx]));
 		for (i = 0, left = 0; i < ALLOC_FAMILIES; i++)
-			left += a->a_relay[i].ss_family != 0;
+			left += a->a_relay[i].sa.sa_family != 0;
 		if (left > 0)
 			return;
 	}
@@ -552,9 +553,9 @@ turn_gauge(struct server *sv, const struct alloc *a, int idx, int d)
 	}
 	for (i = 0; i < ALLOC_FAMILIES; i++) {
 		if ((idx >= 0 && (unsigned int)idx != i) ||
-		    a->a_relay[i].ss_family == 0)
+		    a->a_relay[i].sa.sa_family == 0)
 			continue;
-		if (a->a_relay[i].ss_family == AF_INET)
+		if (a->a_relay[i].sa.sa_family == AF_INET)
 			GAUGE(allocs_ipv4);
 		else
 			GAUGE(allocs_ipv6);

@@ -52,7 +52,7 @@ session_json(struct sbuf *sb, const struct alloc *a, time_t now)
 	sbuf_printf(sb, ",\"server\":\"%s\",\"relayed\":[", addr_fmt(
 	    (const struct sockaddr *)&a->a_local, buf, sizeof(buf)));
 	for (i = 0, n = 0; i < ALLOC_FAMILIES; i++)
-		if (a->a_relay[i].ss_family != 0)
+		if (a->a_relay[i].sa.sa_family != 0)
 			sbuf_printf(sb, "%s\"%s\"", n++ ? "," : "",
 			    addr_fmt((const struct sockaddr *)&a->a_relay[i],
 			    buf, sizeof(buf)));
@@ -91,7 +91,7 @@ session_text(struct sbuf *sb, const struct alloc *a, time_t now, int full)
 	addr_fmt((const struct sockaddr *)&a->a_client, client, sizeof(client));
 	for (i = 0; i < ALLOC_FAMILIES; i++) {
 		relay[i][0] = '\0';
-		if (a->a_relay[i].ss_family != 0)
+		if (a->a_relay[i].sa.sa_family != 0)
 			addr_fmt((const struct sockaddr *)&a->a_relay[i],
 			    relay[i], sizeof(relay[i]));
 	}

@@ -32,7 +32,7 @@ turn_describe(struct server *sv, const struct alloc *a, struct store_alloc *sa,
 	sa->sa_client = (const struct sockaddr *)&a->a_client;
 	sa->sa_server = (const struct sockaddr *)&a->a_local;
 	for (i = 0; i < ALLOC_FAMILIES && i < 2; i++)
-		if (a->a_relay[i].ss_family != 0)
+		if (a->a_relay[i].sa.sa_family != 0)
 			sa->sa_relay[i] =
 			    (const struct sockaddr *)&a->a_relay[i];
 	if (sa->sa_relay[0] == NULL) {		/* IPv4 half deleted */

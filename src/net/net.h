@@ -231,6 +231,8 @@ void	conn_tls_info(const struct conn *, const char **version,
 struct rio;
 struct rio *rio_new(struct stats *);
 void	rio_free(struct rio *);
+/* 1 while UDP GSO works (it is switched off when the kernel refuses). */
+int	rio_gso_on(const struct rio *);
 /* Queue datagrams to peers until rio_flush(); copy: the data's buffer
  * goes away before then (a stream's input). */
 void	rio_begin(struct rio *, int copy);

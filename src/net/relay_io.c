@@ -73,12 +73,16 @@ struct rio {
 	int			 rio_batch;	/* 1 inside begin..flush */
 	int			 rio_copy;	/* data must be copied */
 
-	/* to peers */
-	unsigned int		 rio_np;
+	/* to peers: messages, each one datagram or a GSO run of them */
+	unsigned int		 rio_np, rio_npiov;
 	int			 rio_pfd[RIO_PEERQ];
 	struct mmsghdr		 rio_pmsg[RIO_PEERQ];
-	struct iovec		 rio_piov[RIO_PEERQ];
+	struct iovec		 rio_piov[RIO_PEERQ];	/* one per datagram */
 	union rio_addr		 rio_paddr[RIO_PEERQ];
+	union {
+		struct cmsghdr	 align;
+		uint8_t		 buf[CMSG_SPACE(sizeof(uint16_t))];
+	}			 rio_pcmsg[RIO_PEERQ];
 	uint8_t			*rio_arena;
 	size_t			 rio_arena_used;
 
@@ -111,6 +115,12 @@ rio_new(struct stats *st)
 	rio->rio_slots = xmalloc((size_t)RIO_SLOTS * RELAY_PEERBUF);
 	rio->rio_arena = xmalloc(RIO_ARENA);
 	return (rio);
+}
+
+int
+rio_gso_on(const struct rio *rio)
+{
+	return (rio->rio_gso);
 }
 
 void
@@ -173,12 +183,38 @@ rio_send(struct rio *rio, int *fd, struct mmsghdr *msg, unsigned int n)
 	}
 }
 
+/* Write the UDP_SEGMENT control message for segments of seg bytes. */
+static size_t
+rio_gso_cmsg(uint8_t *buf, size_t seg)
+{
+	struct cmsghdr	*c = (struct cmsghdr *)(void *)buf;
+	uint16_t	 v = (uint16_t)seg;
+
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(v));
+	memcpy(CMSG_DATA(c), &v, sizeof(v));
+	return (CMSG_SPACE(sizeof(v)));
+}
+
 static void
 rio_flush_peers(struct rio *rio)
 {
+	struct mmsghdr	*m;
+	unsigned int	 i;
+
+	for (i = 0; i < rio->rio_np; i++) {
+		m = &rio->rio_pmsg[i];
+		if (m->msg_hdr.msg_iovlen < 2)
+			continue;
+		m->msg_hdr.msg_control = rio->rio_pcmsg[i].buf;
+		m->msg_hdr.msg_controllen = rio_gso_cmsg(rio->rio_pcmsg[i].buf,
+		    m->msg_hdr.msg_iov[0].iov_len);
+	}
 	if (rio->rio_np > 0)
 		rio_send(rio, rio->rio_pfd, rio->rio_pmsg, rio->rio_np);
 	rio->rio_np = 0;
+	rio->rio_npiov = 0;
 	rio->rio_arena_used = 0;
 }
 
@@ -205,6 +241,7 @@ rio_to_peer(struct rio *rio, int fd, const struct sockaddr *peer,
 {
 	unsigned int	 i;
 	struct mmsghdr	*m;
+	struct iovec	*iov;
 
 	if (!rio->rio_batch) {
 		if (sendto(fd, data, len, 0, peer, addr_len(peer)) == -1)
@@ -219,16 +256,27 @@ rio_to_peer(struct rio *rio, int fd, const struct sockaddr *peer,
 		data = rio->rio_arena + rio->rio_arena_used;
 		rio->rio_arena_used += (len + 15) & ~(size_t)15;
 	}
+	iov = &rio->rio_piov[rio->rio_npiov++];
+	iov->iov_base = (void *)(uintptr_t)data;
+	iov->iov_len = len;
+	/* the same size to the same peer from the same socket: one GSO run */
+	m = rio->rio_np > 0 ? &rio->rio_pmsg[rio->rio_np - 1] : NULL;
+	if (m != NULL && rio->rio_gso && rio->rio_pfd[rio->rio_np - 1] == fd &&
+	    m->msg_hdr.msg_iov[0].iov_len == len && len <= RIO_GSO_SEG_MAX &&
+	    m->msg_hdr.msg_iovlen < RIO_GSO_SEGS &&
+	    (m->msg_hdr.msg_iovlen + 1) * len <= RIO_GSO_BYTES &&
+	    addr_eq(&rio->rio_paddr[rio->rio_np - 1].sa, peer)) {
+		m->msg_hdr.msg_iovlen++;
+		return;
+	}
 	i = rio->rio_np++;
 	memcpy(&rio->rio_paddr[i], peer, addr_len(peer));
 	rio->rio_pfd[i] = fd;
-	rio->rio_piov[i].iov_base = (void *)(uintptr_t)data;
-	rio->rio_piov[i].iov_len = len;
 	m = &rio->rio_pmsg[i];
 	memset(m, 0, sizeof(*m));
 	m->msg_hdr.msg_name = &rio->rio_paddr[i];
 	m->msg_hdr.msg_namelen = addr_len(peer);
-	m->msg_hdr.msg_iov = &rio->rio_piov[i];
+	m->msg_hdr.msg_iov = iov;
 	m->msg_hdr.msg_iovlen = 1;
 }
 
@@ -250,24 +298,16 @@ static size_t
 rio_out_cmsg(struct rio_out *o)
 {
 	struct sockaddr_storage	 src;
-	struct cmsghdr		*c;
 	size_t			 len = 0;
-	uint16_t		 seg;
 
 	if (o->o_us->us_wild) {
 		memset(&src, 0, sizeof(src));
 		memcpy(&src, &o->o_from, sizeof(o->o_from));
 		len = udp_set_source(o->o_cmsg.buf, &src);
 	}
-	if (o->o_nseg > 1) {
-		c = (struct cmsghdr *)(o->o_cmsg.buf + len);
-		seg = (uint16_t)(o->o_hlen + o->o_len + o->o_pad);
-		c->cmsg_level = SOL_UDP;
-		c->cmsg_type = UDP_SEGMENT;
-		c->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-		len += CMSG_SPACE(sizeof(seg));
-	}
+	if (o->o_nseg > 1)
+		len += rio_gso_cmsg(o->o_cmsg.buf + len,
+		    o->o_hlen + o->o_len + o->o_pad);
 	return (len);
 }
 
@@ -296,35 +336,41 @@ rio_flush_clients(struct rio *rio)
 /*
  * A GSO message the kernel refused (a device without checksum offload,
  * an older kernel, a smaller MTU): send its datagrams one by one, and no
- * more GSO on this worker.  0 if m was not a GSO message.
+ * more GSO on this worker.  0 if m was not a GSO message.  The
+ * UDP_SEGMENT control message is always the last one.
  */
 static int
 rio_gso_failed(struct rio *rio, int fd, struct mmsghdr *m)
 {
-	struct rio_out	*o;
-	struct msghdr	 mh;
-	unsigned int	 k;
+	struct msghdr	 mh = m->msg_hdr;
+	struct cmsghdr	*c;
+	size_t		 total = 0, seg = 0, keep = 0, i, nseg, per;
+	uint16_t	 v;
 
-	uintptr_t	 name = (uintptr_t)m->msg_hdr.msg_name;
-
-	/* a message to a client names its rio_out's o_to */
-	if (name < (uintptr_t)rio->rio_out ||
-	    name >= (uintptr_t)(rio->rio_out + RIO_SLOTS))
-		return (0);
-	o = (struct rio_out *)(name - offsetof(struct rio_out, o_to));
-	if (o->o_nseg < 2)
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_SEGMENT) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			seg = v;
+			keep = (size_t)((uint8_t *)c - (uint8_t *)mh.msg_control);
+			break;
+		}
+	}
+	if (seg == 0)
 		return (0);
 	if (rio->rio_gso)
 		log_info("UDP GSO refused (%s): sending datagrams one by one",
 		    strerror(errno));
 	rio->rio_gso = 0;
-	mh = m->msg_hdr;
-	o->o_nseg = 1;
-	mh.msg_controllen = rio_out_cmsg(o);
-	mh.msg_control = mh.msg_controllen > 0 ? o->o_cmsg.buf : NULL;
-	mh.msg_iovlen = o->o_per;
-	for (k = 0; k < m->msg_hdr.msg_iovlen / o->o_per; k++) {
-		mh.msg_iov = m->msg_hdr.msg_iov + (size_t)k * o->o_per;
+	for (i = 0; i < mh.msg_iovlen; i++)
+		total += mh.msg_iov[i].iov_len;
+	nseg = (total + seg - 1) / seg;
+	per = mh.msg_iovlen / nseg;	/* every datagram has as many */
+	mh.msg_controllen = keep;
+	if (keep == 0)
+		mh.msg_control = NULL;
+	mh.msg_iovlen = per;
+	for (i = 0; i < nseg; i++) {
+		mh.msg_iov = m->msg_hdr.msg_iov + i * per;
 		if (sendmsg(fd, &mh, 0) == -1)
 			STATS_INC(rio->rio_stats, udp_send_errors);
 	}

@@ -1,0 +1,223 @@
+/*
+ * test_rio.c -- the data path's batched sends on real loopback sockets:
+ * datagrams queued to a peer or to a client arrive whole, in order and
+ * with their heads and padding, whether they left one by one, in one
+ * sendmmsg or as a UDP GSO run; and when the kernel refuses GSO (a socket
+ * with SO_NO_CHECK), every datagram still arrives and GSO is turned off.
+ */
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "unit.h"
+
+#ifndef SO_NO_CHECK
+#define SO_NO_CHECK	11
+#endif
+
+/* A UDP socket on 127.0.0.1 and its address. */
+static int
+sock(struct sockaddr_in *sin)
+{
+	socklen_t	len = sizeof(*sin);
+	int		fd, rcv = 1 << 20;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)sin, &len) == -1)
+		return (-1);
+	return (fd);
+}
+
+/* The next datagram on fd within a second, or -1. */
+static ssize_t
+recv1(int fd, uint8_t *buf, size_t cap)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 1000) != 1)
+		return (-1);
+	return (recv(fd, buf, cap, MSG_DONTWAIT));
+}
+
+/* n datagrams of len bytes (byte k of datagram i is i + k) to a peer. */
+static void
+check_to_peer(int nocheck, int expect_gso)
+{
+	struct sockaddr_in	 a, b;
+	struct stats		 st;
+	struct rio		*rio;
+	uint8_t			 data[40][300], buf[2048];
+	int			 fa, fb, i, k, ok = 1, on = 1;
+	ssize_t			 n;
+
+	memset(&st, 0, sizeof(st));
+	CHECK((fa = sock(&a)) != -1);
+	CHECK((fb = sock(&b)) != -1);
+	if (nocheck)
+		CHECK(setsockopt(fa, SOL_SOCKET, SO_NO_CHECK, &on,
+		    sizeof(on)) == 0);
+	rio = rio_new(&st);
+	rio_begin(rio, 0);
+	for (i = 0; i < 40; i++) {
+		for (k = 0; k < 300; k++)
+			data[i][k] = (uint8_t)(i + k);
+		/* a short one in the middle breaks the run */
+		rio_to_peer(rio, fa, (struct sockaddr *)&b, data[i],
+		    i == 20 ? 7 : 300);
+	}
+	rio_flush(rio);
+	for (i = 0; i < 40; i++) {
+		n = recv1(fb, buf, sizeof(buf));
+		if (n != (i == 20 ? 7 : 300) || memcmp(buf, data[i],
+		    (size_t)n) != 0) {
+			ok = 0;
+			printf("# datagram %d: %zd bytes\n", i, n);
+			break;
+		}
+	}
+	CHECK(ok);
+	CHECK(recv(fb, buf, sizeof(buf), MSG_DONTWAIT) == -1);
+	CHECK_EQ_INT((int)atomic_load(&st.udp_send_errors), 0);
+	CHECK_EQ_INT(rio_gso_on(rio), expect_gso);
+	rio_free(rio);
+	close(fa);
+	close(fb);
+}
+
+static void
+test_to_peer_gso(void)
+{
+	check_to_peer(0, 1);
+}
+
+static void
+test_to_peer_gso_refused(void)
+{
+	check_to_peer(1, 0);
+}
+
+/* Heads, data and padding to a client through a listening socket. */
+static void
+check_to_client(int nocheck, int expect_gso)
+{
+	struct sockaddr_in	 a, b;
+	struct stats		 st;
+	struct rio		*rio;
+	struct usock		 us;
+	struct mmsghdr		 msg[RIO_SLOTS];
+	struct iovec		 iov[RIO_SLOTS];
+	struct sockaddr_storage	 from[RIO_SLOTS];
+	uint8_t			 head[4], buf[2048], *slot;
+	unsigned int		 i, got;
+	int			 fb, ok = 1, on = 1, key1, key2;
+	ssize_t			 n;
+	size_t			 len;
+
+	memset(&st, 0, sizeof(st));
+	memset(&us, 0, sizeof(us));
+	CHECK((us.us_ls.ls_fd = sock(&a)) != -1);
+	CHECK((fb = sock(&b)) != -1);
+	if (nocheck)
+		CHECK(setsockopt(us.us_ls.ls_fd, SOL_SOCKET, SO_NO_CHECK, &on,
+		    sizeof(on)) == 0);
+	rio = rio_new(&st);
+	got = rio_slots(rio, msg, iov, from, RIO_SLOTS);
+	CHECK_EQ_INT((int)got, RIO_SLOTS);
+	rio_slots_used(rio, 30);
+	for (i = 0; i < 30; i++) {
+		slot = iov[i].iov_base;
+		len = i < 25 ? 101 : 60;
+		memset(slot, (int)i, len);
+		head[0] = 0x40;
+		head[1] = (uint8_t)i;
+		head[2] = 0;
+		head[3] = (uint8_t)len;
+		/* two allocations: 0..9 and 10..29; padded to 4 */
+		rio_to_client(rio, i < 10 ? (void *)&key1 : (void *)&key2,
+		    &us, (struct sockaddr *)&b, (struct sockaddr *)&a, head, 4,
+		    slot, len, (4 - len % 4) % 4);
+	}
+	rio_flush_clients(rio);
+	for (i = 0; i < 30 && ok; i++) {
+		len = i < 25 ? 101 : 60;
+		n = recv1(fb, buf, sizeof(buf));
+		if (n != (ssize_t)((4 + len + 3) & ~(size_t)3) ||
+		    buf[1] != i || buf[4] != i || buf[4 + len - 1] != i ||
+		    (n > (ssize_t)(4 + len) && buf[4 + len] != 0)) {
+			ok = 0;
+			printf("# datagram %u: %zd bytes\n", i, n);
+		}
+	}
+	CHECK(ok);
+	CHECK(recv(fb, buf, sizeof(buf), MSG_DONTWAIT) == -1);
+	CHECK_EQ_INT((int)atomic_load(&st.udp_send_errors), 0);
+	CHECK_EQ_INT(rio_gso_on(rio), expect_gso);
+	rio_free(rio);
+	close(us.us_ls.ls_fd);
+	close(fb);
+}
+
+static void
+test_to_client_gso(void)
+{
+	check_to_client(0, 1);
+}
+
+static void
+test_to_client_gso_refused(void)
+{
+	check_to_client(1, 0);
+}
+
+/* Outside a batch a datagram leaves at once. */
+static void
+test_unbatched(void)
+{
+	struct sockaddr_in	 a, b;
+	struct stats		 st;
+	struct rio		*rio;
+	uint8_t			 buf[64];
+	int			 fa, fb;
+
+	memset(&st, 0, sizeof(st));
+	CHECK((fa = sock(&a)) != -1);
+	CHECK((fb = sock(&b)) != -1);
+	rio = rio_new(&st);
+	rio_to_peer(rio, fa, (struct sockaddr *)&b, (const uint8_t *)"hi", 2);
+	CHECK(recv1(fb, buf, sizeof(buf)) == 2);
+	/* a copying batch keeps data whose buffer is gone by the flush */
+	rio_begin(rio, 1);
+	memcpy(buf, "abc", 3);
+	rio_to_peer(rio, fa, (struct sockaddr *)&b, buf, 3);
+	memcpy(buf, "xyz", 3);
+	rio_flush(rio);
+	CHECK(recv1(fb, buf, sizeof(buf)) == 3);
+	CHECK(memcmp(buf, "abc", 3) == 0);
+	rio_free(rio);
+	close(fa);
+	close(fb);
+}
+
+int
+main(void)
+{
+	RUN(test_to_peer_gso);
+	RUN(test_to_peer_gso_refused);
+	RUN(test_to_client_gso);
+	RUN(test_to_client_gso_refused);
+	RUN(test_unbatched);
+	return (unit_done());
+}

@@ -386,11 +386,11 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 {
 	struct alloc		*a = r->r_alloc;
 	struct mmsghdr		 msg[RELAY_READS];
-	struct iovec		 iov[RELAY_READS], out[3];
+	struct iovec		 iov[RELAY_READS], out[RELAY_READS * 3];
 	struct sockaddr_storage	 from[RELAY_READS];
-	uint8_t			 head[SERVER_HEAD_MAX];
+	uint8_t			 head[RELAY_READS][SERVER_HEAD_MAX];
 	static const uint8_t	 zeros[4];
-	unsigned int		 i, n;
+	unsigned int		 i, n, nout = 0;
 	size_t			 hlen, pad, len;
 	int			 got;
 
@@ -402,25 +402,27 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 	for (i = 0; i < (unsigned int)got; i++) {
 		len = msg[i].msg_len;
 		hlen = server_from_peer(&w->w_srv, a,
-		    (struct sockaddr *)&from[i], len, r->r_conn != NULL, head,
-		    &pad);
+		    (struct sockaddr *)&from[i], len, r->r_conn != NULL,
+		    head[i], &pad);
 		if (hlen == 0)
 			continue;
 		if (r->r_us != NULL) {
 			rio_to_client(w->w_rio, a, r->r_us,
 			    (struct sockaddr *)&a->a_client,
-			    (struct sockaddr *)&a->a_local, head, hlen,
+			    (struct sockaddr *)&a->a_local, head[i], hlen,
 			    iov[i].iov_base, len, pad);
 			continue;
 		}
-		out[0].iov_base = head;
-		out[0].iov_len = hlen;
-		out[1] = iov[i];
-		out[1].iov_len = len;
-		out[2].iov_base = (void *)(uintptr_t)zeros;
-		out[2].iov_len = pad;
-		conn_sendv(r->r_conn, out, 3);
+		/* a stream client: the whole turn in one write */
+		out[nout].iov_base = head[i];
+		out[nout++].iov_len = hlen;
+		out[nout].iov_base = iov[i].iov_base;
+		out[nout++].iov_len = len;
+		out[nout].iov_base = (void *)(uintptr_t)zeros;
+		out[nout++].iov_len = pad;
 	}
+	if (nout > 0)
+		conn_sendv(r->r_conn, out, (int)nout);
 }
 
 /*

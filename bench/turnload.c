@@ -1197,6 +1197,72 @@ ctl_answer(struct ctl_slot *slot, const uint8_t *buf, size_t len, double t)
 		(void)take_nonce(&ctl, &m);
 }
 
+/* A control request out, whole: 0, or -1 if it could not go. */
+static int
+ctl_send(const uint8_t *req, size_t len)
+{
+	struct pollfd	pfd;
+	ssize_t		n;
+	int		wr, tries;
+
+	if (ctl.rx == NULL)
+		return (send(ctl.fd, req, len, MSG_DONTWAIT) == -1 ? -1 : 0);
+	/* a stream: half a request would garble the rest, so 1 s at most */
+	for (tries = 0; len > 0 && !ctl.dead && tries < 100; tries++) {
+		if ((n = stream_write(&ctl, req, len, &wr)) < 0)
+			break;
+		req += n;
+		len -= (size_t)n;
+		if (len > 0) {
+			pfd.fd = ctl.fd;
+			pfd.events = wr ? POLLIN : POLLOUT;
+			(void)poll(&pfd, 1, 10);
+		}
+	}
+	if (len > 0)
+		ctl.dead = 1;
+	return (len > 0 ? -1 : 0);
+}
+
+/* What the control socket has: every answer matched to its slot. */
+static void
+ctl_receive(struct ctl_slot *slot)
+{
+	struct stun_frame	f;
+	uint8_t			buf[2048];
+	size_t			off;
+	ssize_t			n;
+	int			i, r;
+
+	if (ctl.rx == NULL) {
+		for (i = 0; i < BATCH && (n = recv(ctl.fd, buf, sizeof(buf),
+		    MSG_DONTWAIT)) > 0; i++)
+			ctl_answer(slot, buf, (size_t)n, now());
+		return;
+	}
+	for (i = 0; i < RX_READS && !ctl.dead; i++) {
+		if ((n = stream_read(&ctl, ctl.rx + ctl.rxlen,
+		    RX_CAP - ctl.rxlen)) <= 0) {
+			if (n < 0)
+				ctl.dead = 1;
+			return;
+		}
+		ctl.rxlen += (size_t)n;
+		off = 0;
+		while ((r = stun_frame_next(ctl.rx + off, ctl.rxlen - off,
+		    &f)) == 1) {
+			if (f.kind == STUN_FRAME_STUN)
+				ctl_answer(slot, ctl.rx + off, f.msglen,
+				    now());
+			off += f.framelen;
+		}
+		memmove(ctl.rx, ctl.rx + off, ctl.rxlen - off);
+		ctl.rxlen -= off;
+		if (r == -1 || (r == 0 && f.framelen > RX_CAP))
+			ctl.dead = 1;
+	}
+}
+
 /*
  * The control session: a Refresh (LIFETIME 600, signed) every 20 ms
  * until ctl_stop, each with 1 s for its answer, no retransmission.
@@ -1207,15 +1273,16 @@ ctl_main(void *arg)
 	struct ctl_slot		slot[CTL_SLOTS];
 	struct stun_build	b;
 	struct pollfd		pfd;
-	uint8_t			req[1024], buf[2048];
+	uint8_t			req[1024];
 	double			t, next, last = 0;
 	unsigned int		i, busy;
 	size_t			len;
-	ssize_t			n;
 	int			wait_ms;
 
 	(void)arg;
 	memset(slot, 0, sizeof(slot));
+	if (ctl.rx != NULL)
+		set_blocking(&ctl, 0);
 	pfd.fd = ctl.fd;
 	pfd.events = POLLIN;
 	next = now();
@@ -1243,8 +1310,7 @@ ctl_main(void *arg)
 				slot[i].sent = last = now();
 				slot[i].busy = 1;
 				ctl_sent++;
-				if (len == 0 || send(ctl.fd, req, len,
-				    MSG_DONTWAIT) == -1)
+				if (len == 0 || ctl_send(req, len) == -1)
 					slot[i].busy = 0;
 			} else
 				ctl_sent++;	/* no slot: unanswered */
@@ -1259,8 +1325,7 @@ ctl_main(void *arg)
 			wait_ms = 10;
 		if (poll(&pfd, 1, wait_ms) <= 0)
 			continue;
-		while ((n = recv(ctl.fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-			ctl_answer(slot, buf, (size_t)n, now());
+		ctl_receive(slot);
 	}
 	return (NULL);
 }
@@ -1379,6 +1444,8 @@ run_overload(void)
 	if (ctl_errors > 0)
 		printf(" (%llu error responses)",
 		    (unsigned long long)ctl_errors);
+	if (ctl.dead)
+		printf(" (its stream broke)");
 	printf("\n");
 	close(epfd);
 	epfd = -1;
@@ -1595,8 +1662,8 @@ main(int argc, char *argv[])
 				    "quota");
 	}
 	if (strcmp(mode, "overload") == 0) {
-		/* the control session: its own UDP socket and allocation */
-		sess_open(&ctl, MAX_SESSIONS, T_UDP);
+		/* the control session: its own socket and allocation */
+		sess_open(&ctl, MAX_SESSIONS, transport);
 		if (sess_allocate(&ctl, 0) == -1)
 			die("setup of the control session failed");
 		run_overload();

@@ -300,6 +300,14 @@ worker_free(struct worker *w)
 	worker_clock(w);
 	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
 		conn_free(c);
+	/*
+	 * A TLS bufferevent freed with a callback of its own still pending
+	 * is finished by that callback: let the loop (the worker thread is
+	 * gone) run what is pending, a few bounded passes, or it is never
+	 * freed.
+	 */
+	for (i = 0; i < 3; i++)
+		event_base_loop(w->w_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	relay_end_all(w);
 	relay_watch_stop(w);
 	for (i = 0; i < w->w_nslistens; i++)

@@ -51,7 +51,7 @@ stub_open(void *net, struct alloc *a, unsigned int idx, int family, int even,
 	if (addr_parse(family == AF_INET6 ? "[::1]" : "127.0.0.1",
 	    next_port++, &ss, NULL) == -1)
 		abort();
-	a->a_relay[idx] = ss;
+	memcpy(&a->a_relay[idx], &ss, sizeof(a->a_relay[idx]));
 	if (token != NULL)
 		*token = 42;
 	return (0);

@@ -437,11 +437,22 @@ class Client:
 class UdpClient(Client):
     transport = "udp"
 
+    # Ephemeral ports this test process was given: a new flow never reuses
+    # one, since a shared server may still hold an allocation on the old
+    # 5-tuple (it would answer 437).
+    _used_ports = set()
+
     def __init__(self, server, family=socket.AF_INET, bind=None, connect=True):
         self.server = server
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind(bind or (("127.0.0.1" if family == socket.AF_INET
-                                 else "::1"), 0))
+        for _ in range(100):
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
+            self.sock.bind(bind or (("127.0.0.1" if family == socket.AF_INET
+                                     else "::1"), 0))
+            port = self.sock.getsockname()[1]
+            if bind is not None or port not in UdpClient._used_ports:
+                break
+            self.sock.close()
+        UdpClient._used_ports.add(port)
         self.connected = connect
         if connect:
             self.sock.connect(server)

@@ -150,6 +150,7 @@ struct worker {
 	unsigned int		 w_id;
 	pthread_t		 w_thread;
 	int			 w_running;
+	_Atomic int		 w_quit;	/* worker_stop() asked */
 	struct event_base	*w_base;
 	const struct turnd_conf	*w_conf;
 	SSL_CTX			*w_tls;

@@ -95,6 +95,10 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	atomic_store_explicit(&w->w_lag_us, lag > 0 ? (uint64_t)lag : 0,
 	    memory_order_relaxed);
 	w->w_tick_last = now;
+	if (atomic_load(&w->w_quit)) {
+		event_base_loopbreak(w->w_base);
+		return;
+	}
 	worker_clock(w);
 	relay_expire_run(w);
 	server_tick(&w->w_srv);
@@ -259,7 +263,8 @@ worker_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	log_debug("worker %u running", w->w_id);
-	event_base_loop(w->w_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	while (!atomic_load(&w->w_quit))
+		event_base_loop(w->w_base, EVLOOP_NO_EXIT_ON_EMPTY);
 	log_debug("worker %u stopped", w->w_id);
 	return (NULL);
 }
@@ -283,6 +288,12 @@ worker_stop(struct worker *w)
 {
 	if (!w->w_running)
 		return;
+	/*
+	 * A loop that had not started yet forgets a loopbreak (libevent
+	 * clears it on entry): the flag holds, and the once-a-second tick
+	 * breaks the loop when it sees it.
+	 */
+	atomic_store(&w->w_quit, 1);
 	event_base_loopbreak(w->w_base);
 	pthread_join(w->w_thread, NULL);
 	w->w_running = 0;

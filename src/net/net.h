@@ -212,6 +212,9 @@ void	udp_stop(struct usock *);
 /* One datagram to the client from our address from (its local address). */
 void	udp_send(struct usock *, const struct sockaddr *to,
 	    const struct sockaddr *from, const uint8_t *, size_t);
+/* n messages on fd in sendmmsg calls; refusals to refused() or counted. */
+void	udp_sendmmsg(int fd, struct mmsghdr *, unsigned int n, struct stats *,
+	    int (*refused)(void *, int, struct mmsghdr *), void *arg);
 /* The IP_PKTINFO/IPV6_PKTINFO control message that makes a datagram
  * leave from local; its length. */
 size_t	udp_set_source(uint8_t *, const struct sockaddr_storage *local);

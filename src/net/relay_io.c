@@ -133,7 +133,7 @@ rio_free(struct rio *rio)
 	free(rio);
 }
 
-static int	rio_gso_failed(struct rio *, int, struct mmsghdr *);
+static int	rio_gso_failed(void *, int, struct mmsghdr *);
 
 /*
  * Send the n queued messages; fd[i] is the socket of msg[i].  Each
@@ -144,8 +144,8 @@ static void
 rio_send(struct rio *rio, int *fd, struct mmsghdr *msg, unsigned int n)
 {
 	struct mmsghdr	*run;
-	unsigned int	 i, j, k, done;
-	int		 s, r;
+	unsigned int	 i, j, k;
+	int		 s;
 
 	for (i = 0; i < n; i++) {
 		if ((s = fd[i]) == -1)
@@ -164,20 +164,7 @@ rio_send(struct rio *rio, int *fd, struct mmsghdr *msg, unsigned int n)
 					fd[j] = -1;
 				}
 		}
-		for (done = 0; done < k;) {
-			r = sendmmsg(s, run + done, k - done, 0);
-			if (r > 0) {
-				done += (unsigned int)r;
-				continue;
-			}
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r == -1 && rio_gso_failed(rio, s, &run[done]))
-				;	/* sent one datagram at a time */
-			else
-				STATS_INC(rio->rio_stats, udp_send_errors);
-			done++;
-		}
+		udp_sendmmsg(s, run, k, rio->rio_stats, rio_gso_failed, rio);
 		if (run == msg + i)
 			break;
 	}
@@ -340,8 +327,9 @@ rio_flush_clients(struct rio *rio)
  * UDP_SEGMENT control message is always the last one.
  */
 static int
-rio_gso_failed(struct rio *rio, int fd, struct mmsghdr *m)
+rio_gso_failed(void *arg, int fd, struct mmsghdr *m)
 {
+	struct rio	*rio = arg;
 	struct msghdr	 mh = m->msg_hdr;
 	struct cmsghdr	*c;
 	size_t		 total = 0, seg = 0, keep = 0, i, nseg, per;

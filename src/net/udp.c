@@ -143,25 +143,39 @@ udp_send_other(struct usock *us, const struct server_reply *r,
 		STATS_INC(&us->us_w->w_stats, udp_send_errors);
 }
 
-/* Send the queued answers; what the kernel will not take is dropped. */
-static void
-udp_flush(struct usock *us, struct udp_batch *bt, unsigned int n)
+/*
+ * Send n messages on fd with sendmmsg.  A message the kernel refuses (a
+ * full socket buffer, a bad destination) is offered to refused(arg, fd,
+ * msg) when given, which returns 1 if it sent it some other way; else it
+ * is dropped and counted.
+ */
+void
+udp_sendmmsg(int fd, struct mmsghdr *msg, unsigned int n, struct stats *st,
+    int (*refused)(void *, int, struct mmsghdr *), void *arg)
 {
 	unsigned int	done = 0;
 	int		r;
 
 	while (done < n) {
-		r = sendmmsg(us->us_ls.ls_fd, bt->tx + done, n - done, 0);
-		if (r <= 0) {
-			if (r == -1 && errno == EINTR)
-				continue;
-			/* full socket buffer or a bad destination: skip it */
-			STATS_INC(&us->us_w->w_stats, udp_send_errors);
-			done++;
+		r = sendmmsg(fd, msg + done, n - done, 0);
+		if (r > 0) {
+			done += (unsigned int)r;
 			continue;
 		}
-		done += (unsigned int)r;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == 0 || refused == NULL || !refused(arg, fd, &msg[done]))
+			STATS_INC(st, udp_send_errors);
+		done++;
 	}
+}
+
+/* Send the queued answers; what the kernel will not take is dropped. */
+static void
+udp_flush(struct usock *us, struct udp_batch *bt, unsigned int n)
+{
+	udp_sendmmsg(us->us_ls.ls_fd, bt->tx, n, &us->us_w->w_stats, NULL,
+	    NULL);
 }
 
 static void

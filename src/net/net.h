@@ -96,6 +96,7 @@ struct worker;
 
 /* One UDP socket of a worker. */
 struct usock {
+	struct path		 us_path;	/* first */
 	struct worker		*us_w;
 	struct lsock		 us_ls;
 	struct event		*us_ev;
@@ -115,6 +116,7 @@ struct slisten {
 
 /* One TCP or TLS client connection (stream.c). */
 struct conn {
+	struct path		 c_path;	/* first */
 	TAILQ_ENTRY(conn)	 c_entry;
 	struct worker		*c_w;
 	struct bufferevent	*c_bev;
@@ -125,7 +127,6 @@ struct conn {
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
 	int			 c_closing;	/* garbage seen: flush, then close */
-	struct alloc		*c_alloc;	/* its TURN allocation, if any */
 	struct timeval		 c_frame_start;
 };
 
@@ -209,9 +210,6 @@ uint64_t worker_lag_us(const struct worker *);
 /* udp.c */
 int	udp_start(struct worker *, struct usock *);
 void	udp_stop(struct usock *);
-/* One datagram to the client from our address from (its local address). */
-void	udp_send(struct usock *, const struct sockaddr *to,
-	    const struct sockaddr *from, const uint8_t *, size_t);
 /* n messages on fd in sendmmsg calls; refusals to refused() or counted. */
 void	udp_sendmmsg(int fd, struct mmsghdr *, unsigned int n, struct stats *,
 	    int (*refused)(void *, int, struct mmsghdr *), void *arg);
@@ -226,9 +224,6 @@ void	conn_free(struct conn *);
 void	conn_send(struct conn *, const uint8_t *, size_t);
 /* The same, gathered from n pieces. */
 void	conn_sendv(struct conn *, const struct iovec *, int n);
-/* The TLS version and cipher of a TLS connection, else NULLs. */
-void	conn_tls_info(const struct conn *, const char **version,
-	    const char **cipher);
 
 /* relay_io.c: the data path's batched sends */
 #define RIO_SLOTS	32	/* datagrams from peers in hand */
@@ -247,7 +242,7 @@ void	rio_forget_fd(struct rio *, int fd);
 unsigned int rio_slots(struct rio *, struct mmsghdr *, struct iovec *,
 	    struct sockaddr_storage *from, unsigned int want);
 void	rio_slots_used(struct rio *, unsigned int);
-void	rio_to_client(struct rio *, const void *key, struct usock *,
+void	rio_to_client(struct rio *, const void *key, struct path *,
 	    const struct sockaddr *to, const struct sockaddr *from,
 	    const uint8_t *head, size_t hlen, const uint8_t *data, size_t len,
 	    size_t pad);

@@ -49,8 +49,6 @@ struct relay {
 	struct worker		*r_w;
 	struct alloc		*r_alloc;
 	int			 r_fd[ALLOC_FAMILIES];
-	struct usock		*r_us;		/* UDP client: its socket */
-	struct conn		*r_conn;	/* TCP/TLS client */
 };
 
 struct resv_entry {
@@ -298,8 +296,6 @@ relay_close(void *net, struct alloc *a, int idx)
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		relay_close_one(r, i);
 	wheel_cancel(&r->r_expiry);
-	if (r->r_conn != NULL)
-		r->r_conn->c_alloc = NULL;
 	TAILQ_REMOVE(&w->w_relays, r, r_entry);
 	free(r);
 	a->a_net = NULL;
@@ -340,7 +336,7 @@ relay_timer(void *net, struct alloc *a)
 }
 
 static void
-relay_attach(void *net, struct alloc *a, const struct server_pkt *pkt)
+relay_attach(void *net, struct alloc *a)
 {
 	struct worker	*w = net;
 	struct relay	*r;
@@ -351,12 +347,6 @@ relay_attach(void *net, struct alloc *a, const struct server_pkt *pkt)
 	r->r_alloc = a;
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		r->r_fd[i] = -1;
-	if (pkt->transport == TRANSPORT_UDP)
-		r->r_us = pkt->path;
-	else {
-		r->r_conn = pkt->path;
-		r->r_conn->c_alloc = a;
-	}
 	TAILQ_INSERT_TAIL(&w->w_relays, r, r_entry);
 	a->a_net = r;
 }
@@ -385,6 +375,7 @@ static void
 relay_read(struct worker *w, struct relay *r, unsigned int idx)
 {
 	struct alloc		*a = r->r_alloc;
+	struct path		*p = a->a_path;
 	struct mmsghdr		 msg[RELAY_READS];
 	struct iovec		 iov[RELAY_READS], out[RELAY_READS * 3];
 	struct sockaddr_storage	 from[RELAY_READS];
@@ -402,12 +393,12 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 	for (i = 0; i < (unsigned int)got; i++) {
 		len = msg[i].msg_len;
 		hlen = server_from_peer(&w->w_srv, a,
-		    (struct sockaddr *)&from[i], len, r->r_conn != NULL,
+		    (struct sockaddr *)&from[i], len, p->p_stream,
 		    head[i], &pad);
 		if (hlen == 0)
 			continue;
-		if (r->r_us != NULL) {
-			rio_to_client(w->w_rio, a, r->r_us,
+		if (!p->p_stream) {
+			rio_to_client(w->w_rio, a, p,
 			    (struct sockaddr *)&a->a_client,
 			    (struct sockaddr *)&a->a_local, head[i], hlen,
 			    iov[i].iov_base, len, pad);
@@ -422,7 +413,7 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 		out[nout++].iov_len = pad;
 	}
 	if (nout > 0)
-		conn_sendv(r->r_conn, out, (int)nout);
+		p->p_ops->po_send(p, NULL, NULL, out, (int)nout);
 }
 
 /*
@@ -481,30 +472,6 @@ relay_watch_stop(struct worker *w)
 	w->w_wheel = NULL;
 }
 
-/* An answer that waited for the store: back the way its request came. */
-static void
-relay_reply(void *net, const struct server_pkt *pkt, const uint8_t *buf,
-    size_t len)
-{
-	(void)net;
-	if (pkt->transport == TRANSPORT_UDP)
-		udp_send(pkt->path, pkt->src, pkt->local, buf, len);
-	else
-		conn_send(pkt->path, buf, len);
-}
-
-static void
-relay_tls_info(void *net, const struct alloc *a, const char **version,
-    const char **cipher)
-{
-	const struct relay	*r = a->a_net;
-
-	(void)net;
-	*version = *cipher = NULL;
-	if (r != NULL && r->r_conn != NULL)
-		conn_tls_info(r->r_conn, version, cipher);
-}
-
 /* End every allocation of the worker (shutdown). */
 void
 relay_end_all(struct worker *w)
@@ -522,6 +489,4 @@ const struct relay_ops relay_ops = {
 	.ro_timer = relay_timer,
 	.ro_attach = relay_attach,
 	.ro_to_peer = relay_to_peer,
-	.ro_reply = relay_reply,
-	.ro_tls_info = relay_tls_info,
 };

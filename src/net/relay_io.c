@@ -57,7 +57,7 @@ union rio_addr {
  */
 struct rio_out {
 	const void		*o_key;		/* the allocation */
-	struct usock		*o_us;
+	struct path		*o_path;
 	union rio_addr		 o_to;
 	union rio_addr		 o_from;	/* when o_us is a wildcard */
 	size_t			 o_hlen, o_len, o_pad;
@@ -287,7 +287,7 @@ rio_out_cmsg(struct rio_out *o)
 	struct sockaddr_storage	 src;
 	size_t			 len = 0;
 
-	if (o->o_us->us_wild) {
+	if (o->o_path->p_wild) {
 		memset(&src, 0, sizeof(src));
 		memcpy(&src, &o->o_from, sizeof(o->o_from));
 		len = udp_set_source(o->o_cmsg.buf, &src);
@@ -408,7 +408,7 @@ rio_slots_used(struct rio *rio, unsigned int n)
  * same allocation and shape as the one before joins it in one GSO send.
  */
 void
-rio_to_client(struct rio *rio, const void *key, struct usock *us,
+rio_to_client(struct rio *rio, const void *key, struct path *path,
     const struct sockaddr *to, const struct sockaddr *from,
     const uint8_t *head, size_t hlen, const uint8_t *data, size_t len,
     size_t pad)
@@ -447,9 +447,9 @@ rio_to_client(struct rio *rio, const void *key, struct usock *us,
 	i = rio->rio_no++;
 	o = &rio->rio_out[i];
 	m = &rio->rio_omsg[i];
-	rio->rio_ofd[i] = us->us_ls.ls_fd;
+	rio->rio_ofd[i] = path->p_fd;
 	o->o_key = key;
-	o->o_us = us;
+	o->o_path = path;
 	memcpy(&o->o_to, to, addr_len(to));
 	memset(&o->o_from, 0, sizeof(o->o_from));
 	memcpy(&o->o_from, from, addr_len(from));

@@ -40,6 +40,22 @@
 #define CONN_BATCH	16384		/* answers of one read pass */
 
 static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_tls_info(const struct path *, const char **,
+		    const char **);
+
+static void
+conn_path_send(struct path *p, const struct sockaddr *to,
+    const struct sockaddr *from, const struct iovec *iov, int n)
+{
+	(void)to;
+	(void)from;
+	conn_sendv((struct conn *)p, iov, n);
+}
+
+static const struct path_ops conn_path_ops = {
+	.po_send = conn_path_send,
+	.po_tls_info = conn_tls_info,
+};
 
 static struct timeval
 secs(int s)
@@ -54,10 +70,8 @@ conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
 
-	/* The connection owns its allocation (STYLE.md section 3). */
-	if (c->c_alloc != NULL)
-		server_alloc_end(&w->w_srv, c->c_alloc, 0);
-	server_forget_path(&w->w_srv, c);
+	server_path_closed(&w->w_srv, &c->c_path,
+	    (struct sockaddr *)&c->c_peer, (struct sockaddr *)&c->c_local);
 	TAILQ_REMOVE(&w->w_conns, c, c_entry);
 	w->w_nconns--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
@@ -65,10 +79,11 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-void
-conn_tls_info(const struct conn *c, const char **version, const char **cipher)
+static void
+conn_tls_info(const struct path *p, const char **version, const char **cipher)
 {
-	SSL	*ssl;
+	const struct conn	*c = (const struct conn *)p;
+	SSL			*ssl;
 
 	*version = *cipher = NULL;
 	if (c->c_transport != TRANSPORT_TLS ||
@@ -94,7 +109,7 @@ conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
 	pkt.src = (const struct sockaddr *)&c->c_peer;
 	pkt.local = (const struct sockaddr *)&c->c_local;
 	pkt.origin = NULL;
-	pkt.path = c;
+	pkt.path = &c->c_path;
 	if (f->kind == STUN_FRAME_CHAN) {
 		server_chandata(&w->w_srv, &pkt, p, f->msglen);
 		return (0);
@@ -345,6 +360,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c = xcalloc(1, sizeof(*c));
 	c->c_w = w;
 	c->c_transport = sl->sl_ls.ls_transport;
+	path_init(&c->c_path, &conn_path_ops, c->c_transport, -1, 0, 1);
 	memcpy(&c->c_peer, sa, (size_t)salen);
 	len = sizeof(c->c_local);
 	if (getsockname(fd, (struct sockaddr *)&c->c_local, &len) == -1)

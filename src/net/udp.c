@@ -101,12 +101,12 @@ udp_set_source(uint8_t *buf, const struct sockaddr_storage *local)
 	return (CMSG_SPACE(sizeof(pi6)));
 }
 
-void
-udp_send(struct usock *us, const struct sockaddr *to,
-    const struct sockaddr *from, const uint8_t *buf, size_t len)
+static void
+udp_path_send(struct path *p, const struct sockaddr *to,
+    const struct sockaddr *from, const struct iovec *iov, int n)
 {
+	struct usock		*us = (struct usock *)p;
 	struct msghdr		 mh;
-	struct iovec		 iov;
 	struct sockaddr_storage	 src;
 	union {
 		struct cmsghdr	align;
@@ -114,12 +114,10 @@ udp_send(struct usock *us, const struct sockaddr *to,
 	}			 cm;
 
 	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
 	mh.msg_name = (void *)(uintptr_t)to;
 	mh.msg_namelen = addr_len(to);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
+	mh.msg_iov = (struct iovec *)(uintptr_t)iov;
+	mh.msg_iovlen = (size_t)n;
 	if (us->us_wild) {
 		memset(&src, 0, sizeof(src));
 		memcpy(&src, from, addr_len(from));
@@ -224,7 +222,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			pkt.local = (const struct sockaddr *)&local;
 			pkt.origin = us->us_ls.ls_group >= 0 ?
 			    us->us_origin : NULL;
-			pkt.path = us;
+			pkt.path = &us->us_path;
 			if (bt.rx[i].msg_len >= 1 && (msg[0] & 0xC0) == 0x40) {
 				server_chandata(&w->w_srv, &pkt, msg,
 				    bt.rx[i].msg_len);
@@ -269,11 +267,17 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static const struct path_ops udp_path_ops = {
+	.po_send = udp_path_send,
+};
+
 int
 udp_start(struct worker *w, struct usock *us)
 {
 	us->us_w = w;
 	us->us_wild = addr_is_any((const struct sockaddr *)&us->us_ls.ls_addr);
+	path_init(&us->us_path, &udp_path_ops, TRANSPORT_UDP, us->us_ls.ls_fd,
+	    us->us_wild, 0);
 	us->us_ev = event_new(w->w_base, us->us_ls.ls_fd, EV_READ | EV_PERSIST,
 	    udp_read_cb, us);
 	if (us->us_ev == NULL || event_add(us->us_ev, NULL) == -1) {

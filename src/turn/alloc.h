@@ -88,6 +88,7 @@ struct alloc {
 	uint64_t		 a_token;	/* RESERVATION-TOKEN given */
 	int			 a_v6err;	/* ADDRESS-ERROR-CODE given */
 
+	struct path		*a_path;	/* the way to the client */
 	void			*a_net;		/* the net layer's state */
 };
 

@@ -13,6 +13,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "store/store.h"
+#include "turn/alloc.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
@@ -83,7 +84,7 @@ park_serve(struct server *sv, struct parked *pk)
 	server_handle(sv, &pkt, pk->pk_msg, pk->pk_len, &reply);
 	sv->sv_resume = NULL;
 	if (reply.len > 0)
-		sv->sv_ops->ro_reply(sv->sv_net, &pkt, reply.buf, reply.len);
+		path_send(pkt.path, pkt.src, pkt.local, reply.buf, reply.len);
 	store_op_cancel(pk->pk_op);
 	free(pk);
 }
@@ -125,10 +126,15 @@ server_tick(struct server *sv)
 }
 
 void
-server_forget_path(struct server *sv, const void *path)
+server_path_closed(struct server *sv, struct path *path,
+    const struct sockaddr *client, const struct sockaddr *local)
 {
 	struct parked	*pk, *next;
+	struct alloc	*a;
 
+	if (sv->sv_allocs != NULL && (a = alloc_find(sv->sv_allocs,
+	    path->p_transport, client, local)) != NULL && a->a_path == path)
+		server_alloc_end(sv, a, 0);
 	for (pk = TAILQ_FIRST(&sv->sv_parked); pk != NULL; pk = next) {
 		next = TAILQ_NEXT(pk, pk_entry);
 		if (pk->pk_path == path)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "turn/path.h"
+
 struct alloc;
 struct alloc_table;
 struct auth;
@@ -28,16 +30,6 @@ struct store;
 struct store_realm;
 struct turnd_conf;
 struct parked;
-
-enum transport {
-	TRANSPORT_UDP = 0,
-	TRANSPORT_TCP,
-	TRANSPORT_TLS,
-	TRANSPORT_DTLS
-};
-
-/* "udp", "tcp", "tls", "dtls": for logs, turnctl and the store. */
-const char	*transport_name(enum transport);
 
 /* Where a message came from, and what the listener can offer. */
 struct server_pkt {
@@ -51,8 +43,8 @@ struct server_pkt {
 	 * OTHER-ADDRESS.  NULL when RFC 5780 is off for this socket.
 	 */
 	const struct sockaddr		*const *origin;
-	void				*path;	/* the net layer's socket or
-						 * connection it came on */
+	struct path			*path;	/* the endpoint it came on:
+						 * the way back */
 };
 
 /* The answer: len 0 means none; change says which origin to send from. */
@@ -67,7 +59,8 @@ struct server_reply {
 
 /*
  * What the TURN logic needs from the net layer (net/relay.c): relay
- * sockets, the allocation's timer, and the way back to its client.
+ * sockets and the allocation's timer.  The way back to the client is
+ * the allocation's path (path.h).
  */
 struct relay_ops {
 	/*
@@ -85,19 +78,11 @@ struct relay_ops {
 	void	(*ro_close)(void *net, struct alloc *, int idx);
 	/* (Re)arm the expiry timer at a->a_expires. */
 	void	(*ro_timer)(void *net, struct alloc *);
-	/* Remember how to reach the client (pkt->path). */
-	void	(*ro_attach)(void *net, struct alloc *,
-		    const struct server_pkt *);
+	/* Make the net layer's state of a new allocation (a->a_net). */
+	void	(*ro_attach)(void *net, struct alloc *);
 	/* Send data to peer from the relay socket of peer's family. */
 	void	(*ro_to_peer)(void *net, struct alloc *,
 		    const struct sockaddr *peer, const uint8_t *, size_t);
-	/* An answer found later (a request that waited for the store):
-	 * back the way pkt came (pkt->path). */
-	void	(*ro_reply)(void *net, const struct server_pkt *,
-		    const uint8_t *, size_t);
-	/* The TLS version and cipher of a's client connection, or NULLs. */
-	void	(*ro_tls_info)(void *net, const struct alloc *,
-		    const char **version, const char **cipher);
 };
 
 /* One per worker: read-only conf, the worker's own counters. */
@@ -211,7 +196,13 @@ unsigned int server_find(struct server *, const struct server_filter *,
 int	server_filter_match(const struct server_filter *, const struct alloc *,
 	    time_t now);
 
-/* A connection closed: forget the requests that came on it. */
-void	server_forget_path(struct server *, const void *path);
+/*
+ * An endpoint is going away: end the allocation of the 5-tuple (client,
+ * local) on path, if path carries it, and forget the requests that came
+ * on path and still wait for the store.  The one call an endpoint makes
+ * when it closes.
+ */
+void	server_path_closed(struct server *, struct path *,
+	    const struct sockaddr *client, const struct sockaddr *local);
 
 #endif /* SERVER_H */

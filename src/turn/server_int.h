@@ -64,7 +64,7 @@ struct parked {
 	enum transport		 pk_transport;
 	struct sockaddr_storage	 pk_src;
 	struct sockaddr_storage	 pk_local;
-	void			*pk_path;
+	struct path		*pk_path;
 	size_t			 pk_len;
 	uint8_t			 pk_msg[];
 };

@@ -344,7 +344,8 @@ turn_allocate(struct txn *t, struct alloc *a)
 	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
-	sv->sv_ops->ro_attach(sv->sv_net, a, t->t_pkt);
+	a->a_path = t->t_pkt->path;
+	sv->sv_ops->ro_attach(sv->sv_net, a);
 	if (tok != NULL)
 		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
 	else

@@ -26,9 +26,7 @@ turn_describe(struct server *sv, const struct alloc *a, struct store_alloc *sa,
 	sa->sa_user = a->a_user;
 	sa->sa_quota_id = a->a_quota_id;
 	sa->sa_transport = transport_name(a->a_transport);
-	if (sv->sv_ops->ro_tls_info != NULL)
-		sv->sv_ops->ro_tls_info(sv->sv_net, a, &sa->sa_tls_version,
-		    &sa->sa_tls_cipher);
+	path_tls_info(a->a_path, &sa->sa_tls_version, &sa->sa_tls_cipher);
 	sa->sa_client = (const struct sockaddr *)&a->a_client;
 	sa->sa_server = (const struct sockaddr *)&a->a_local;
 	for (i = 0; i < ALLOC_FAMILIES && i < 2; i++)

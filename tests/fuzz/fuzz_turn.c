@@ -76,7 +76,7 @@ stub_timer(void *net, struct alloc *a)
 }
 
 static void
-stub_attach(void *net, struct alloc *a, const struct server_pkt *pkt)
+stub_attach(void *net, struct alloc *a)
 {
 }
 

@@ -116,7 +116,7 @@ check_to_client(int nocheck, int expect_gso)
 	struct sockaddr_in	 a, b;
 	struct stats		 st;
 	struct rio		*rio;
-	struct usock		 us;
+	struct path		 us;
 	struct mmsghdr		 msg[RIO_SLOTS];
 	struct iovec		 iov[RIO_SLOTS];
 	struct sockaddr_storage	 from[RIO_SLOTS];
@@ -128,10 +128,11 @@ check_to_client(int nocheck, int expect_gso)
 
 	memset(&st, 0, sizeof(st));
 	memset(&us, 0, sizeof(us));
-	CHECK((us.us_ls.ls_fd = sock(&a)) != -1);
+	us.p_transport = TRANSPORT_UDP;
+	CHECK((us.p_fd = sock(&a)) != -1);
 	CHECK((fb = sock(&b)) != -1);
 	if (nocheck)
-		CHECK(setsockopt(us.us_ls.ls_fd, SOL_SOCKET, SO_NO_CHECK, &on,
+		CHECK(setsockopt(us.p_fd, SOL_SOCKET, SO_NO_CHECK, &on,
 		    sizeof(on)) == 0);
 	rio = rio_new(&st);
 	got = rio_slots(rio, msg, iov, from, RIO_SLOTS);
@@ -166,7 +167,7 @@ check_to_client(int nocheck, int expect_gso)
 	CHECK_EQ_INT((int)atomic_load(&st.udp_send_errors), 0);
 	CHECK_EQ_INT(rio_gso_on(rio), expect_gso);
 	rio_free(rio);
-	close(us.us_ls.ls_fd);
+	close(us.p_fd);
 	close(fb);
 }
 

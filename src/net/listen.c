@@ -1,6 +1,6 @@
 /*
  * listen.c -- bind the listening sockets, once per worker, before
- * privileges are dropped (DESIGN.md section 4).
+ * privileges are dropped (the workers are in worker.c).
  *
  * Every worker gets its own socket for each configured address with
  * SO_REUSEPORT, so the kernel hashes each client to one worker.  Port 0

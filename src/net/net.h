@@ -1,13 +1,22 @@
 /*
- * net.h -- workers, listening sockets, UDP and stream (TCP/TLS) I/O.
+ * net.h -- workers, listening sockets and the endpoints of src/net.
  *
- * Threads (DESIGN.md section 4): every socket a worker uses is bound by
- * the main thread before privileges drop (listen.c), one per worker and
- * address, with SO_REUSEPORT so the kernel spreads clients over workers.
- * Each worker then runs its own event_base and touches only its own
- * sockets, connections and counters.  The only shared state is the
- * read-only conf, the SSL_CTX and the connection limiter (a mutex taken
- * on accept and close, never per packet).
+ * Threads: every socket a worker uses is bound by the main thread before
+ * privileges drop (listen.c), one per worker and address, with
+ * SO_REUSEPORT so the kernel spreads clients over workers.  Each worker
+ * then runs its own event_base and touches only its own sockets,
+ * connections and counters.  The only shared state is the read-only
+ * conf, the SSL_CTX, the connection limiter and the EVEN-PORT
+ * reservations (mutexes taken on accept, close and reservation, never
+ * per packet).
+ *
+ * Inside a worker (doc/ARCHITECTURE has the picture): worker.c owns the
+ * thread and the loop; the endpoints -- udp.c (the UDP listeners),
+ * stream.c (TCP/TLS connections) -- hand each message to the TURN logic
+ * with their struct path (src/turn/path.h); relay.c owns the relay
+ * sockets and answers the TURN logic's struct relay_ops; relay_io.c
+ * batches what the endpoints and relay.c send; sock.c holds the system
+ * calls they share.  Calls go down that list, never up.
  */
 
 #ifndef NET_H
@@ -15,6 +24,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 #include <pthread.h>
@@ -23,26 +33,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "turn/path.h"
 #include "turn/server.h"
 #include "turn/stats.h"
 
-struct alloc;
 struct alloc_table;
 struct auth;
 struct policy;
 struct quota;
-struct relay;
 struct resv;
 struct store;
 struct store_realm;
-struct wheel;
 struct turnd_conf;
-struct event;
-struct event_base;
-struct evconnlistener;
-struct bufferevent;
 
 /* RFC 5780 roles within a group: bit 0 changed port, bit 1 changed IP. */
 #define LSOCK_ROLES	4
@@ -86,54 +91,13 @@ int	connlimit_acquire(struct connlimit *, const struct sockaddr *);
 void	connlimit_release(struct connlimit *, const struct sockaddr *);
 void	connlimit_free(struct connlimit *);
 
-/* UDP batching. */
-#define UDP_BATCH	32	/* datagrams per recvmmsg/sendmmsg */
-#define UDP_ROUNDS	8	/* batches per wakeup, then yield */
-#define UDP_RXBUF	65536	/* any datagram fits */
-#define UDP_TXBUF	2048	/* STUN answers are small */
-
-struct worker;
-
-/* One UDP socket of a worker. */
-struct usock {
-	struct path		 us_path;	/* first */
-	struct worker		*us_w;
-	struct lsock		 us_ls;
-	struct event		*us_ev;
-	int			 us_wild;	/* bound to 0.0.0.0 or :: */
-	/* RFC 5780: this worker's sockets of the group, by role. */
-	struct usock		*us_peer[LSOCK_ROLES];
-	const struct sockaddr	*us_origin[LSOCK_ROLES];
-};
-
-/* One TCP/TLS listener of a worker. */
-struct slisten {
-	struct worker		*sl_w;
-	struct lsock		 sl_ls;
-	struct evconnlistener	*sl_lev;
-	time_t			 sl_last_warn;	/* accept errors, rate limit */
-};
-
-/* One TCP or TLS client connection (stream.c). */
-struct conn {
-	struct path		 c_path;	/* first */
-	TAILQ_ENTRY(conn)	 c_entry;
-	struct worker		*c_w;
-	struct bufferevent	*c_bev;
-	enum transport		 c_transport;
-	struct sockaddr_storage	 c_peer;
-	struct sockaddr_storage	 c_local;
-	int			 c_tls_up;	/* handshake done */
-	int			 c_partial;	/* a frame is half in */
-	int			 c_backlog;	/* reading paused on output */
-	int			 c_closing;	/* garbage seen: flush, then close */
-	struct timeval		 c_frame_start;
-};
-
-TAILQ_HEAD(conn_list, conn);
-TAILQ_HEAD(relay_list, relay);
-
-#define RELAY_PEERBUF	65536			/* any datagram from a peer */
+/* EVEN-PORT reservations (RFC 8656 7.2), shared by the workers: resv.c */
+struct resv *resv_new(void);
+void	resv_free(struct resv *);
+/* Keep fd for 30 s under a new *token; 0, or -1 when full. */
+int	resv_put(struct resv *, int fd, time_t now, uint64_t *token);
+/* The fd kept for token (now the caller's), or -1. */
+int	resv_take(struct resv *, uint64_t token, time_t now);
 
 /* What every worker shares, read-only or locked inside. */
 struct worker_shared {
@@ -147,6 +111,11 @@ struct worker_shared {
 	struct resv		*ws_resv;
 };
 
+struct udp_set;
+struct stream_set;
+struct relay_set;
+struct rio;
+
 struct worker {
 	unsigned int		 w_id;
 	pthread_t		 w_thread;
@@ -154,34 +123,22 @@ struct worker {
 	_Atomic int		 w_quit;	/* worker_stop() asked */
 	struct event_base	*w_base;
 	const struct turnd_conf	*w_conf;
-	SSL_CTX			*w_tls;
+	SSL_CTX			*w_tls;		/* new TLS connections */
 	struct connlimit	*w_connlimit;
 	struct server		 w_srv;
 	struct stats		 w_stats;
-
-	struct usock		*w_usocks;
-	unsigned int		 w_nusocks;
-	struct slisten		*w_slistens;
-	unsigned int		 w_nslistens;
-	struct conn_list	 w_conns;
-	unsigned int		 w_nconns;
-
-	/* TURN */
 	struct store		*w_store;
+	struct alloc_table	*w_allocs;
 	struct event		*w_tick;	/* once a second */
 	long long		 w_tick_last;	/* us, monotonic */
 	_Atomic uint64_t	 w_lag_us;	/* how late the last tick ran */
-	struct alloc_table	*w_allocs;
-	struct relay_list	 w_relays;
-	struct resv		*w_resv;
-	struct rio		*w_rio;		/* the data path's batches */
-	struct wheel		*w_wheel;	/* allocation expiry */
-	int			 w_relay_ep;	/* epoll set of relay sockets */
-	struct event		*w_relay_ev;	/* on w_relay_ep */
 
-	/* UDP batch state, reused on every wakeup (no per-packet malloc). */
-	uint8_t			*w_rxbuf;	/* UDP_BATCH * UDP_RXBUF */
-	uint8_t			*w_txbuf;	/* UDP_BATCH * UDP_TXBUF */
+	/* the modules of the worker, each owning its own state */
+	struct rio		*w_rio;		/* the data path's batches */
+	struct relay_set	*w_relay;	/* relay sockets, expiry */
+	struct udp_set		*w_udp;		/* UDP listeners */
+	struct stream_set	*w_stream;	/* TCP/TLS listeners and
+						 * connections */
 };
 
 /*
@@ -196,8 +153,6 @@ void	worker_stop(struct worker *);
 void	worker_free(struct worker *);
 /* Add this worker's counters into sum (safe from any thread). */
 void	worker_stats_add(const struct worker *, struct stats *sum);
-/* Set the server's clock from the loop's cached time (once a wakeup). */
-void	worker_clock(struct worker *);
 /* From any thread: the worker takes sr (and the reference) in its loop. */
 void	worker_post_realm(struct worker *, struct store_realm *);
 /* From any thread: run fn(w, arg) in the worker's loop; 0 or -1. */
@@ -207,27 +162,51 @@ int	worker_run(struct worker *, void (*fn)(struct worker *, void *),
  * its loop's lag (safe from any thread). */
 uint64_t worker_lag_us(const struct worker *);
 
-/* udp.c */
-int	udp_start(struct worker *, struct usock *);
-void	udp_stop(struct usock *);
-/* n messages on fd in sendmmsg calls; refusals to refused() or counted. */
-void	udp_sendmmsg(int fd, struct mmsghdr *, unsigned int n, struct stats *,
-	    int (*refused)(void *, int, struct mmsghdr *), void *arg);
-/* The IP_PKTINFO/IPV6_PKTINFO control message that makes a datagram
- * leave from local; its length. */
-size_t	udp_set_source(uint8_t *, const struct sockaddr_storage *local);
+/*
+ * The server's clock from the loop's cached time: every callback of a
+ * worker's loop sets it first.
+ */
+static inline void
+worker_clock(struct worker *w)
+{
+	struct timeval	tv;
 
-/* stream.c */
-int	stream_listen(struct worker *, struct slisten *);
-void	stream_unlisten(struct slisten *);
-void	conn_free(struct conn *);
-void	conn_send(struct conn *, const uint8_t *, size_t);
-/* The same, gathered from n pieces. */
-void	conn_sendv(struct conn *, const struct iovec *, int n);
+	if (event_base_gettimeofday_cached(w->w_base, &tv) == -1)
+		gettimeofday(&tv, NULL);
+	w->w_srv.sv_now = tv.tv_sec;
+}
+
+/*
+ * Inside src/net: the modules a worker is made of.  Each *_new() takes
+ * what it owns; *_free() closes it all.
+ */
+
+/* udp.c: the worker's UDP listeners (the UDP sockets of set). */
+#define UDP_BATCH	32	/* datagrams per recvmmsg/sendmmsg */
+#define UDP_ROUNDS	8	/* batches per wakeup, then yield */
+#define UDP_RXBUF	65536	/* any datagram fits */
+#define UDP_TXBUF	2048	/* STUN answers are small */
+struct udp_set *udp_set_new(struct worker *, struct listen_set *);
+void	udp_set_free(struct udp_set *);
+
+/* stream.c: the worker's TCP/TLS listeners and their connections. */
+struct stream_set *stream_set_new(struct worker *, struct listen_set *);
+/* Close every connection (each ends what its path carried). */
+void	stream_set_close_all(struct stream_set *);
+void	stream_set_free(struct stream_set *);
+
+/* relay.c: relay sockets in one epoll set, expiry on a timing wheel. */
+#define RELAY_PEERBUF	65536		/* any datagram from a peer */
+extern const struct relay_ops relay_ops;	/* net: the worker */
+struct relay_set *relay_set_new(struct worker *, struct resv *);
+/* End the allocations whose time is up (once a second). */
+void	relay_expire_run(struct relay_set *);
+/* End every allocation of the worker (shutdown). */
+void	relay_end_all(struct relay_set *);
+void	relay_set_free(struct relay_set *);
 
 /* relay_io.c: the data path's batched sends */
 #define RIO_SLOTS	32	/* datagrams from peers in hand */
-struct rio;
 struct rio *rio_new(struct stats *);
 void	rio_free(struct rio *);
 /* 1 while UDP GSO works (it is switched off when the kernel refuses). */
@@ -239,6 +218,7 @@ void	rio_flush(struct rio *);
 void	rio_to_peer(struct rio *, int fd, const struct sockaddr *peer,
 	    const uint8_t *, size_t);
 void	rio_forget_fd(struct rio *, int fd);
+/* Receive slots for datagrams from peers (at most want, RIO_SLOTS). */
 unsigned int rio_slots(struct rio *, struct mmsghdr *, struct iovec *,
 	    struct sockaddr_storage *from, unsigned int want);
 void	rio_slots_used(struct rio *, unsigned int);
@@ -246,18 +226,7 @@ void	rio_to_client(struct rio *, const void *key, struct path *,
 	    const struct sockaddr *to, const struct sockaddr *from,
 	    const uint8_t *head, size_t hlen, const uint8_t *data, size_t len,
 	    size_t pad);
+void	rio_forget_path(struct rio *, const struct path *);
 void	rio_flush_clients(struct rio *);
-
-/* relay.c */
-extern const struct relay_ops relay_ops;
-struct resv *resv_new(void);
-void	resv_free(struct resv *);
-void	relay_timer_arm(struct relay *);
-/* End the allocations whose time is up (once a second). */
-void	relay_expire_run(struct worker *);
-void	relay_end_all(struct worker *);
-/* The worker's relay sockets: watch them (an epoll set inside the loop). */
-void	relay_watch_start(struct worker *);
-void	relay_watch_stop(struct worker *);
 
 #endif /* NET_H */

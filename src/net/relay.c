@@ -1,16 +1,17 @@
 /*
  * relay.c -- the net layer's side of TURN allocations (struct relay_ops):
- * relay sockets on relay.addresses and relay.min_port..max_port, EVEN-PORT
- * reservations (RFC 8656 7.2, shared by all workers since the second
- * Allocate may land on another worker), expiry timers, and data from
- * peers back to the client over its UDP socket or its connection.
+ * relay sockets on relay.addresses and relay.min_port..max_port (with
+ * EVEN-PORT reservations from resv.c), expiry on a timing wheel, and data
+ * from peers back to the client through the allocation's path
+ * (src/turn/path.h): relay.c never names an endpoint.
  *
  * A worker's relay sockets are in one epoll set of their own, watched by
  * a single event of its loop: one wakeup reads every ready relay socket
  * with recvmmsg (a bounded number of datagrams each, then the next one,
- * so one busy peer cannot starve the others) and what goes to UDP clients
- * leaves in one sendmmsg per listening socket (relay_io.c).  No libevent
- * event per allocation, no system call per datagram.
+ * so one busy peer cannot starve the others) and what goes to the clients
+ * leaves in one sendmmsg per listening socket, or one write per stream
+ * (relay_io.c).  No libevent event per allocation, no system call per
+ * datagram.
  */
 
 #include <sys/epoll.h>
@@ -42,6 +43,16 @@
 
 _Static_assert(ALLOC_FAMILIES == 2, "one bit of epoll data holds idx");
 
+/* A worker's relay sockets and allocation timers. */
+struct relay_set {
+	struct worker		*rs_w;
+	struct resv		*rs_resv;	/* shared by the workers */
+	TAILQ_HEAD(, relay)	 rs_relays;
+	struct wheel		 rs_wheel;	/* allocation expiry */
+	int			 rs_ep;		/* epoll set of relay sockets */
+	struct event		*rs_ev;		/* on rs_ep */
+};
+
 /* What an allocation holds in the net layer (a->a_net). */
 struct relay {
 	struct wheel_entry	 r_expiry;	/* first: the entry is the relay */
@@ -50,94 +61,6 @@ struct relay {
 	struct alloc		*r_alloc;
 	int			 r_fd[ALLOC_FAMILIES];
 };
-
-struct resv_entry {
-	uint64_t		 re_token;
-	int			 re_fd;
-	time_t			 re_expires;
-};
-
-/* Reserved ports, shared by the workers (EVEN-PORT with the R bit). */
-struct resv {
-	pthread_mutex_t		 rv_lock;
-	struct resv_entry	 rv_e[RESV_MAX];
-	unsigned int		 rv_n;
-};
-
-struct resv *
-resv_new(void)
-{
-	struct resv	*rv = xcalloc(1, sizeof(*rv));
-
-	pthread_mutex_init(&rv->rv_lock, NULL);
-	return (rv);
-}
-
-void
-resv_free(struct resv *rv)
-{
-	unsigned int	i;
-
-	if (rv == NULL)
-		return;
-	for (i = 0; i < rv->rv_n; i++)
-		close(rv->rv_e[i].re_fd);
-	pthread_mutex_destroy(&rv->rv_lock);
-	free(rv);
-}
-
-/* Drop expired reservations; the lock is held. */
-static void
-resv_purge(struct resv *rv, time_t now)
-{
-	unsigned int	i = 0;
-
-	while (i < rv->rv_n) {
-		if (rv->rv_e[i].re_expires > now) {
-			i++;
-			continue;
-		}
-		close(rv->rv_e[i].re_fd);
-		rv->rv_e[i] = rv->rv_e[--rv->rv_n];
-	}
-}
-
-static int
-resv_put(struct resv *rv, int fd, time_t now, uint64_t *token)
-{
-	int	rc = -1;
-
-	pthread_mutex_lock(&rv->rv_lock);
-	resv_purge(rv, now);
-	if (rv->rv_n < RESV_MAX) {
-		*token = (uint64_t)arc4random() << 32 | arc4random();
-		rv->rv_e[rv->rv_n].re_token = *token;
-		rv->rv_e[rv->rv_n].re_fd = fd;
-		rv->rv_e[rv->rv_n].re_expires = now + RESV_LIFETIME;
-		rv->rv_n++;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&rv->rv_lock);
-	return (rc);
-}
-
-static int
-resv_take(struct resv *rv, uint64_t token, time_t now)
-{
-	unsigned int	i;
-	int		fd = -1;
-
-	pthread_mutex_lock(&rv->rv_lock);
-	resv_purge(rv, now);
-	for (i = 0; i < rv->rv_n; i++)
-		if (rv->rv_e[i].re_token == token) {
-			fd = rv->rv_e[i].re_fd;
-			rv->rv_e[i] = rv->rv_e[--rv->rv_n];
-			break;
-		}
-	pthread_mutex_unlock(&rv->rv_lock);
-	return (fd);
-}
 
 /* A UDP socket bound to ip:port, or -1. */
 static int
@@ -198,7 +121,7 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.u64 = (uint64_t)(uintptr_t)r | idx;	/* r is aligned */
-	if (epoll_ctl(r->r_w->w_relay_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+	if (epoll_ctl(r->r_w->w_relay->rs_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		log_warn("%s: epoll_ctl", __func__);
 		close(fd);
 		return (STUN_ERR_SERVER_ERROR);
@@ -244,7 +167,7 @@ relay_open(void *net, struct alloc *a, unsigned int idx, int family,
 				close(fd);
 				continue;
 			}
-			if (resv_put(w->w_resv, fd2, w->w_srv.sv_now,
+			if (resv_put(w->w_relay->rs_resv, fd2, w->w_srv.sv_now,
 			    token) == -1) {
 				close(fd2);
 				close(fd);
@@ -262,7 +185,8 @@ relay_claim(void *net, struct alloc *a, unsigned int idx, uint64_t token)
 	struct worker	*w = net;
 	int		 fd;
 
-	if ((fd = resv_take(w->w_resv, token, w->w_srv.sv_now)) == -1)
+	if ((fd = resv_take(w->w_relay->rs_resv, token, w->w_srv.sv_now)) ==
+	    -1)
 		return (STUN_ERR_INSUFFICIENT_CAPACITY);
 	return (relay_adopt(a->a_net, idx, fd));
 }
@@ -275,7 +199,7 @@ relay_close_one(struct relay *r, unsigned int idx)
 	if (fd == -1)
 		return;
 	rio_forget_fd(r->r_w->w_rio, fd);
-	(void)epoll_ctl(r->r_w->w_relay_ep, EPOLL_CTL_DEL, fd, NULL);
+	(void)epoll_ctl(r->r_w->w_relay->rs_ep, EPOLL_CTL_DEL, fd, NULL);
 	close(fd);
 	r->r_fd[idx] = -1;
 }
@@ -295,11 +219,14 @@ relay_close(void *net, struct alloc *a, int idx)
 	}
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		relay_close_one(r, i);
+	rio_forget_path(w->w_rio, a->a_path);
 	wheel_cancel(&r->r_expiry);
-	TAILQ_REMOVE(&w->w_relays, r, r_entry);
+	TAILQ_REMOVE(&w->w_relay->rs_relays, r, r_entry);
 	free(r);
 	a->a_net = NULL;
 }
+
+static void	relay_timer_arm(struct relay *);
 
 /* An allocation's second has come (relay_expire_run). */
 static void
@@ -318,15 +245,17 @@ relay_expire_cb(struct wheel_entry *e, void *arg)
 
 /* End the allocations whose lifetime is over (the worker's tick). */
 void
-relay_expire_run(struct worker *w)
+relay_expire_run(struct relay_set *rs)
 {
-	wheel_run(w->w_wheel, w->w_srv.sv_now, relay_expire_cb, w);
+	wheel_run(&rs->rs_wheel, rs->rs_w->w_srv.sv_now, relay_expire_cb,
+	    rs->rs_w);
 }
 
-void
+static void
 relay_timer_arm(struct relay *r)
 {
-	wheel_arm(r->r_w->w_wheel, &r->r_expiry, r->r_alloc->a_expires);
+	wheel_arm(&r->r_w->w_relay->rs_wheel, &r->r_expiry,
+	    r->r_alloc->a_expires);
 }
 
 static void
@@ -347,7 +276,7 @@ relay_attach(void *net, struct alloc *a)
 	r->r_alloc = a;
 	for (i = 0; i < ALLOC_FAMILIES; i++)
 		r->r_fd[i] = -1;
-	TAILQ_INSERT_TAIL(&w->w_relays, r, r_entry);
+	TAILQ_INSERT_TAIL(&w->w_relay->rs_relays, r, r_entry);
 	a->a_net = r;
 }
 
@@ -377,11 +306,10 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 	struct alloc		*a = r->r_alloc;
 	struct path		*p = a->a_path;
 	struct mmsghdr		 msg[RELAY_READS];
-	struct iovec		 iov[RELAY_READS], out[RELAY_READS * 3];
+	struct iovec		 iov[RELAY_READS];
 	struct sockaddr_storage	 from[RELAY_READS];
-	uint8_t			 head[RELAY_READS][SERVER_HEAD_MAX];
-	static const uint8_t	 zeros[4];
-	unsigned int		 i, n, nout = 0;
+	uint8_t			 head[SERVER_HEAD_MAX];
+	unsigned int		 i, n;
 	size_t			 hlen, pad, len;
 	int			 got;
 
@@ -393,27 +321,12 @@ relay_read(struct worker *w, struct relay *r, unsigned int idx)
 	for (i = 0; i < (unsigned int)got; i++) {
 		len = msg[i].msg_len;
 		hlen = server_from_peer(&w->w_srv, a,
-		    (struct sockaddr *)&from[i], len, p->p_stream,
-		    head[i], &pad);
-		if (hlen == 0)
-			continue;
-		if (!p->p_stream) {
-			rio_to_client(w->w_rio, a, p,
-			    (struct sockaddr *)&a->a_client,
-			    (struct sockaddr *)&a->a_local, head[i], hlen,
-			    iov[i].iov_base, len, pad);
-			continue;
-		}
-		/* a stream client: the whole turn in one write */
-		out[nout].iov_base = head[i];
-		out[nout++].iov_len = hlen;
-		out[nout].iov_base = iov[i].iov_base;
-		out[nout++].iov_len = len;
-		out[nout].iov_base = (void *)(uintptr_t)zeros;
-		out[nout++].iov_len = pad;
+		    (struct sockaddr *)&from[i], len, p->p_stream, head, &pad);
+		if (hlen > 0)
+			rio_to_client(w->w_rio, a, p, &a->a_client.sa,
+			    &a->a_local.sa, head, hlen, iov[i].iov_base, len,
+			    pad);
 	}
-	if (nout > 0)
-		p->p_ops->po_send(p, NULL, NULL, out, (int)nout);
 }
 
 /*
@@ -443,43 +356,42 @@ relay_ready_cb(evutil_socket_t efd, short what, void *arg)
 	rio_flush_clients(w->w_rio);
 }
 
-void
-relay_watch_start(struct worker *w)
+struct relay_set *
+relay_set_new(struct worker *w, struct resv *resv)
 {
-	w->w_wheel = xmalloc(sizeof(*w->w_wheel));
-	wheel_init(w->w_wheel, w->w_srv.sv_now);
-	w->w_rio = rio_new(&w->w_stats);
-	if ((w->w_relay_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+	struct relay_set	*rs = xcalloc(1, sizeof(*rs));
+
+	rs->rs_w = w;
+	rs->rs_resv = resv;
+	TAILQ_INIT(&rs->rs_relays);
+	wheel_init(&rs->rs_wheel, w->w_srv.sv_now);
+	if ((rs->rs_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("%s: epoll_create1", __func__);
-	w->w_relay_ev = event_new(w->w_base, w->w_relay_ep,
-	    EV_READ | EV_PERSIST, relay_ready_cb, w);
-	if (w->w_relay_ev == NULL || event_add(w->w_relay_ev, NULL) == -1)
+	rs->rs_ev = event_new(w->w_base, rs->rs_ep, EV_READ | EV_PERSIST,
+	    relay_ready_cb, w);
+	if (rs->rs_ev == NULL || event_add(rs->rs_ev, NULL) == -1)
 		fatalx("%s: cannot watch the relay sockets", __func__);
+	return (rs);
 }
 
+/* The allocations must have ended (relay_end_all). */
 void
-relay_watch_stop(struct worker *w)
+relay_set_free(struct relay_set *rs)
 {
-	if (w->w_relay_ev != NULL)
-		event_free(w->w_relay_ev);
-	w->w_relay_ev = NULL;
-	if (w->w_relay_ep != -1)
-		close(w->w_relay_ep);
-	w->w_relay_ep = -1;
-	rio_free(w->w_rio);
-	w->w_rio = NULL;
-	free(w->w_wheel);
-	w->w_wheel = NULL;
+	if (rs == NULL)
+		return;
+	event_free(rs->rs_ev);
+	close(rs->rs_ep);
+	free(rs);
 }
 
-/* End every allocation of the worker (shutdown). */
 void
-relay_end_all(struct worker *w)
+relay_end_all(struct relay_set *rs)
 {
 	struct relay	*r;
 
-	while ((r = TAILQ_FIRST(&w->w_relays)) != NULL)
-		server_alloc_end(&w->w_srv, r->r_alloc, 0);
+	while ((r = TAILQ_FIRST(&rs->rs_relays)) != NULL)
+		server_alloc_end(&rs->rs_w->w_srv, r->r_alloc, 0);
 }
 
 const struct relay_ops relay_ops = {

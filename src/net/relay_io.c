@@ -2,22 +2,27 @@
  * relay_io.c -- the data path's batches: relayed datagrams are queued and
  * leave with one sendmmsg per socket instead of one system call each.
  *
- * Client to peer: the UDP listener (and a TCP/TLS read pass) opens a batch
- * with rio_begin(); every datagram for a peer is queued with the relay
- * socket it leaves from; rio_flush() sends each socket's run with one
- * sendmmsg.  Outside a batch a datagram goes out at once.
+ * Client to peer: an endpoint's read pass opens a batch with rio_begin();
+ * every datagram for a peer is queued with the relay socket it leaves
+ * from; rio_flush() sends each socket's run with one sendmmsg.  Outside a
+ * batch a datagram goes out at once.
  *
  * Peer to client: relay.c reads the ready relay sockets with recvmmsg into
- * the batch's receive slots and queues what goes to UDP clients with
- * rio_to_client(): the head (ChannelData header or Data indication head),
- * the data where it was received, the padding.  Nothing is copied and
- * every datagram for one listening socket leaves in one sendmmsg; runs of
- * datagrams of one allocation with the same size leave as one UDP GSO
- * message (the kernel cuts it into the same datagrams further down, once
- * per run instead of once per datagram through the IP stack).
+ * the batch's receive slots and queues each datagram for its client's
+ * path (src/turn/path.h) with rio_to_client(): the head (ChannelData
+ * header or Data indication head), the data where it was received, the
+ * padding.  Nothing is copied.  A path with a datagram socket of its own
+ * (p_fd) gets every datagram for that socket in one sendmmsg, and runs of
+ * datagrams of one allocation with the same size as one UDP GSO message
+ * (the kernel cuts it into the same datagrams further down, once per run
+ * instead of once per datagram through the IP stack).  Any other path
+ * gets its datagrams through its own po_send: a stream's consecutive
+ * data in one call, a datagram path's one call each.
  *
- * Order is kept per socket, which is all UDP promises.  A relay socket is
- * never closed with datagrams of its own still queued (rio_forget_fd()).
+ * The batches know paths and sockets, never an endpoint's code.  Order is
+ * kept per socket and per path, which is all UDP promises.  A relay
+ * socket is never closed with datagrams of its own still queued
+ * (rio_forget_fd()), nor a path with data for it (rio_forget_path()).
  */
 
 #include <sys/socket.h>
@@ -34,11 +39,11 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "net/net.h"
+#include "net/sock.h"
 
 #define RIO_PEERQ	64		/* datagrams to peers per flush */
 #define RIO_ARENA	(256 * 1024)	/* copies of stream data */
-#define RIO_CMSG_SPACE	(CMSG_SPACE(sizeof(struct in6_pktinfo)) + \
-			    CMSG_SPACE(sizeof(uint16_t)))
+#define RIO_CMSG_SPACE	(SOCK_PKTINFO_SPACE + SOCK_GSO_SPACE)
 #define RIO_GSO_SEGS	64	/* the kernel's UDP_MAX_SEGMENTS */
 #define RIO_GSO_BYTES	65000	/* a GSO send's payload */
 #define RIO_GSO_SEG_MAX	1452	/* no segment that a 1500 MTU fragments */
@@ -51,9 +56,11 @@ union rio_addr {
 
 /*
  * A message on its way to a client: one datagram, or o_nseg datagrams of
- * one allocation with the same shape sent as one with UDP GSO (the kernel
- * cuts it into datagrams of o_seg bytes).  Each datagram is head, data and
- * padding: o_per iovecs, consecutive in rio_oiov.
+ * one allocation: on a socket of the path's own, datagrams of the same
+ * shape sent as one with UDP GSO (the kernel cuts it into datagrams of
+ * o_hlen + o_len + o_pad bytes); on a stream, consecutive data in one
+ * write.  Each datagram is head, data and padding: o_per iovecs,
+ * consecutive in rio_oiov.
  */
 struct rio_out {
 	const void		*o_key;		/* the allocation */
@@ -81,7 +88,7 @@ struct rio {
 	union rio_addr		 rio_paddr[RIO_PEERQ];
 	union {
 		struct cmsghdr	 align;
-		uint8_t		 buf[CMSG_SPACE(sizeof(uint16_t))];
+		uint8_t		 buf[SOCK_GSO_SPACE];
 	}			 rio_pcmsg[RIO_PEERQ];
 	uint8_t			*rio_arena;
 	size_t			 rio_arena_used;
@@ -164,24 +171,10 @@ rio_send(struct rio *rio, int *fd, struct mmsghdr *msg, unsigned int n)
 					fd[j] = -1;
 				}
 		}
-		udp_sendmmsg(s, run, k, rio->rio_stats, rio_gso_failed, rio);
+		sock_sendmmsg(s, run, k, rio->rio_stats, rio_gso_failed, rio);
 		if (run == msg + i)
 			break;
 	}
-}
-
-/* Write the UDP_SEGMENT control message for segments of seg bytes. */
-static size_t
-rio_gso_cmsg(uint8_t *buf, size_t seg)
-{
-	struct cmsghdr	*c = (struct cmsghdr *)(void *)buf;
-	uint16_t	 v = (uint16_t)seg;
-
-	c->cmsg_level = SOL_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(v));
-	memcpy(CMSG_DATA(c), &v, sizeof(v));
-	return (CMSG_SPACE(sizeof(v)));
 }
 
 static void
@@ -195,7 +188,7 @@ rio_flush_peers(struct rio *rio)
 		if (m->msg_hdr.msg_iovlen < 2)
 			continue;
 		m->msg_hdr.msg_control = rio->rio_pcmsg[i].buf;
-		m->msg_hdr.msg_controllen = rio_gso_cmsg(rio->rio_pcmsg[i].buf,
+		m->msg_hdr.msg_controllen = sock_gso_cmsg(rio->rio_pcmsg[i].buf,
 		    m->msg_hdr.msg_iov[0].iov_len);
 	}
 	if (rio->rio_np > 0)
@@ -290,10 +283,10 @@ rio_out_cmsg(struct rio_out *o)
 	if (o->o_path->p_wild) {
 		memset(&src, 0, sizeof(src));
 		memcpy(&src, &o->o_from, sizeof(o->o_from));
-		len = udp_set_source(o->o_cmsg.buf, &src);
+		len = sock_set_source(o->o_cmsg.buf, &src);
 	}
 	if (o->o_nseg > 1)
-		len += rio_gso_cmsg(o->o_cmsg.buf + len,
+		len += sock_gso_cmsg(o->o_cmsg.buf + len,
 		    o->o_hlen + o->o_len + o->o_pad);
 	return (len);
 }
@@ -308,6 +301,13 @@ rio_flush_clients(struct rio *rio)
 	for (i = 0; i < rio->rio_no; i++) {
 		o = &rio->rio_out[i];
 		m = &rio->rio_omsg[i];
+		if (rio->rio_ofd[i] == -1) {
+			/* the path sends it itself (rio_send skips it) */
+			o->o_path->p_ops->po_send(o->o_path, &o->o_to.sa,
+			    &o->o_from.sa, m->msg_hdr.msg_iov,
+			    (int)(o->o_nseg * o->o_per));
+			continue;
+		}
 		m->msg_hdr.msg_iovlen = (size_t)o->o_nseg * o->o_per;
 		m->msg_hdr.msg_controllen = rio_out_cmsg(o);
 		m->msg_hdr.msg_control = m->msg_hdr.msg_controllen > 0 ?
@@ -324,26 +324,17 @@ rio_flush_clients(struct rio *rio)
  * A GSO message the kernel refused (a device without checksum offload,
  * an older kernel, a smaller MTU): send its datagrams one by one, and no
  * more GSO on this worker.  0 if m was not a GSO message.  The
- * UDP_SEGMENT control message is always the last one.
+ * UDP_SEGMENT control message is always the last one (rio_out_cmsg), so
+ * the ones before it stay.
  */
 static int
 rio_gso_failed(void *arg, int fd, struct mmsghdr *m)
 {
 	struct rio	*rio = arg;
 	struct msghdr	 mh = m->msg_hdr;
-	struct cmsghdr	*c;
-	size_t		 total = 0, seg = 0, keep = 0, i, nseg, per;
-	uint16_t	 v;
+	size_t		 total = 0, seg, keep = 0, i, nseg, per;
 
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_SEGMENT) {
-			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			seg = v;
-			keep = (size_t)((uint8_t *)c - (uint8_t *)mh.msg_control);
-			break;
-		}
-	}
-	if (seg == 0)
+	if ((seg = sock_gso_size(&mh, &keep)) == 0)
 		return (0);
 	if (rio->rio_gso)
 		log_info("UDP GSO refused (%s): sending datagrams one by one",
@@ -401,11 +392,28 @@ rio_slots_used(struct rio *rio, unsigned int n)
 	rio->rio_nslots += n;
 }
 
+/* May a datagram of size bytes for key on path join the message o? */
+static int
+rio_joins(const struct rio *rio, const struct rio_out *o, const void *key,
+    const struct path *path, size_t hlen, size_t len, size_t pad)
+{
+	size_t	size = hlen + len + pad;
+
+	if (o == NULL || o->o_key != key || o->o_path != path)
+		return (0);
+	if (path->p_fd == -1)
+		return (path->p_stream);	/* one write of a stream */
+	return (rio->rio_gso && o->o_hlen == hlen && o->o_len == len &&
+	    o->o_pad == pad && o->o_nseg < RIO_GSO_SEGS &&
+	    size <= RIO_GSO_SEG_MAX && (o->o_nseg + 1) * size <= RIO_GSO_BYTES);
+}
+
 /*
- * Queue head, data (in a receive slot) and pad zero bytes for the UDP
- * client `to` of allocation key, through listening socket us, leaving
- * from `from` when us is bound to a wildcard address.  A datagram of the
- * same allocation and shape as the one before joins it in one GSO send.
+ * Queue head, data (in a receive slot) and pad zero bytes for the client
+ * `to` of allocation key on path, leaving from `from` (a datagram path:
+ * named with PKTINFO when the path's socket is a wildcard).  A datagram
+ * of the same allocation that may join the one before (rio_joins) goes
+ * with it in one GSO send or one stream write.
  */
 void
 rio_to_client(struct rio *rio, const void *key, struct path *path,
@@ -418,7 +426,6 @@ rio_to_client(struct rio *rio, const void *key, struct path *path,
 	struct mmsghdr		*m;
 	struct iovec		*iov;
 	uint8_t			*h;
-	size_t			 size = hlen + len + pad;
 	unsigned int		 i;
 
 	if (rio->rio_no == RIO_SLOTS)	/* not reached: one per slot */
@@ -434,10 +441,7 @@ rio_to_client(struct rio *rio, const void *key, struct path *path,
 	iov[2].iov_len = pad;
 
 	o = rio->rio_no > 0 ? &rio->rio_out[rio->rio_no - 1] : NULL;
-	if (o != NULL && rio->rio_gso && o->o_key == key &&
-	    o->o_hlen == hlen && o->o_len == len && o->o_pad == pad &&
-	    o->o_nseg < RIO_GSO_SEGS &&
-	    size <= RIO_GSO_SEG_MAX && (o->o_nseg + 1) * size <= RIO_GSO_BYTES) {
+	if (rio_joins(rio, o, key, path, hlen, len, pad)) {
 		/* its iovecs follow the last datagram's */
 		o->o_nseg++;
 		rio->rio_niov += 3;
@@ -450,9 +454,12 @@ rio_to_client(struct rio *rio, const void *key, struct path *path,
 	rio->rio_ofd[i] = path->p_fd;
 	o->o_key = key;
 	o->o_path = path;
-	memcpy(&o->o_to, to, addr_len(to));
+	memset(&o->o_to, 0, sizeof(o->o_to));
 	memset(&o->o_from, 0, sizeof(o->o_from));
-	memcpy(&o->o_from, from, addr_len(from));
+	if (to != NULL)
+		memcpy(&o->o_to, to, addr_len(to));
+	if (from != NULL)
+		memcpy(&o->o_from, from, addr_len(from));
 	o->o_hlen = hlen;
 	o->o_len = len;
 	o->o_pad = pad;
@@ -460,6 +467,19 @@ rio_to_client(struct rio *rio, const void *key, struct path *path,
 	o->o_per = 3;
 	memset(m, 0, sizeof(*m));
 	m->msg_hdr.msg_name = &o->o_to;
-	m->msg_hdr.msg_namelen = addr_len(to);
+	m->msg_hdr.msg_namelen = to != NULL ? addr_len(to) : 0;
 	m->msg_hdr.msg_iov = iov;
+}
+
+/* path is about to go away: what is queued for it leaves first. */
+void
+rio_forget_path(struct rio *rio, const struct path *path)
+{
+	unsigned int	i;
+
+	for (i = 0; i < rio->rio_no; i++)
+		if (rio->rio_out[i].o_path == path) {
+			rio_flush_clients(rio);
+			return;
+		}
 }

@@ -10,6 +10,11 @@
  * it stops reading its answers.  Memory per connection is bounded: at
  * most one partial frame plus one read is buffered, and answers beyond
  * CONN_OUT_MAX pause reading.
+ *
+ * Each connection is a path (src/turn/path.h) without a socket for the
+ * batches: whatever goes to its client comes through conn_path_send().
+ * Closing it tells the server first (server_path_closed), which ends
+ * the allocation it carried.
  */
 
 #include <sys/socket.h>
@@ -39,6 +44,45 @@
 #define CONN_REPLY_MAX	2048		/* room for any one answer */
 #define CONN_BATCH	16384		/* answers of one read pass */
 
+struct stream_set;
+
+/* One TCP/TLS listener of a worker. */
+struct slisten {
+	struct stream_set	*sl_set;
+	struct lsock		 sl_ls;
+	struct evconnlistener	*sl_lev;
+	time_t			 sl_last_warn;	/* accept errors, rate limit */
+};
+
+/* One TCP or TLS client connection. */
+struct conn {
+	struct path		 c_path;	/* first: a path is a conn */
+	TAILQ_ENTRY(conn)	 c_entry;
+	struct stream_set	*c_set;
+	struct worker		*c_w;
+	struct bufferevent	*c_bev;
+	enum transport		 c_transport;
+	struct sockaddr_storage	 c_peer;
+	struct sockaddr_storage	 c_local;
+	int			 c_tls_up;	/* handshake done */
+	int			 c_partial;	/* a frame is half in */
+	int			 c_backlog;	/* reading paused on output */
+	int			 c_closing;	/* garbage seen: flush, then close */
+	struct timeval		 c_frame_start;
+};
+
+/* The stream listeners of a worker and their connections. */
+struct stream_set {
+	struct worker		*ss_w;
+	struct slisten		*ss_ls;
+	unsigned int		 ss_n;
+	TAILQ_HEAD(, conn)	 ss_conns;
+	unsigned int		 ss_nconns;
+};
+
+static void	conn_free(struct conn *);
+static void	conn_sendv(struct conn *, const struct iovec *, int);
+
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_tls_info(const struct path *, const char **,
 		    const char **);
@@ -65,15 +109,15 @@ secs(int s)
 	return (tv);
 }
 
-void
+static void
 conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
 
 	server_path_closed(&w->w_srv, &c->c_path,
 	    (struct sockaddr *)&c->c_peer, (struct sockaddr *)&c->c_local);
-	TAILQ_REMOVE(&w->w_conns, c, c_entry);
-	w->w_nconns--;
+	TAILQ_REMOVE(&c->c_set->ss_conns, c, c_entry);
+	c->c_set->ss_nconns--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
 	bufferevent_free(c->c_bev);	/* closes the socket, frees the SSL */
 	free(c);
@@ -178,7 +222,7 @@ conn_close_garbage(struct conn *c)
  * epoll_ctl calls) for every batch.  What the kernel does not take, and
  * everything on TLS, goes through the bufferevent.
  */
-void
+static void
 conn_send(struct conn *c, const uint8_t *buf, size_t len)
 {
 	struct iovec	iov;
@@ -188,7 +232,7 @@ conn_send(struct conn *c, const uint8_t *buf, size_t len)
 	conn_sendv(c, &iov, 1);
 }
 
-void
+static void
 conn_sendv(struct conn *c, const struct iovec *iov, int n)
 {
 	struct bufferevent	*bev = c->c_bev;
@@ -342,7 +386,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct slisten		*sl = arg;
-	struct worker		*w = sl->sl_w;
+	struct worker		*w = sl->sl_set->ss_w;
 	struct conn		*c;
 	struct bufferevent	*bev;
 	SSL			*ssl;
@@ -358,6 +402,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 
 	c = xcalloc(1, sizeof(*c));
+	c->c_set = sl->sl_set;
 	c->c_w = w;
 	c->c_transport = sl->sl_ls.ls_transport;
 	path_init(&c->c_path, &conn_path_ops, c->c_transport, -1, 0, 1);
@@ -393,8 +438,8 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	c->c_bev = bev;
-	TAILQ_INSERT_TAIL(&w->w_conns, c, c_entry);
-	w->w_nconns++;
+	TAILQ_INSERT_TAIL(&sl->sl_set->ss_conns, c, c_entry);
+	sl->sl_set->ss_nconns++;
 	STATS_INC(&w->w_stats, conn_accepted);
 
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
@@ -411,32 +456,70 @@ stream_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval	 now;
 
 	/* EMFILE and friends: the listener keeps going; say so rarely. */
-	event_base_gettimeofday_cached(sl->sl_w->w_base, &now);
+	event_base_gettimeofday_cached(sl->sl_set->ss_w->w_base, &now);
 	if (now.tv_sec - sl->sl_last_warn < 10)
 		return;
 	sl->sl_last_warn = now.tv_sec;
 	log_warn("%s: accept", __func__);
 }
 
-int
-stream_listen(struct worker *w, struct slisten *sl)
+static void
+stream_listen(struct stream_set *ss, struct slisten *sl)
 {
-	sl->sl_w = w;
-	sl->sl_lev = evconnlistener_new(w->w_base, stream_accept_cb, sl,
+	sl->sl_set = ss;
+	sl->sl_lev = evconnlistener_new(ss->ss_w->w_base, stream_accept_cb, sl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
 	    sl->sl_ls.ls_fd);
-	if (sl->sl_lev == NULL) {
-		log_warnx("%s: cannot watch a listening socket", __func__);
-		return (-1);
-	}
+	if (sl->sl_lev == NULL)
+		fatalx("%s: worker %u cannot watch a listening socket",
+		    __func__, ss->ss_w->w_id);
 	evconnlistener_set_error_cb(sl->sl_lev, stream_error_cb);
-	return (0);
+}
+
+/* Take the TCP and TLS sockets of set (their fds in set become -1). */
+struct stream_set *
+stream_set_new(struct worker *w, struct listen_set *set)
+{
+	struct stream_set	*ss = xcalloc(1, sizeof(*ss));
+	unsigned int		 i, n = 0;
+
+	ss->ss_w = w;
+	TAILQ_INIT(&ss->ss_conns);
+	for (i = 0; i < set->n; i++)
+		n += set->ls[i].ls_transport != TRANSPORT_UDP;
+	if (n > 0)
+		ss->ss_ls = xcalloc(n, sizeof(*ss->ss_ls));
+	for (i = 0; i < set->n; i++) {
+		if (set->ls[i].ls_transport == TRANSPORT_UDP)
+			continue;
+		ss->ss_ls[ss->ss_n++].sl_ls = set->ls[i];
+		set->ls[i].ls_fd = -1;	/* ours now */
+	}
+	for (i = 0; i < ss->ss_n; i++)
+		stream_listen(ss, &ss->ss_ls[i]);
+	return (ss);
 }
 
 void
-stream_unlisten(struct slisten *sl)
+stream_set_close_all(struct stream_set *ss)
 {
-	if (sl->sl_lev != NULL)
-		evconnlistener_free(sl->sl_lev);
-	sl->sl_lev = NULL;
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&ss->ss_conns)) != NULL)
+		conn_free(c);
+}
+
+/* The connections must be closed (stream_set_close_all). */
+void
+stream_set_free(struct stream_set *ss)
+{
+	unsigned int	i;
+
+	if (ss == NULL)
+		return;
+	for (i = 0; i < ss->ss_n; i++)
+		if (ss->ss_ls[i].sl_lev != NULL)
+			evconnlistener_free(ss->ss_ls[i].sl_lev);
+	free(ss->ss_ls);
+	free(ss);
 }

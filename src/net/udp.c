@@ -7,6 +7,11 @@
  * Sockets bound to a wildcard learn each datagram's local address from
  * IP_PKTINFO/IPV6_PKTINFO and answer from that address, so multihomed
  * hosts answer from where they were asked.
+ *
+ * Each socket is a path (src/turn/path.h) with its fd: the batches send
+ * relayed data on it themselves; answers found later go through
+ * udp_path_send().  The receive and answer buffers are the set's, shared
+ * by the worker's sockets (one wakeup at a time).
  */
 
 #include <sys/socket.h>
@@ -14,16 +19,43 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/xmalloc.h"
 #include "net/net.h"
+#include "net/sock.h"
 #include "stun/stun.h"
 
-#define UDP_CMSG_SPACE	CMSG_SPACE(sizeof(struct in6_pktinfo))
+#define UDP_CMSG_SPACE	SOCK_PKTINFO_SPACE
+
+struct udp_set;
+
+/* One UDP socket of a worker. */
+struct usock {
+	struct path		 us_path;	/* first: a path is a usock */
+	struct udp_set		*us_set;
+	struct lsock		 us_ls;
+	struct event		*us_ev;
+	int			 us_wild;	/* bound to 0.0.0.0 or :: */
+	/* RFC 5780: this worker's sockets of the group, by role. */
+	struct usock		*us_peer[LSOCK_ROLES];
+	const struct sockaddr	*us_origin[LSOCK_ROLES];
+};
+
+/* The UDP sockets of a worker and the buffers of their wakeups. */
+struct udp_set {
+	struct worker		*u_w;
+	struct usock		*u_socks;
+	unsigned int		 u_n;
+	uint8_t			*u_rxbuf;	/* UDP_BATCH * UDP_RXBUF */
+	uint8_t			*u_txbuf;	/* UDP_BATCH * UDP_TXBUF */
+};
 
 struct udp_batch {
 	struct mmsghdr		rx[UDP_BATCH];
@@ -42,64 +74,6 @@ struct udp_batch {
 		uint8_t		buf[UDP_CMSG_SPACE];
 	}			txcmsg[UDP_BATCH];
 };
-
-/* The destination address of a datagram from its PKTINFO. */
-static int
-udp_local_addr(struct msghdr *mh, const struct usock *us,
-    struct sockaddr_storage *local)
-{
-	struct cmsghdr		*c;
-	struct in_pktinfo	*pi;
-	struct in6_pktinfo	*pi6;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)local;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)local;
-
-	*local = us->us_ls.ls_addr;
-	if (!us->us_wild)
-		return (0);
-	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-		    local->ss_family == AF_INET) {
-			pi = (struct in_pktinfo *)CMSG_DATA(c);
-			sin->sin_addr = pi->ipi_addr;
-			return (0);
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 &&
-		    c->cmsg_type == IPV6_PKTINFO &&
-		    local->ss_family == AF_INET6) {
-			pi6 = (struct in6_pktinfo *)CMSG_DATA(c);
-			sin6->sin6_addr = pi6->ipi6_addr;
-			return (0);
-		}
-	}
-	return (-1);
-}
-
-/* Fill the control message that makes a reply leave from local. */
-size_t
-udp_set_source(uint8_t *buf, const struct sockaddr_storage *local)
-{
-	struct cmsghdr		*c = (struct cmsghdr *)buf;
-	struct in_pktinfo	 pi;
-	struct in6_pktinfo	 pi6;
-
-	if (local->ss_family == AF_INET) {
-		memset(&pi, 0, sizeof(pi));
-		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		return (CMSG_SPACE(sizeof(pi)));
-	}
-	memset(&pi6, 0, sizeof(pi6));
-	pi6.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
-	c->cmsg_level = IPPROTO_IPV6;
-	c->cmsg_type = IPV6_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(pi6));
-	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
-	return (CMSG_SPACE(sizeof(pi6)));
-}
 
 static void
 udp_path_send(struct path *p, const struct sockaddr *to,
@@ -122,10 +96,10 @@ udp_path_send(struct path *p, const struct sockaddr *to,
 		memset(&src, 0, sizeof(src));
 		memcpy(&src, from, addr_len(from));
 		mh.msg_control = cm.buf;
-		mh.msg_controllen = udp_set_source(cm.buf, &src);
+		mh.msg_controllen = sock_set_source(cm.buf, &src);
 	}
 	if (sendmsg(us->us_ls.ls_fd, &mh, 0) == -1)
-		STATS_INC(&us->us_w->w_stats, udp_send_errors);
+		STATS_INC(&us->us_set->u_w->w_stats, udp_send_errors);
 }
 
 /* RFC 5780: an answer that must leave from another of our sockets. */
@@ -138,49 +112,22 @@ udp_send_other(struct usock *us, const struct server_reply *r,
 	if (to == NULL || sendto(to->us_ls.ls_fd, r->buf, r->len, 0,
 	    (const struct sockaddr *)dst,
 	    addr_len((const struct sockaddr *)dst)) == -1)
-		STATS_INC(&us->us_w->w_stats, udp_send_errors);
-}
-
-/*
- * Send n messages on fd with sendmmsg.  A message the kernel refuses (a
- * full socket buffer, a bad destination) is offered to refused(arg, fd,
- * msg) when given, which returns 1 if it sent it some other way; else it
- * is dropped and counted.
- */
-void
-udp_sendmmsg(int fd, struct mmsghdr *msg, unsigned int n, struct stats *st,
-    int (*refused)(void *, int, struct mmsghdr *), void *arg)
-{
-	unsigned int	done = 0;
-	int		r;
-
-	while (done < n) {
-		r = sendmmsg(fd, msg + done, n - done, 0);
-		if (r > 0) {
-			done += (unsigned int)r;
-			continue;
-		}
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == 0 || refused == NULL || !refused(arg, fd, &msg[done]))
-			STATS_INC(st, udp_send_errors);
-		done++;
-	}
+		STATS_INC(&us->us_set->u_w->w_stats, udp_send_errors);
 }
 
 /* Send the queued answers; what the kernel will not take is dropped. */
 static void
 udp_flush(struct usock *us, struct udp_batch *bt, unsigned int n)
 {
-	udp_sendmmsg(us->us_ls.ls_fd, bt->tx, n, &us->us_w->w_stats, NULL,
-	    NULL);
+	sock_sendmmsg(us->us_ls.ls_fd, bt->tx, n, &us->us_set->u_w->w_stats,
+	    NULL, NULL);
 }
 
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct usock		*us = arg;
-	struct worker		*w = us->us_w;
+	struct worker		*w = us->us_set->u_w;
 	struct udp_batch	 bt;
 	struct server_pkt	 pkt;
 	struct server_reply	 reply;
@@ -192,7 +139,8 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	worker_clock(w);
 	for (round = 0; round < UDP_ROUNDS; round++) {
 		for (i = 0; i < UDP_BATCH; i++) {
-			bt.rxiov[i].iov_base = w->w_rxbuf + (size_t)i * UDP_RXBUF;
+			bt.rxiov[i].iov_base = us->us_set->u_rxbuf +
+			    (size_t)i * UDP_RXBUF;
 			bt.rxiov[i].iov_len = UDP_RXBUF;
 			memset(&bt.rx[i], 0, sizeof(bt.rx[i]));
 			bt.rx[i].msg_hdr.msg_name = &bt.rxaddr[i];
@@ -215,7 +163,8 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		rio_begin(w->w_rio, 0);
 		for (i = 0; i < (unsigned int)n; i++) {
 			msg = bt.rxiov[i].iov_base;
-			if (udp_local_addr(&bt.rx[i].msg_hdr, us, &local) == -1)
+			if (sock_local_addr(&bt.rx[i].msg_hdr, &us->us_ls.ls_addr,
+			    us->us_wild, &local) == -1)
 				continue;
 			pkt.transport = TRANSPORT_UDP;
 			pkt.src = (const struct sockaddr *)&bt.rxaddr[i];
@@ -228,7 +177,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 				    bt.rx[i].msg_len);
 				continue;
 			}
-			reply.buf = w->w_txbuf + (size_t)ntx * UDP_TXBUF;
+			reply.buf = us->us_set->u_txbuf + (size_t)ntx * UDP_TXBUF;
 			reply.cap = UDP_TXBUF;
 			server_handle(&w->w_srv, &pkt, msg, bt.rx[i].msg_len,
 			    &reply);
@@ -255,7 +204,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 				bt.tx[ntx].msg_hdr.msg_control =
 				    bt.txcmsg[ntx].buf;
 				bt.tx[ntx].msg_hdr.msg_controllen =
-				    udp_set_source(bt.txcmsg[ntx].buf, &local);
+				    sock_set_source(bt.txcmsg[ntx].buf, &local);
 			}
 			ntx++;
 		}
@@ -271,26 +220,94 @@ static const struct path_ops udp_path_ops = {
 	.po_send = udp_path_send,
 };
 
-int
-udp_start(struct worker *w, struct usock *us)
+/* Link the RFC 5780 sockets of one group, by role, within this worker. */
+static void
+udp_link_groups(struct udp_set *u)
 {
-	us->us_w = w;
+	struct usock	*a, *b;
+	unsigned int	 i, j;
+
+	for (i = 0; i < u->u_n; i++) {
+		a = &u->u_socks[i];
+		if (a->us_ls.ls_group < 0)
+			continue;
+		for (j = 0; j < u->u_n; j++) {
+			b = &u->u_socks[j];
+			if (b->us_ls.ls_group != a->us_ls.ls_group)
+				continue;
+			/* index by the change that leads from a to b */
+			a->us_peer[a->us_ls.ls_role ^ b->us_ls.ls_role] = b;
+			a->us_origin[a->us_ls.ls_role ^ b->us_ls.ls_role] =
+			    (const struct sockaddr *)&b->us_ls.ls_addr;
+		}
+	}
+	/* A group missing a member (cannot happen: bound together). */
+	for (i = 0; i < u->u_n; i++) {
+		a = &u->u_socks[i];
+		if (a->us_ls.ls_group < 0)
+			continue;
+		for (j = 0; j < LSOCK_ROLES; j++)
+			if (a->us_peer[j] == NULL)
+				fatalx("%s: RFC 5780 group %d incomplete",
+				    __func__, a->us_ls.ls_group);
+	}
+}
+
+static void
+udp_start(struct udp_set *u, struct usock *us)
+{
+	us->us_set = u;
 	us->us_wild = addr_is_any((const struct sockaddr *)&us->us_ls.ls_addr);
 	path_init(&us->us_path, &udp_path_ops, TRANSPORT_UDP, us->us_ls.ls_fd,
 	    us->us_wild, 0);
-	us->us_ev = event_new(w->w_base, us->us_ls.ls_fd, EV_READ | EV_PERSIST,
-	    udp_read_cb, us);
-	if (us->us_ev == NULL || event_add(us->us_ev, NULL) == -1) {
-		log_warnx("%s: cannot watch a UDP socket", __func__);
-		return (-1);
+	us->us_ev = event_new(u->u_w->w_base, us->us_ls.ls_fd,
+	    EV_READ | EV_PERSIST, udp_read_cb, us);
+	if (us->us_ev == NULL || event_add(us->us_ev, NULL) == -1)
+		fatalx("%s: worker %u cannot watch a UDP socket", __func__,
+		    u->u_w->w_id);
+}
+
+/* Take the UDP sockets of set (their fds in set become -1). */
+struct udp_set *
+udp_set_new(struct worker *w, struct listen_set *set)
+{
+	struct udp_set	*u = xcalloc(1, sizeof(*u));
+	unsigned int	 i, n = 0;
+
+	u->u_w = w;
+	for (i = 0; i < set->n; i++)
+		n += set->ls[i].ls_transport == TRANSPORT_UDP;
+	if (n == 0)
+		return (u);
+	u->u_socks = xcalloc(n, sizeof(*u->u_socks));
+	u->u_rxbuf = xmalloc((size_t)UDP_BATCH * UDP_RXBUF);
+	u->u_txbuf = xmalloc((size_t)UDP_BATCH * UDP_TXBUF);
+	for (i = 0; i < set->n; i++) {
+		if (set->ls[i].ls_transport != TRANSPORT_UDP)
+			continue;
+		u->u_socks[u->u_n++].us_ls = set->ls[i];
+		set->ls[i].ls_fd = -1;	/* ours now */
 	}
-	return (0);
+	udp_link_groups(u);
+	for (i = 0; i < u->u_n; i++)
+		udp_start(u, &u->u_socks[i]);
+	return (u);
 }
 
 void
-udp_stop(struct usock *us)
+udp_set_free(struct udp_set *u)
 {
-	if (us->us_ev != NULL)
-		event_free(us->us_ev);
-	us->us_ev = NULL;
+	unsigned int	i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < u->u_n; i++) {
+		if (u->u_socks[i].us_ev != NULL)
+			event_free(u->u_socks[i].us_ev);
+		close(u->u_socks[i].us_ls.ls_fd);
+	}
+	free(u->u_socks);
+	free(u->u_rxbuf);
+	free(u->u_txbuf);
+	free(u);
 }

@@ -1,7 +1,11 @@
 /*
- * worker.c -- a worker thread: its own event_base, its own UDP sockets
- * and TCP/TLS listeners (SO_REUSEPORT twins of every other worker's),
- * the connections it accepted, and its counters (DESIGN.md section 4).
+ * worker.c -- a worker: its thread, its event_base and the timer and
+ * messages of that loop.  What runs in the loop is the modules' own:
+ * udp.c and stream.c (its sockets: SO_REUSEPORT twins of every other
+ * worker's, and the connections it accepted), relay.c (its relay
+ * sockets), relay_io.c (the batches), the server (src/turn) and the
+ * store.  Nothing of a worker is touched by another thread except
+ * through worker_run() and the atomic counters.
  */
 
 #include <errno.h>
@@ -22,39 +26,6 @@
 #include "net/net.h"
 #include "store/store.h"
 #include "turn/alloc.h"
-
-/* Link the RFC 5780 sockets of one group, by role, within this worker. */
-static void
-worker_link_groups(struct worker *w)
-{
-	struct usock	*a, *b;
-	unsigned int	 i, j;
-
-	for (i = 0; i < w->w_nusocks; i++) {
-		a = &w->w_usocks[i];
-		if (a->us_ls.ls_group < 0)
-			continue;
-		for (j = 0; j < w->w_nusocks; j++) {
-			b = &w->w_usocks[j];
-			if (b->us_ls.ls_group != a->us_ls.ls_group)
-				continue;
-			/* index by the change that leads from a to b */
-			a->us_peer[a->us_ls.ls_role ^ b->us_ls.ls_role] = b;
-			a->us_origin[a->us_ls.ls_role ^ b->us_ls.ls_role] =
-			    (const struct sockaddr *)&b->us_ls.ls_addr;
-		}
-	}
-	/* A group missing a member (cannot happen: bound together). */
-	for (i = 0; i < w->w_nusocks; i++) {
-		a = &w->w_usocks[i];
-		if (a->us_ls.ls_group < 0)
-			continue;
-		for (j = 0; j < LSOCK_ROLES; j++)
-			if (a->us_peer[j] == NULL)
-				fatalx("%s: RFC 5780 group %d incomplete",
-				    __func__, a->us_ls.ls_group);
-	}
-}
 
 static void
 worker_wake(void *arg, const void *tag)
@@ -100,7 +71,7 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	worker_clock(w);
-	relay_expire_run(w);
+	relay_expire_run(w->w_relay);
 	server_tick(&w->w_srv);
 }
 
@@ -175,81 +146,54 @@ worker_post_realm(struct worker *w, struct store_realm *sr)
 	}
 }
 
+/* The worker's store and its once-a-second timer. */
+static void
+worker_store_start(struct worker *w, const struct worker_shared *ws)
+{
+	struct store_hooks	hooks = {
+		.sh_wake = worker_wake,
+		.sh_rewrite = worker_rewrite,
+		.sh_traffic = worker_traffic,
+		.sh_arg = w,
+	};
+	struct timeval		tv = { 1, 0 };
+
+	w->w_store = store_new(w->w_conf, w->w_base, w->w_id, ws->ws_iid,
+	    &hooks);
+	server_set_store(&w->w_srv, w->w_store);
+	if (ws->ws_realm != NULL) {
+		store_realm_ref(ws->ws_realm);
+		server_set_realm(&w->w_srv, ws->ws_realm);
+	}
+	w->w_tick_last = clock_mono_us();
+	w->w_tick = event_new(w->w_base, -1, EV_PERSIST, worker_tick_cb, w);
+	if (w->w_tick == NULL || event_add(w->w_tick, &tv) == -1)
+		fatalx("%s: cannot start the worker's timer", __func__);
+}
+
 struct worker *
 worker_new(unsigned int id, const struct turnd_conf *conf,
     struct listen_set *set, const struct worker_shared *ws)
 {
 	struct worker	*w;
-	unsigned int	 i, nu = 0, ns = 0;
 
 	w = xcalloc(1, sizeof(*w));
-	w->w_relay_ep = -1;
 	w->w_id = id;
 	w->w_conf = conf;
 	w->w_tls = ws->ws_tls;
 	w->w_connlimit = ws->ws_connlimit;
-	w->w_resv = ws->ws_resv;
-	TAILQ_INIT(&w->w_conns);
-	TAILQ_INIT(&w->w_relays);
 	if ((w->w_base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
 	server_init(&w->w_srv, conf, &w->w_stats);
 	w->w_allocs = alloc_table_new();
 	worker_clock(w);
-	relay_watch_start(w);
+	w->w_rio = rio_new(&w->w_stats);
+	w->w_relay = relay_set_new(w, ws->ws_resv);
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
-	{
-		struct store_hooks	hooks = {
-			.sh_wake = worker_wake,
-			.sh_rewrite = worker_rewrite,
-			.sh_traffic = worker_traffic,
-			.sh_arg = w,
-		};
-		struct timeval		tv = { 1, 0 };
-
-		w->w_store = store_new(conf, w->w_base, id, ws->ws_iid,
-		    &hooks);
-		server_set_store(&w->w_srv, w->w_store);
-		if (ws->ws_realm != NULL) {
-			store_realm_ref(ws->ws_realm);
-			server_set_realm(&w->w_srv, ws->ws_realm);
-		}
-		w->w_tick_last = clock_mono_us();
-		w->w_tick = event_new(w->w_base, -1, EV_PERSIST,
-		    worker_tick_cb, w);
-		if (w->w_tick == NULL || event_add(w->w_tick, &tv) == -1)
-			fatalx("%s: cannot start the worker's timer",
-			    __func__);
-	}
-
-	for (i = 0; i < set->n; i++) {
-		if (set->ls[i].ls_transport == TRANSPORT_UDP)
-			nu++;
-		else
-			ns++;
-	}
-	if (nu > 0) {
-		w->w_usocks = xcalloc(nu, sizeof(*w->w_usocks));
-		w->w_rxbuf = xmalloc((size_t)UDP_BATCH * UDP_RXBUF);
-		w->w_txbuf = xmalloc((size_t)UDP_BATCH * UDP_TXBUF);
-	}
-	if (ns > 0)
-		w->w_slistens = xcalloc(ns, sizeof(*w->w_slistens));
-	for (i = 0; i < set->n; i++) {
-		if (set->ls[i].ls_transport == TRANSPORT_UDP)
-			w->w_usocks[w->w_nusocks++].us_ls = set->ls[i];
-		else
-			w->w_slistens[w->w_nslistens++].sl_ls = set->ls[i];
-		set->ls[i].ls_fd = -1;	/* ours now */
-	}
-	worker_link_groups(w);
-	for (i = 0; i < w->w_nusocks; i++)
-		if (udp_start(w, &w->w_usocks[i]) == -1)
-			fatalx("%s: worker %u cannot start", __func__, id);
-	for (i = 0; i < w->w_nslistens; i++)
-		if (stream_listen(w, &w->w_slistens[i]) == -1)
-			fatalx("%s: worker %u cannot start", __func__, id);
+	worker_store_start(w, ws);
+	w->w_udp = udp_set_new(w, set);
+	w->w_stream = stream_set_new(w, set);
 	return (w);
 }
 
@@ -302,15 +246,13 @@ worker_stop(struct worker *w)
 void
 worker_free(struct worker *w)
 {
-	struct conn	*c;
 	unsigned int	 i;
 
 	if (w == NULL)
 		return;
 	worker_stop(w);
 	worker_clock(w);
-	while ((c = TAILQ_FIRST(&w->w_conns)) != NULL)
-		conn_free(c);
+	stream_set_close_all(w->w_stream);
 	/*
 	 * A TLS bufferevent freed with a callback of its own still pending
 	 * is finished by that callback: let the loop (the worker thread is
@@ -319,14 +261,11 @@ worker_free(struct worker *w)
 	 */
 	for (i = 0; i < 3; i++)
 		event_base_loop(w->w_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	relay_end_all(w);
-	relay_watch_stop(w);
-	for (i = 0; i < w->w_nslistens; i++)
-		stream_unlisten(&w->w_slistens[i]);
-	for (i = 0; i < w->w_nusocks; i++) {
-		udp_stop(&w->w_usocks[i]);
-		close(w->w_usocks[i].us_ls.ls_fd);
-	}
+	relay_end_all(w->w_relay);
+	relay_set_free(w->w_relay);
+	rio_free(w->w_rio);
+	stream_set_free(w->w_stream);
+	udp_set_free(w->w_udp);
 	/* let the store say that the allocations ended */
 	store_flush(w->w_store, w->w_base);
 	store_free(w->w_store);
@@ -334,22 +273,8 @@ worker_free(struct worker *w)
 	alloc_table_free(w->w_allocs);
 	server_clear(&w->w_srv);
 	event_free(w->w_tick);
-	free(w->w_slistens);
-	free(w->w_usocks);
-	free(w->w_rxbuf);
-	free(w->w_txbuf);
 	event_base_free(w->w_base);
 	free(w);
-}
-
-void
-worker_clock(struct worker *w)
-{
-	struct timeval	tv;
-
-	if (event_base_gettimeofday_cached(w->w_base, &tv) == -1)
-		gettimeofday(&tv, NULL);
-	w->w_srv.sv_now = tv.tv_sec;
 }
 
 void

@@ -4,6 +4,9 @@
  * with their heads and padding, whether they left one by one, in one
  * sendmmsg or as a UDP GSO run; and when the kernel refuses GSO (a socket
  * with SO_NO_CHECK), every datagram still arrives and GSO is turned off.
+ * Paths without a socket of their own get their data through their
+ * po_send: a stream's consecutive data of one allocation in one call, a
+ * datagram path's one call per datagram.
  */
 
 #include <sys/socket.h>
@@ -212,6 +215,97 @@ test_unbatched(void)
 	close(fb);
 }
 
+/* A path that records what its po_send was given. */
+struct rec_path {
+	struct path	rp_path;	/* first */
+	unsigned int	rp_calls;
+	unsigned int	rp_iovs;
+	size_t		rp_bytes;
+	uint8_t		rp_data[4096];
+};
+
+static void
+rec_send(struct path *p, const struct sockaddr *to,
+    const struct sockaddr *from, const struct iovec *iov, int n)
+{
+	struct rec_path	*rp = (struct rec_path *)p;
+	int		 i;
+
+	(void)to;
+	(void)from;
+	rp->rp_calls++;
+	rp->rp_iovs += (unsigned int)n;
+	for (i = 0; i < n; i++) {
+		if (rp->rp_bytes + iov[i].iov_len <= sizeof(rp->rp_data))
+			memcpy(rp->rp_data + rp->rp_bytes, iov[i].iov_base,
+			    iov[i].iov_len);
+		rp->rp_bytes += iov[i].iov_len;
+	}
+}
+
+static const struct path_ops rec_ops = { .po_send = rec_send };
+
+/* Queue n datagrams of len bytes (value i) for key on p, padded to 4. */
+static void
+queue_for(struct rio *rio, struct path *p, const void *key, unsigned int n,
+    size_t len, const struct sockaddr *to)
+{
+	struct mmsghdr		 msg[RIO_SLOTS];
+	struct iovec		 iov[RIO_SLOTS];
+	struct sockaddr_storage	 from[RIO_SLOTS];
+	uint8_t			 head[4] = { 0x40, 0, 0, (uint8_t)len };
+	unsigned int		 i, got;
+
+	got = rio_slots(rio, msg, iov, from, n);
+	rio_slots_used(rio, got);
+	for (i = 0; i < got; i++) {
+		memset(iov[i].iov_base, (int)i, len);
+		rio_to_client(rio, key, p, to, to, head, 4, iov[i].iov_base,
+		    len, (4 - len % 4) % 4);
+	}
+}
+
+static void
+test_to_client_paths(void)
+{
+	struct stats		 st;
+	struct rio		*rio;
+	struct rec_path		 stream, dgram;
+	struct sockaddr_in	 to;
+	int			 k1, k2;
+
+	memset(&st, 0, sizeof(st));
+	memset(&stream, 0, sizeof(stream));
+	memset(&dgram, 0, sizeof(dgram));
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	path_init(&stream.rp_path, &rec_ops, TRANSPORT_TCP, -1, 0, 1);
+	path_init(&dgram.rp_path, &rec_ops, TRANSPORT_DTLS, -1, 0, 0);
+	rio = rio_new(&st);
+	/* sizes differ: a stream joins them anyway, one write */
+	queue_for(rio, &stream.rp_path, &k1, 3, 101, (struct sockaddr *)&to);
+	queue_for(rio, &stream.rp_path, &k1, 2, 60, (struct sockaddr *)&to);
+	queue_for(rio, &dgram.rp_path, &k2, 4, 100, (struct sockaddr *)&to);
+	CHECK_EQ_INT((int)stream.rp_calls, 0);	/* nothing before the flush */
+	rio_flush_clients(rio);
+	CHECK_EQ_INT((int)stream.rp_calls, 1);
+	CHECK_EQ_INT((int)stream.rp_iovs, 15);
+	CHECK_EQ_INT((int)stream.rp_bytes, 3 * (4 + 104) + 2 * (4 + 60));
+	CHECK(stream.rp_data[0] == 0x40 && stream.rp_data[4] == 0 &&
+	    stream.rp_data[4 + 100] == 0 && stream.rp_data[4 + 101] == 0);
+	CHECK(stream.rp_data[108 + 4] == 1);	/* the second datagram */
+	CHECK_EQ_INT((int)dgram.rp_calls, 4);	/* one per datagram */
+	CHECK_EQ_INT((int)dgram.rp_bytes, 4 * 104);
+	/* a path that goes away takes what is queued for it first */
+	queue_for(rio, &stream.rp_path, &k1, 1, 8, (struct sockaddr *)&to);
+	rio_forget_path(rio, &dgram.rp_path);
+	CHECK_EQ_INT((int)stream.rp_calls, 1);	/* not queued for dgram */
+	rio_forget_path(rio, &stream.rp_path);
+	CHECK_EQ_INT((int)stream.rp_calls, 2);
+	CHECK_EQ_INT((int)atomic_load(&st.udp_send_errors), 0);
+	rio_free(rio);
+}
+
 int
 main(void)
 {
@@ -220,5 +314,6 @@ main(void)
 	RUN(test_to_client_gso);
 	RUN(test_to_client_gso_refused);
 	RUN(test_unbatched);
+	RUN(test_to_client_paths);
 	return (unit_done());
 }

@@ -4,14 +4,19 @@ A Turnd object owns one process: its directory (config, log, stdout,
 stderr), its ports, and its lifetime.  stop() sends SIGTERM, waits a bounded
 time, then SIGKILL, and returns the exit status.  Nothing here sleeps to
 synchronise: readiness is the log line "ready", counters are read by
-SIGUSR1 and polling the log for the new "stats:" line, each under a deadline.
+SIGUSR1 and polling the log for the new "stats:" line, how far turnd has
+read a stream and whether it has closed one are read from the kernel
+(/proc, SIOCOUTQ), each under a deadline.
 """
 
+import fcntl
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
+import termios
 import time
 
 import stun
@@ -111,6 +116,62 @@ def port_is_free(host, port, kinds=("udp", "tcp")):
             return False
         s.close()
     return True
+
+
+# ------------------------------------------------------------- streams (Linux)
+
+def _proc_hostport(addr):
+    """(host, port) the way /proc/net/tcp and tcp6 print it: the address's
+    32-bit words in host byte order, then the port, in hex."""
+    host, port = addr[:2]
+    raw = socket.inet_pton(_hosts_family(host), host)
+    words = struct.unpack("=%dI" % (len(raw) // 4), raw)
+    return "".join("%08X" % w for w in words) + ":%04X" % port
+
+
+TCP_ESTABLISHED = 1                 # the kernel's state number (st in /proc)
+
+
+def far_end(sock):
+    """The other end of a loopback TCP connection, as the kernel lists it:
+    (state, rx_queue, inode), or None once it is no longer listed.
+
+    For a connected socket the kernel prints as rx_queue what has arrived
+    and its owner has not read yet (rcv_nxt - copied_seq).
+    """
+    want = (_proc_hostport(sock.getpeername()),
+            _proc_hostport(sock.getsockname()))
+    name = "/proc/net/tcp6" if sock.family == socket.AF_INET6 \
+        else "/proc/net/tcp"
+    with open(name) as f:
+        for line in f:
+            x = line.split()
+            if (x[1], x[2]) == want:
+                return int(x[3], 16), int(x[4].split(":")[1], 16), int(x[9])
+    return None
+
+
+def unacked(sock):
+    """Bytes written on sock that the peer's kernel has not acknowledged,
+    sent or not (SIOCOUTQ, tcp(7); write_seq - snd_una).  0: all of them
+    are in the peer's receive queue, or were read from it already."""
+    buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+    return struct.unpack("i", buf)[0]
+
+
+def poll_until(fn, timeout, what):
+    """fn() until it returns something true (returned), under a deadline."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    for _ in range(100000):
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("%.1f s waiting for %s" % (timeout, what))
+        time.sleep(delay)                  # polling interval, not a sync
+        delay = min(delay * 2, 0.05)
+    raise AssertionError("poll loop bound hit waiting for %s" % what)
 
 
 # ------------------------------------------------------------- config
@@ -359,6 +420,48 @@ class Turnd:
     def final_stats(self):
         lines = self.stats_lines()
         return self.parse_stats(lines[-1]) if lines else None
+
+    # -- what turnd has done with a stream, seen from the kernel (Linux)
+    def wait_read(self, c, timeout=STATS_TIMEOUT):
+        """Return once turnd has read every byte client c has written.
+
+        First all of them are acknowledged (SIOCOUTQ 0 on c's socket: they
+        are in the receive queue of turnd's end), then that queue is empty
+        (rx_queue 0 in /proc/net/tcp): a recv() of turnd has taken them.
+        Bytes c writes after this cannot be in that recv().  It says
+        nothing about what turnd did with them: the callers prove that.
+        """
+        def taken():
+            acked = unacked(c.sock) == 0    # first: rx_queue then has all
+            e = far_end(c.sock)
+            assert e is not None and e[0] == TCP_ESTABLISHED, \
+                "turnd's end of the connection is closed: %r" % (e,)
+            return acked and e[1] == 0
+        poll_until(taken, timeout, "turnd to read what the client wrote")
+
+    def sock_inode(self, c):
+        """The inode of turnd's end of client c's connection."""
+        e = far_end(c.sock)
+        assert e is not None, "turnd's end of the connection is not listed"
+        return e[2]
+
+    def wait_sock_closed(self, inode, timeout=STATS_TIMEOUT):
+        """Return once no descriptor of turnd refers to socket inode: turnd
+        has closed its end (the kernel's view of the connection may
+        outlive that, in LAST_ACK)."""
+        fd_dir = "/proc/%d/fd" % self.pid
+        name = "socket:[%d]" % inode
+
+        def closed():
+            assert self.alive(), "turnd died"
+            for fd in os.listdir(fd_dir):
+                try:
+                    if os.readlink(os.path.join(fd_dir, fd)) == name:
+                        return False
+                except FileNotFoundError:
+                    pass                   # closed while we looked
+            return True
+        poll_until(closed, timeout, "turnd to close its end (%s)" % name)
 
     # -- addresses and clients
     def addr(self, transport="udp", family=4):

@@ -63,16 +63,40 @@ def test_several_requests_in_one_write(shared_turnd, transport):
         c.close()
 
 
+def read_alone(t, c, probe):
+    """Return once turnd has read all c has sent and is done with that
+    read: what c sends next reaches the framing in a later read pass.
+
+    t.wait_read(c) (harness.py): a recv() of turnd has taken every byte.
+    On TCP that recv() is the whole read pass.  On TLS the pass may call
+    SSL_read again and take a record sent meanwhile.  t has one worker:
+    it runs the read passes of c and of probe one after the other, and
+    probe's request is sent after that recv(), so its answer means the
+    pass that took c's bytes has returned.
+    """
+    t.wait_read(c)
+    assert ok(probe), "no answer on the probe connection"
+
+
 @pytest.mark.parametrize("transport", STREAMS)
-def test_request_split_across_writes(shared_turnd, transport):
-    c = shared_turnd.client(transport)
+def test_request_split_across_writes(turnd_factory, transport):
+    """RFC 8489 section 6.2.2: a message split over reads is framed whole
+    and answered once, when its last byte is in."""
+    t = turnd_factory({"workers": 1})           # for read_alone()
+    c = t.client(transport)
+    probe = t.client(transport)
     try:
         req = stun.binding_request([stun.software_attr("split into bytes")])
         data = req.encode(fingerprint=True)
         for i in range(len(data) - 1):
             c.send(data[i:i + 1])
-            if i in (0, 1, 3, 19):
-                time.sleep(0.01)    # let a few writes go out on their own
+            # A read pass ends with 1, 2, 4 and 20 bytes of the frame in:
+            # not even the type, the type, the length, the whole header.
+            # The other bytes may come together.
+            if i + 1 in (1, 2, 4, 20):
+                read_alone(t, c, probe)
+        # All but the last byte are in, and turnd is done with them.
+        read_alone(t, c, probe)
         # Nothing may come back before the message is complete.
         assert c.recv(0.3) is None, "answered an incomplete frame"
         c.send(data[-1:])
@@ -82,6 +106,9 @@ def test_request_split_across_writes(shared_turnd, transport):
         assert r.tid == req.tid and r.cls == stun.SUCCESS
         assert r.fingerprint_ok() is True
         # Two requests, the boundary in the middle of the second's header.
+        # blob[:27] is one segment (TCP_NODELAY, stun.py), one TLS record,
+        # read whole: r1's answer comes from the pass that ends on 7 bytes
+        # of r2, so blob[27:] comes in a later one.
         r1, r2 = stun.binding_request(), stun.binding_request()
         blob = r1.encode() + r2.encode()
         c.send(blob[:27])
@@ -90,6 +117,7 @@ def test_request_split_across_writes(shared_turnd, transport):
         assert stun.decode(c.recv(5.0)).tid == r2.tid
     finally:
         c.close()
+        probe.close()
 
 
 @pytest.mark.parametrize("transport", STREAMS)
@@ -103,15 +131,20 @@ def test_channeldata_interleaved_dropped(turnd, transport):
     blob = b""
     for req, cd in zip(reqs, cds):
         blob += req.encode() + cd
-    # Cut the stream in the middle of a ChannelData frame, too.
+    # Cut the stream in the middle of a ChannelData frame, too: the first
+    # write is reqs[0] and 6 of the 12 bytes of cds[0] (RFC 8656 section
+    # 12.5: header, data, padding to 4).  It is one segment (TCP_NODELAY,
+    # stun.py), one TLS record, read whole: the answer to reqs[0] comes
+    # from the read pass that ends on those 6 bytes, and the rest, sent
+    # after that answer, comes in a later pass.
     cut = len(reqs[0].encode()) + 6
     c.send(blob[:cut])
-    time.sleep(0.02)
-    c.send(blob[cut:])
     for i, req in enumerate(reqs):
         raw = c.recv(5.0)
         assert raw is not None, "missing response %d" % i
         assert stun.decode(raw).tid == req.tid
+        if i == 0:
+            c.send(blob[cut:])
     assert c.recv(0.3) is None
     assert ok(c)
     s = turnd.wait_stats(lambda s: s.get("dropped_no_alloc") == len(cds))
@@ -223,26 +256,21 @@ def test_connections_per_source(turnd_factory, transport):
     assert b, why
     c, why = connect_or_closed(t, transport)
     assert c is None, "third connection from one source was served"
-    rejected = 1
     # Another source is not limited by 127.0.0.1's count.
     d, why = connect_or_closed(t, transport, bind=("127.0.0.2", 0))
     assert d, why
     # Existing connections are unaffected.
     assert ok(a) and ok(b)
-    # Closing one frees a slot (poll: the server sees the close async).
+    # Closing one frees a slot.  turnd sees the close when it reads the
+    # FIN, and gives the slot back before it closes its end (conn_free,
+    # src/net/stream.c): once its end is closed, a new one is served.
+    inode = t.sock_inode(a)
     a.close()
-    deadline = time.monotonic() + 5
-    e = None
-    for _ in range(100):
-        e, why = connect_or_closed(t, transport)
-        if e:
-            break
-        rejected += 1
-        assert time.monotonic() < deadline, "slot never freed: %s" % why
-        time.sleep(0.05)
-    assert e
-    s = t.wait_stats(lambda s: s.get("conn_rejected") == rejected)
-    assert s["conn_rejected"] == rejected, s
+    t.wait_sock_closed(inode)
+    e, why = connect_or_closed(t, transport)
+    assert e, "slot not freed: %s" % why
+    s = t.wait_stats(lambda s: s.get("conn_rejected") == 1)
+    assert s["conn_rejected"] == 1, s
     for x in (b, d, e):
         x.close()
 
@@ -441,13 +469,9 @@ def test_server_side_close_frees_source_slot(turnd_factory, transport):
         a.send(GARBAGE["bad_first_byte"])
         assert a.wait_closed(5.0)
         a.close()
-    # The server may see the close a moment after the client: poll.
-    deadline = time.monotonic() + 5
-    for _ in range(100):
-        b, why = connect_or_closed(t, transport)
-        if b:
-            break
-        assert time.monotonic() < deadline, "slot not freed: %s" % why
-        time.sleep(0.05)
-    assert b
+    # turnd gives the slot back before it closes the socket (conn_free,
+    # src/net/stream.c), so by the time the client sees the close the slot
+    # is free: the loop above counts on that too.
+    b, why = connect_or_closed(t, transport)
+    assert b, "slot not freed: %s" % why
     b.close()

@@ -2,7 +2,7 @@
  * store_redis.c -- a worker's store: its own Redis connection, a cache of
  * the user keys and REST secrets read through it, the per-user quota
  * claims shared by every instance, and the mirror of the worker's
- * allocations (turnd-redis(7) has the layout).
+ * allocations (turnd-redis(7) has the layout, store/keys.h the names).
  *
  * With store.backend "memory" a store exists too, without a connection:
  * lookups find nothing in it and writes go nowhere.
@@ -26,13 +26,13 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
+#include "store/keys.h"
 #include "store/rconn.h"
 #include "store/store.h"
 
 #define CACHE_BUCKETS	1024
 #define CACHE_MAX	16384	/* entries; beyond, settled ones are dropped */
 #define DELS_MAX	4096	/* deletions kept while Redis is away */
-#define KEY_LEN		(64 + 3 * STUN_USERNAME_MAX)
 #define TEXT_LEN	512
 
 enum centry_state { CE_PENDING, CE_FOUND, CE_NONE, CE_FAILED };
@@ -118,8 +118,6 @@ static const char quota_script[] =
     "redis.call('EXPIREAT', k, redis.call('ZRANGE', k, -1, -1,"
     " 'WITHSCORES')[2])\n"
     "return 1\n";
-
-#define INSTANCE_PREFIX	"turnd/instance/"
 
 static uint32_t
 str_hash(const char *s)
@@ -243,7 +241,7 @@ store_user_key(struct store *st, const char *user, uint16_t alg, time_t now,
     uint8_t key[STORE_KEY_MAX], size_t *keylen, const void **tag)
 {
 	struct centry	**pp, *e;
-	char		  k[KEY_LEN];
+	char		  k[KEYS_LEN];
 
 	if (st->st_rc == NULL)
 		return (STORE_NONE);
@@ -273,8 +271,7 @@ store_user_key(struct store *st, const char *user, uint16_t alg, time_t now,
 	strcpy(e->ce_name, user);
 	e->ce_st = st;
 	e->ce_state = CE_PENDING;
-	snprintf(k, sizeof(k), "turn/realm/%s/user/%s/key", st->st_conf->realm,
-	    user);
+	keys_user(k, sizeof(k), st->st_conf->realm, user);
 	if (rconn_cmdl(st->st_rc, user_key_cb, e, "GET", k, NULL) == -1) {
 		free(e);
 		return (STORE_DOWN);
@@ -336,7 +333,7 @@ store_secrets(struct store *st, time_t now, const char *const **secrets,
     unsigned int *n, const void **tag)
 {
 	struct sentry	*se = &st->st_secrets;
-	char		 k[KEY_LEN];
+	char		 k[KEYS_LEN];
 
 	*n = 0;
 	if (st->st_rc == NULL)
@@ -355,7 +352,7 @@ store_secrets(struct store *st, time_t now, const char *const **secrets,
 	}
 	if (!rconn_ready(st->st_rc))
 		return (STORE_DOWN);
-	snprintf(k, sizeof(k), "turn/realm/%s/secret", st->st_conf->realm);
+	keys_realm(k, sizeof(k), st->st_conf->realm, KEYS_SECRET);
 	if (rconn_cmdl(st->st_rc, secrets_cb, st, "SMEMBERS", k, NULL) == -1)
 		return (STORE_DOWN);
 	se->se_used = 1;
@@ -408,25 +405,13 @@ quota_cb(struct rconn *rc, redisReply *r, void *arg)
 	wake(op->op_st, op);
 }
 
-static void
-quota_key(const struct store *st, const char *quota_id, char *k, size_t len)
-{
-	snprintf(k, len, "turnd/quota/%s/%s", st->st_conf->realm, quota_id);
-}
-
-static void
-quota_member(const struct store *st, uint64_t id, char *m, size_t len)
-{
-	snprintf(m, len, "%s/%020llu", st->st_iid, (unsigned long long)id);
-}
-
 enum store_rc
 store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
     uint64_t id, time_t expires, struct store_op **opp)
 {
 	struct store_op	*op = *opp;
 	enum store_rc	 rc;
-	char		 k[KEY_LEN], m[64], now[24], lim[16], exp[24];
+	char		 k[KEYS_LEN], m[64], now[24], lim[16], exp[24];
 
 	if (op != NULL) {
 		if (!op->op_done)
@@ -442,15 +427,15 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 		return (STORE_DOWN);
 	op = xcalloc(1, sizeof(*op));
 	op->op_st = st;
-	quota_key(st, quota_id, k, sizeof(k));
-	quota_member(st, id, m, sizeof(m));
+	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
+	keys_quota_member(m, sizeof(m), st->st_iid, id);
 	op->op_key = xstrdup(k);
 	op->op_member = xstrdup(m);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(lim, sizeof(lim), "%u", limit);
 	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
 	if (rconn_cmdl(st->st_rc, quota_cb, op, "EVAL", quota_script, "1", k,
-	    now, lim, m, exp, INSTANCE_PREFIX, NULL) == -1) {
+	    now, lim, m, exp, KEYS_INSTANCE_PREFIX, NULL) == -1) {
 		op_free(op);
 		return (STORE_DOWN);
 	}
@@ -461,12 +446,12 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 void
 store_quota_release(struct store *st, const char *quota_id, uint64_t id)
 {
-	char	k[KEY_LEN], m[64];
+	char	k[KEYS_LEN], m[64];
 
 	if (!rconn_ready(st->st_rc))
 		return;
-	quota_key(st, quota_id, k, sizeof(k));
-	quota_member(st, id, m, sizeof(m));
+	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
+	keys_quota_member(m, sizeof(m), st->st_iid, id);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", k, m, NULL);
 }
 
@@ -506,33 +491,26 @@ store_instance_id(char out[STORE_IID_LEN + 1])
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* coturn's key prefix of an allocation (anchors.md section 2c). */
-static void
-coturn_prefix(const struct store *st, const char *user, uint64_t id,
-    char *p, size_t len)
-{
-	snprintf(p, len, "turn/realm/%s/user/%s/allocation/%020llu",
-	    st->st_conf->realm, user, (unsigned long long)id);
-}
-
 /*
- * coturn's traffic events of sa: <prefix>/<what> for the client side and
- * <prefix>/<what>/peer for the peer side.
+ * coturn's traffic events of sa, the counts of the client side and then
+ * those of the peer side: since the last report, or with total over its
+ * whole life.
  */
 static void
-publish_traffic(struct store *st, const struct store_alloc *sa,
-    const char *what)
+publish_traffic(struct store *st, const struct store_alloc *sa, int total)
 {
-	char	pfx[KEY_LEN], ch[KEY_LEN + 32], text[TEXT_LEN];
+	const char	*realm = st->st_conf->realm;
+	char		 ch[KEYS_LEN], text[TEXT_LEN];
 
-	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
-	snprintf(ch, sizeof(ch), "%s/%s", pfx, what);
+	keys_alloc_traffic(ch, sizeof(ch), realm, sa->sa_user, sa->sa_id,
+	    total, 0);
 	snprintf(text, sizeof(text), "rcvp=%llu, rcvb=%llu, sentp=%llu, "
 	    "sentb=%llu", (unsigned long long)sa->sa_rcvp,
 	    (unsigned long long)sa->sa_rcvb, (unsigned long long)sa->sa_sentp,
 	    (unsigned long long)sa->sa_sentb);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
-	snprintf(ch, sizeof(ch), "%s/%s/peer", pfx, what);
+	keys_alloc_traffic(ch, sizeof(ch), realm, sa->sa_user, sa->sa_id,
+	    total, 1);
 	snprintf(text, sizeof(text), "rcvp=%llu, rcvb=%llu, sentp=%llu, "
 	    "sentb=%llu", (unsigned long long)sa->sa_peer_rcvp,
 	    (unsigned long long)sa->sa_peer_rcvb,
@@ -553,16 +531,18 @@ upper(char *dst, const char *src, size_t len)
 
 /* The allocation's hash: every field, expiring with it. */
 static void
-put_hash(struct store *st, const struct store_alloc *sa, const char *k)
+put_hash(struct store *st, const struct store_alloc *sa)
 {
-	char		 id[24], client[ADDR_STRLEN], server[ADDR_STRLEN];
+	char		 k[KEYS_LEN], id[24];
+	char		 client[ADDR_STRLEN], server[ADDR_STRLEN];
 	char		 relay[ADDR_STRLEN], relay6[ADDR_STRLEN];
 	char		 created[24], expires[24], life[16];
 	const char	*argv[32];
 	int		 n = 0;
 
 #define F(name, val)	do { argv[n++] = (name); argv[n++] = (val); } while (0)
-	snprintf(id, sizeof(id), "%020llu", (unsigned long long)sa->sa_id);
+	keys_alloc(k, sizeof(k), sa->sa_id);
+	keys_id(id, sizeof(id), sa->sa_id);
 	snprintf(created, sizeof(created), "%lld", (long long)sa->sa_created);
 	snprintf(expires, sizeof(expires), "%lld", (long long)sa->sa_expires);
 	snprintf(life, sizeof(life), "%d", sa->sa_lifetime);
@@ -613,12 +593,11 @@ put_peers(struct store *st, const char *k, const char **fv, int nfv,
 }
 
 static void
-put_perms(struct store *st, const struct store_alloc *sa, const char *base,
-    time_t now)
+put_perms(struct store *st, const struct store_alloc *sa, time_t now)
 {
 	char		 ip[64][ADDR_STRLEN], exp[64][24];
 	const char	*fv[2 * 64];
-	char		 k[KEY_LEN];
+	char		 k[KEYS_LEN];
 	time_t		 last = 0;
 	unsigned int	 i;
 	int		 n = 0;
@@ -636,17 +615,16 @@ put_perms(struct store *st, const struct store_alloc *sa, const char *base,
 		if (sa->sa_perms[i].sp_expires > last)
 			last = sa->sa_perms[i].sp_expires;
 	}
-	snprintf(k, sizeof(k), "%s/perms", base);
+	keys_alloc_perms(k, sizeof(k), sa->sa_id);
 	put_peers(st, k, fv, n, last);
 }
 
 static void
-put_chans(struct store *st, const struct store_alloc *sa, const char *base,
-    time_t now)
+put_chans(struct store *st, const struct store_alloc *sa, time_t now)
 {
 	char		 num[64][8], val[64][ADDR_STRLEN + 24];
 	const char	*fv[2 * 64];
-	char		 k[KEY_LEN], peer[ADDR_STRLEN];
+	char		 k[KEYS_LEN], peer[ADDR_STRLEN];
 	time_t		 last = 0;
 	unsigned int	 i;
 	int		 n = 0;
@@ -665,7 +643,7 @@ put_chans(struct store *st, const struct store_alloc *sa, const char *base,
 		if (sa->sa_chans[i].sc_expires > last)
 			last = sa->sa_chans[i].sc_expires;
 	}
-	snprintf(k, sizeof(k), "%s/chans", base);
+	keys_alloc_chans(k, sizeof(k), sa->sa_id);
 	put_peers(st, k, fv, n, last);
 }
 
@@ -673,18 +651,15 @@ void
 store_alloc_put(struct store *st, const struct store_alloc *sa,
     enum store_event ev, time_t now)
 {
-	char		 base[64], pfx[KEY_LEN], status[KEY_LEN + 8];
+	char		 status[KEYS_LEN], qk[KEYS_LEN], m[64];
 	char		 text[TEXT_LEN], type[16], ttl[24], exp[24];
 	char		 local[ADDR_STRLEN], remote[ADDR_STRLEN];
-	char		 qk[KEY_LEN], m[64];
 	long long	 left = (long long)(sa->sa_expires - now);
 
 	if (!rconn_ready(st->st_rc))
 		return;
-	snprintf(base, sizeof(base), "turnd/alloc/%020llu",
-	    (unsigned long long)sa->sa_id);
 	if (ev != STORE_EV_PEERS) {
-		put_hash(st, sa, base);
+		put_hash(st, sa);
 		upper(type, sa->sa_transport, sizeof(type));
 		snprintf(text, sizeof(text), "%s lifetime=%d, type=%s, "
 		    "local=%s, remote=%s, ssl=%s, cipher=%s",
@@ -694,8 +669,8 @@ store_alloc_put(struct store *st, const struct store_alloc *sa,
 		    addr_fmt(sa->sa_client, remote, sizeof(remote)),
 		    sa->sa_tls_version ? sa->sa_tls_version : "NONE",
 		    sa->sa_tls_cipher ? sa->sa_tls_cipher : "NONE");
-		coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
-		snprintf(status, sizeof(status), "%s/status", pfx);
+		keys_alloc_status(status, sizeof(status), st->st_conf->realm,
+		    sa->sa_user, sa->sa_id);
 		snprintf(ttl, sizeof(ttl), "%lld", left > 0 ? left : 1);
 		(void)rconn_cmdl(st->st_rc, NULL, NULL, "SET", status, text,
 		    "EX", ttl, NULL);
@@ -703,8 +678,9 @@ store_alloc_put(struct store *st, const struct store_alloc *sa,
 			(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH",
 			    status, text, NULL);
 		if (ev != STORE_EV_NEW) {
-			quota_key(st, sa->sa_quota_id, qk, sizeof(qk));
-			quota_member(st, sa->sa_id, m, sizeof(m));
+			keys_quota(qk, sizeof(qk), st->st_conf->realm,
+			    sa->sa_quota_id);
+			keys_quota_member(m, sizeof(m), st->st_iid, sa->sa_id);
 			snprintf(exp, sizeof(exp), "%lld",
 			    (long long)sa->sa_expires);
 			if (ev == STORE_EV_REFRESH)
@@ -718,8 +694,8 @@ store_alloc_put(struct store *st, const struct store_alloc *sa,
 		}
 	}
 	if (ev == STORE_EV_PEERS || ev == STORE_EV_REWRITE) {
-		put_perms(st, sa, base, now);
-		put_chans(st, sa, base, now);
+		put_perms(st, sa, now);
+		put_chans(st, sa, now);
 	}
 }
 
@@ -738,21 +714,20 @@ static void
 del_keys(struct store *st, uint64_t id, const char *user,
     const char *quota_id)
 {
-	char	base[64], perms[80], chans[80], pfx[KEY_LEN];
-	char	status[KEY_LEN + 8], qk[KEY_LEN], m[64];
+	const char	*realm = st->st_conf->realm;
+	char		 base[64], perms[80], chans[80], status[KEYS_LEN];
+	char		 qk[KEYS_LEN], m[64];
 
-	snprintf(base, sizeof(base), "turnd/alloc/%020llu",
-	    (unsigned long long)id);
-	snprintf(perms, sizeof(perms), "%s/perms", base);
-	snprintf(chans, sizeof(chans), "%s/chans", base);
-	coturn_prefix(st, user, id, pfx, sizeof(pfx));
-	snprintf(status, sizeof(status), "%s/status", pfx);
+	keys_alloc(base, sizeof(base), id);
+	keys_alloc_perms(perms, sizeof(perms), id);
+	keys_alloc_chans(chans, sizeof(chans), id);
+	keys_alloc_status(status, sizeof(status), realm, user, id);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "DEL", base, perms, chans,
 	    status, NULL);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", status, "deleted",
 	    NULL);
-	quota_key(st, quota_id, qk, sizeof(qk));
-	quota_member(st, id, m, sizeof(m));
+	keys_quota(qk, sizeof(qk), realm, quota_id);
+	keys_quota_member(m, sizeof(m), st->st_iid, id);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", qk, m, NULL);
 }
 
@@ -775,7 +750,7 @@ store_alloc_del(struct store *st, const struct store_alloc *sa)
 		st->st_ndels++;
 		return;
 	}
-	publish_traffic(st, sa, "total_traffic");
+	publish_traffic(st, sa, 1);
 	del_keys(st, sa->sa_id, sa->sa_user, sa->sa_quota_id);
 }
 
@@ -783,7 +758,7 @@ void
 store_alloc_traffic(struct store *st, const struct store_alloc *sa)
 {
 	if (rconn_ready(st->st_rc))
-		publish_traffic(st, sa, "traffic");
+		publish_traffic(st, sa, 0);
 }
 
 /* ---- the worker's connection ---- */

@@ -8,7 +8,8 @@
  * Defaults go through the same type handlers (conf_value.c, which also
  * formats the messages) as the file.
  * The table and conf_check() live in conf_table.c.  No globals but the
- * table, no static buffers: loads may run in any thread.
+ * table, no static buffers: loads may run in any thread.  Also the
+ * lookups on a loaded conf that several modules share.
  */
 
 #include <ctype.h>
@@ -336,4 +337,20 @@ conf_peek_string(const char *path, const char *key, char *out, size_t len)
 	}
 	config_destroy(&cfg);
 	return (rc);
+}
+
+int
+conf_relay_external(const struct turnd_conf *conf, int family, uint16_t port,
+    struct sockaddr_storage *out)
+{
+	const struct conf_addrs	*ca = &conf->relay_external;
+	unsigned int		 i;
+
+	for (i = 0; i < ca->ca_n; i++)
+		if (ca->ca_addr[i].ss_family == family) {
+			*out = ca->ca_addr[i];
+			addr_set_port((struct sockaddr *)out, port);
+			return (0);
+		}
+	return (-1);
 }

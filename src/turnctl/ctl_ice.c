@@ -110,23 +110,15 @@ ice_listeners(struct ice *ic, const char *key, const struct conf_addrs *ca,
 static void
 ice_external(const struct turnd_conf *conf, char *buf, size_t len)
 {
-	const struct conf_addrs	*ca = &conf->relay_external;
-	char			 ip[ADDR_STRLEN];
-	unsigned int		 i;
-	int			 fam;
+	struct sockaddr_storage	ss;
+	char			ip[ADDR_STRLEN];
 
 	buf[0] = '\0';
-	for (fam = AF_INET; ; fam = AF_INET6) {
-		for (i = 0; i < ca->ca_n; i++)
-			if (ca->ca_addr[i].ss_family == fam) {
-				addr_fmt_ip((const struct sockaddr *)
-				    &ca->ca_addr[i], ip, sizeof(ip));
-				snprintf(buf, len, fam == AF_INET6 ? "[%s]" :
-				    "%s", ip);
-				return;
-			}
-		if (fam == AF_INET6)
-			return;
+	if (conf_relay_external(conf, AF_INET, 0, &ss) == 0 ||
+	    conf_relay_external(conf, AF_INET6, 0, &ss) == 0) {
+		addr_fmt_ip((const struct sockaddr *)&ss, ip, sizeof(ip));
+		snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]" : "%s",
+		    ip);
 	}
 }
 

@@ -355,14 +355,7 @@ reach_address(const struct turnd_conf *conf, const struct listen_set *set,
 	if (ls == NULL)
 		return (xstrdup(""));
 	memcpy(&ss, ls, addr_len(ls));
-	for (i = 0; i < conf->relay_external.ca_n; i++)
-		if (conf->relay_external.ca_addr[i].ss_family == family) {
-			memcpy(&ss, &conf->relay_external.ca_addr[i],
-			    addr_len((const struct sockaddr *)
-			    &conf->relay_external.ca_addr[i]));
-			addr_set_port((struct sockaddr *)&ss, addr_port(ls));
-			break;
-		}
+	(void)conf_relay_external(conf, family, addr_port(ls), &ss);
 	if (addr_is_any((const struct sockaddr *)&ss))
 		return (xstrdup(""));
 	return (xstrdup(addr_fmt((const struct sockaddr *)&ss, buf,

@@ -5,15 +5,16 @@
  *
  * Every error names the file, the line and the dotted key, and stops the
  * load: "turnd.conf:12: relay.min_port: 80 is out of range (1024..65535)".
- * Defaults go through the same type handlers (conf_value.c) as the file.
+ * Defaults go through the same type handlers (conf_value.c, which also
+ * formats the messages) as the file.
  * The table and conf_check() live in conf_table.c.  No globals but the
- * table, no static buffers: loads may run in any thread.
+ * table, no static buffers: loads may run in any thread.  Also the
+ * lookups on a loaded conf that several modules share.
  */
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,49 +28,6 @@
 
 #define CONF_FILE_MAX	(1024 * 1024)	/* bytes of turnd.conf */
 #define CONF_PATH_MAX	256		/* a dotted path */
-
-/* "name:line: key: message" into the caller's buffer; returns -1. */
-int
-conf_err(struct conf_ctx *ctx, unsigned int line, const char *key,
-    const char *fmt, ...)
-{
-	char	msg[CONF_ERR_LEN];
-	va_list	ap;
-
-	if (ctx->cx_err == NULL || ctx->cx_errlen == 0)
-		return (-1);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(ctx->cx_err, ctx->cx_errlen, "%s:%u: %s: %s", ctx->cx_name,
-	    line, key, msg);
-	return (-1);
-}
-
-/* "a string", "an integer", ... for "expected X, got Y". */
-const char *
-conf_got(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return ("a group { ... }");
-	case CONFIG_TYPE_INT:
-		return ("an integer");
-	case CONFIG_TYPE_INT64:
-		return ("a 64-bit integer");
-	case CONFIG_TYPE_FLOAT:
-		return ("a float");
-	case CONFIG_TYPE_STRING:
-		return ("a string");
-	case CONFIG_TYPE_BOOL:
-		return ("a boolean");
-	case CONFIG_TYPE_ARRAY:
-		return ("an array [ ... ]");
-	case CONFIG_TYPE_LIST:
-		return ("a list ( ... )");
-	}
-	return ("nothing");
-}
 
 /*
  * Find integer literals that libconfig 1.5 would truncate, and refuse
@@ -379,4 +337,20 @@ conf_peek_string(const char *path, const char *key, char *out, size_t len)
 	}
 	config_destroy(&cfg);
 	return (rc);
+}
+
+int
+conf_relay_external(const struct turnd_conf *conf, int family, uint16_t port,
+    struct sockaddr_storage *out)
+{
+	const struct conf_addrs	*ca = &conf->relay_external;
+	unsigned int		 i;
+
+	for (i = 0; i < ca->ca_n; i++)
+		if (ca->ca_addr[i].ss_family == family) {
+			*out = ca->ca_addr[i];
+			addr_set_port((struct sockaddr *)out, port);
+			return (0);
+		}
+	return (-1);
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/addr.h"
 
@@ -213,6 +214,16 @@ void	conf_free(struct turnd_conf *);
  */
 int	conf_peek_string(const char *path, const char *key, char *out,
 	    size_t len);
+
+/*
+ * What clients see, behind a 1:1 NAT, for an address of this host of
+ * family (AF_INET or AF_INET6) with port: the first relay.external
+ * address of that family, with port (host order), in *out.  0; or -1
+ * with *out untouched when relay.external has none of that family, so a
+ * caller that filled *out with the local address keeps it.
+ */
+int	conf_relay_external(const struct turnd_conf *, int family,
+	    uint16_t port, struct sockaddr_storage *out);
 
 /* conf_diff.c: 1 if key k has the same value in a and b. */
 int	conf_key_equal(const struct turnd_conf *a, const struct turnd_conf *b,

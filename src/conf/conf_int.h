@@ -1,6 +1,7 @@
 /*
  * conf_int.h -- what conf.c (the load) and conf_value.c (the per-type
- * value handlers) share; private to src/conf, not part of conf.h.
+ * value handlers and the error messages) share; private to src/conf,
+ * not part of conf.h.
  */
 
 #ifndef CONF_INT_H
@@ -38,16 +39,13 @@ sline(const config_setting_t *s)
 	return ((unsigned int)config_setting_source_line(s));
 }
 
-/* conf.c */
+/* conf_value.c */
 
 /* "name:line: key: message" into the caller's buffer; returns -1. */
 int		 conf_err(struct conf_ctx *, unsigned int, const char *,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 /* "a string", "an integer", ... for "expected X, got Y". */
 const char	*conf_got(const config_setting_t *);
-
-/* conf_value.c */
-
 /*
  * Parse setting s as key k and, if it is good, replace the field in
  * conf (freeing the old value).  On error conf is unchanged, the

@@ -6,10 +6,12 @@
  *
  * conf.c calls conf_set() for every setting of the file and for every
  * default, and conf_value_free() when it frees a conf.  Errors go
- * through conf_err() and name the line and the dotted key.
+ * through conf_err(), here for conf.c too, and name the line and the
+ * dotted key.
  */
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,49 @@ union conf_val {
 	struct conf_strs	 v_strs;
 	struct conf_users	 v_users;
 };
+
+/* "name:line: key: message" into the caller's buffer; returns -1. */
+int
+conf_err(struct conf_ctx *ctx, unsigned int line, const char *key,
+    const char *fmt, ...)
+{
+	char	msg[CONF_ERR_LEN];
+	va_list	ap;
+
+	if (ctx->cx_err == NULL || ctx->cx_errlen == 0)
+		return (-1);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(ctx->cx_err, ctx->cx_errlen, "%s:%u: %s: %s", ctx->cx_name,
+	    line, key, msg);
+	return (-1);
+}
+
+/* "a string", "an integer", ... for "expected X, got Y". */
+const char *
+conf_got(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return ("a group { ... }");
+	case CONFIG_TYPE_INT:
+		return ("an integer");
+	case CONFIG_TYPE_INT64:
+		return ("a 64-bit integer");
+	case CONFIG_TYPE_FLOAT:
+		return ("a float");
+	case CONFIG_TYPE_STRING:
+		return ("a string");
+	case CONFIG_TYPE_BOOL:
+		return ("a boolean");
+	case CONFIG_TYPE_ARRAY:
+		return ("an array [ ... ]");
+	case CONFIG_TYPE_LIST:
+		return ("a list ( ... )");
+	}
+	return ("nothing");
+}
 
 /* Quote a value for a message: printable, bounded, in buf. */
 static const char *

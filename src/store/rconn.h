@@ -4,11 +4,11 @@
  * timeouts, reconnection with backoff, AUTH (with an ACL user) and
  * SELECT before anything else is sent.
  *
- * Commands are argv-style only: user input never meets a format string
- * (anchors.md section 2d, pitfall 9).  A command's callback always runs
- * exactly once: with the reply, or with NULL when the connection was
- * lost before the reply came.  Nothing blocks, except that a host name
- * (rather than an IP address) is resolved at each connect.
+ * Commands are argv-style only: user input never meets a format
+ * string.  A command's callback always runs exactly once: with the
+ * reply, or with NULL when the connection was lost before the reply
+ * came.  Nothing blocks, except that a host name (rather than an IP
+ * address) is resolved at each connect.
  */
 
 #ifndef RCONN_H

@@ -1,6 +1,6 @@
 /*
  * store.h -- where credentials, realm options, peer rules and the state
- * of allocations live (DESIGN.md section 5).
+ * of allocations live.
  *
  * Two backends behind one interface.  The memory store (store_mem.c) is
  * the configuration: users and REST secrets of auth.*, read-only and
@@ -12,7 +12,8 @@
  * STORE_PENDING with a tag; the store calls the wake hook with that tag
  * when the answer is in (or the connection was lost), and the caller
  * asks again, now answered from the worker's cache.  The data path
- * never calls the store.  The key layout is in turnd-redis(7).
+ * never calls the store.  The key layout is in turnd-redis(7), the key
+ * names in store/keys.h.
  */
 
 #ifndef STORE_H
@@ -39,7 +40,7 @@ enum store_rc {
 };
 
 #define STORE_KEY_MAX		32
-#define STORE_ID_LEN		20	/* allocation ids: "%020llu" */
+#define STORE_ID_LEN		20	/* allocation ids: KEYS_ID_FMT */
 #define STORE_IID_LEN		16	/* instance ids: hex */
 
 /* ---- the memory store: the configuration's users and secrets ---- */

@@ -7,7 +7,8 @@
  * Two connections: one for commands, one subscribed to the keyspace
  * notifications of the realm keys and to turnd/realm/<realm>/changed
  * (what turnctl publishes; keyspace notifications need the Redis
- * server's notify-keyspace-events to include "Kgs$").
+ * server's notify-keyspace-events to include "Kgs$").  The key names are
+ * those of store/keys.h.
  */
 
 #include <stdio.h>
@@ -23,15 +24,16 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
+#include "store/keys.h"
 #include "store/rconn.h"
 #include "store/store.h"
 
-#define KEY_LEN		320
 #define REALM_KEYS	5	/* user-quota total-quota max-bps allowed denied */
 
+/* Read in this order by realm_load(), GET for the first three. */
 static const char *const realm_key_names[REALM_KEYS] = {
-	"user-quota", "total-quota", "max-bps", "allowed-peer-ip",
-	"denied-peer-ip"
+	KEYS_USER_QUOTA, KEYS_TOTAL_QUOTA, KEYS_MAX_BPS, KEYS_ALLOWED_PEER_IP,
+	KEYS_DENIED_PEER_IP
 };
 
 struct store_main {
@@ -64,18 +66,17 @@ struct alt_search {
 
 static void	realm_load(struct store_main *);
 
-static void
+static char *
 realm_key(const struct store_main *sm, unsigned int i, char *k, size_t len)
 {
-	snprintf(k, len, "turn/realm/%s/%s", sm->sm_conf->realm,
-	    realm_key_names[i]);
+	return (keys_realm(k, len, sm->sm_conf->realm, realm_key_names[i]));
 }
 
 /* A realm option: a non-negative integer, or absent (-1). */
 static long long
 realm_number(const struct store_main *sm, unsigned int i, redisReply *r)
 {
-	char		*end, buf[32];
+	char		*end, buf[32], k[KEYS_LEN];
 	long long	 v;
 
 	if (r == NULL || r->type != REDIS_REPLY_STRING)
@@ -83,9 +84,8 @@ realm_number(const struct store_main *sm, unsigned int i, redisReply *r)
 	snprintf(buf, sizeof(buf), "%.*s", (int)r->len, r->str);
 	v = strtoll(buf, &end, 10);
 	if (*buf == '\0' || *end != '\0' || v < 0) {
-		log_warnx("store: turn/realm/%s/%s: \"%s\" is not a "
-		    "non-negative integer; ignored", sm->sm_conf->realm,
-		    realm_key_names[i], buf);
+		log_warnx("store: %s: \"%s\" is not a non-negative integer; "
+		    "ignored", realm_key(sm, i, k, sizeof(k)), buf);
 		return (-1);
 	}
 	return (v);
@@ -98,7 +98,7 @@ realm_ranges(const struct store_main *sm, unsigned int i, redisReply *r,
 {
 	struct iprange	*v = NULL;
 	const char	*why;
-	char		 buf[128];
+	char		 buf[128], k[KEYS_LEN];
 	size_t		 j;
 
 	*n = 0;
@@ -111,9 +111,8 @@ realm_ranges(const struct store_main *sm, unsigned int i, redisReply *r,
 		snprintf(buf, sizeof(buf), "%.*s", (int)r->element[j]->len,
 		    r->element[j]->str);
 		if (iprange_parse(buf, &v[*n], &why) == -1) {
-			log_warnx("store: turn/realm/%s/%s: \"%s\": %s; "
-			    "ignored", sm->sm_conf->realm, realm_key_names[i],
-			    buf, why);
+			log_warnx("store: %s: \"%s\": %s; ignored",
+			    realm_key(sm, i, k, sizeof(k)), buf, why);
 			continue;
 		}
 		(*n)++;
@@ -164,7 +163,7 @@ realm_exec_cb(struct rconn *rc, redisReply *r, void *arg)
 static void
 realm_load(struct store_main *sm)
 {
-	char		keys[REALM_KEYS][KEY_LEN];
+	char		keys[REALM_KEYS][KEYS_LEN];
 	unsigned int	i;
 
 	if (!rconn_ready(sm->sm_cmd))
@@ -190,7 +189,8 @@ realm_load(struct store_main *sm)
 static void
 registry_put(struct store_main *sm)
 {
-	char		k[64], pid[16], started[24], hb[24], n[16], ttl[16];
+	char		k[KEYS_LEN], pid[16], started[24], hb[24], n[16];
+	char		ttl[16];
 	char		host[256], exp[24];
 	time_t		now = time(NULL);
 	int		life = 3 * sm->sm_conf->store_heartbeat;
@@ -200,7 +200,7 @@ registry_put(struct store_main *sm)
 	if (gethostname(host, sizeof(host)) == -1)
 		strcpy(host, "?");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(k, sizeof(k), "turnd/instance/%s", sm->sm_iid);
+	keys_instance(k, sizeof(k), sm->sm_iid);
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	snprintf(started, sizeof(started), "%lld", (long long)sm->sm_started);
 	snprintf(hb, sizeof(hb), "%lld", (long long)now);
@@ -215,10 +215,10 @@ registry_put(struct store_main *sm)
 	    "allocations", n, "draining", sm->sm_draining ? "1" : "0",
 	    "address", sm->sm_addr4, "address6", sm->sm_addr6, NULL);
 	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "EXPIRE", k, ttl, NULL);
-	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZADD", "turnd/instances",
+	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZADD", KEYS_INSTANCES,
 	    exp, sm->sm_iid, NULL);
 	(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZREMRANGEBYSCORE",
-	    "turnd/instances", "-inf", hb, NULL);
+	    KEYS_INSTANCES, "-inf", hb, NULL);
 }
 
 static void
@@ -271,21 +271,17 @@ static void
 sub_up(struct rconn *rc, void *arg)
 {
 	struct store_main	*sm = arg;
-	char			 ch[REALM_KEYS + 1][KEY_LEN + 32];
-	char			 key[KEY_LEN];
+	char			 ch[REALM_KEYS + 1][KEYS_KEYSPACE_LEN];
+	char			 key[KEYS_LEN];
 	const char		*argv[REALM_KEYS + 2];
 	unsigned int		 i;
 
 	argv[0] = "SUBSCRIBE";
-	for (i = 0; i < REALM_KEYS; i++) {
-		realm_key(sm, i, key, sizeof(key));
-		snprintf(ch[i], sizeof(ch[i]), "__keyspace@%d__:%s",
-		    sm->sm_conf->redis_db, key);
-		argv[i + 1] = ch[i];
-	}
-	snprintf(ch[REALM_KEYS], sizeof(ch[REALM_KEYS]),
-	    "turnd/realm/%s/changed", sm->sm_conf->realm);
-	argv[REALM_KEYS + 1] = ch[REALM_KEYS];
+	for (i = 0; i < REALM_KEYS; i++)
+		argv[i + 1] = keys_keyspace(ch[i], sizeof(ch[i]),
+		    sm->sm_conf->redis_db, realm_key(sm, i, key, sizeof(key)));
+	argv[REALM_KEYS + 1] = keys_realm_changed(ch[REALM_KEYS],
+	    sizeof(ch[REALM_KEYS]), sm->sm_conf->realm);
 	if (rconn_subscribe(rc, sub_message_cb, sm, REALM_KEYS + 2, argv,
 	    NULL) == -1)
 		log_warnx("store: cannot subscribe to realm changes");
@@ -334,16 +330,16 @@ store_main_new(const struct turnd_conf *conf, struct event_base *base,
 void
 store_main_free(struct store_main *sm)
 {
-	char	k[64];
+	char	k[KEYS_LEN];
 
 	if (sm == NULL)
 		return;
 	/* leave the registry now rather than when the key expires */
 	if (rconn_ready(sm->sm_cmd)) {
-		snprintf(k, sizeof(k), "turnd/instance/%s", sm->sm_iid);
+		keys_instance(k, sizeof(k), sm->sm_iid);
 		(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "DEL", k, NULL);
 		(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZREM",
-		    "turnd/instances", sm->sm_iid, NULL);
+		    KEYS_INSTANCES, sm->sm_iid, NULL);
 		rconn_drain(sm->sm_cmd, sm->sm_base);
 	}
 	rconn_free(sm->sm_sub);
@@ -413,7 +409,7 @@ alt_list_cb(struct rconn *rc, redisReply *r, void *arg)
 {
 	struct alt_search	*as = arg;
 	struct store_main	*sm = as->as_sm;
-	char			 k[64];
+	char			 k[KEYS_LEN], iid[2 * STORE_IID_LEN + 1];
 	size_t			 i;
 
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
@@ -425,8 +421,9 @@ alt_list_cb(struct rconn *rc, redisReply *r, void *arg)
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
 		    strcmp(r->element[i]->str, sm->sm_iid) == 0)
 			continue;
-		snprintf(k, sizeof(k), "turnd/instance/%.32s",
-		    r->element[i]->str);
+		/* a member is an instance id: cut a stray long one */
+		snprintf(iid, sizeof(iid), "%s", r->element[i]->str);
+		keys_instance(k, sizeof(k), iid);
 		if (rconn_cmdl(rc, alt_instance_cb, as, "HGETALL", k,
 		    NULL) == 0)
 			as->as_pending++;
@@ -455,6 +452,6 @@ store_main_drain(struct store_main *sm, void (*cb)(void *,
 	registry_put(sm);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	if (rconn_cmdl(sm->sm_cmd, alt_list_cb, as, "ZRANGEBYSCORE",
-	    "turnd/instances", now, "+inf", NULL) == -1)
+	    KEYS_INSTANCES, now, "+inf", NULL) == -1)
 		alt_done(as);
 }

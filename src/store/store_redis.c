@@ -1,8 +1,9 @@
 /*
  * store_redis.c -- a worker's store: its own Redis connection, a cache of
- * the user keys and REST secrets read through it, the per-user quota
- * claims shared by every instance, and the mirror of the worker's
- * allocations (turnd-redis(7) has the layout).
+ * the user keys and REST secrets read through it, and the per-user quota
+ * claims shared by every instance (turnd-redis(7) has the layout,
+ * store/keys.h the names); store_alloc.c mirrors the worker's
+ * allocations through the same connection.
  *
  * With store.backend "memory" a store exists too, without a connection:
  * lookups find nothing in it and writes go nowhere.
@@ -11,7 +12,6 @@
 #include <sys/queue.h>
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +21,16 @@
 #include <hiredis/hiredis.h>
 #include <openssl/crypto.h>
 
-#include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
-#include "stun/stun.h"
+#include "store/keys.h"
 #include "store/rconn.h"
 #include "store/store.h"
+#include "store/store_int.h"
+#include "stun/stun.h"
 
-#define CACHE_BUCKETS	1024
 #define CACHE_MAX	16384	/* entries; beyond, settled ones are dropped */
-#define DELS_MAX	4096	/* deletions kept while Redis is away */
-#define KEY_LEN		(64 + 3 * STUN_USERNAME_MAX)
-#define TEXT_LEN	512
-
-enum centry_state { CE_PENDING, CE_FOUND, CE_NONE, CE_FAILED };
 
 /* A user's key as read from Redis, or the fact that there is none. */
 struct centry {
@@ -50,16 +45,6 @@ struct centry {
 	char			 ce_name[];
 };
 
-/* The REST secrets of the realm in Redis. */
-struct sentry {
-	enum centry_state	 se_state;
-	int			 se_used;	/* ever asked */
-	time_t			 se_expires;
-	int			 se_fresh;
-	char			**se_secret;
-	unsigned int		 se_n;
-};
-
 struct store_op {
 	struct store		*op_st;
 	int			 op_done;
@@ -67,31 +52,6 @@ struct store_op {
 	enum store_rc		 op_rc;
 	char			*op_key;	/* the user's set */
 	char			*op_member;	/* and the claim in it */
-};
-
-/* An allocation deleted while Redis was away. */
-struct sdel {
-	TAILQ_ENTRY(sdel)	 sd_entry;
-	uint64_t		 sd_id;
-	char			*sd_user;
-	char			*sd_quota_id;
-};
-
-TAILQ_HEAD(sdel_list, sdel);
-
-struct store {
-	const struct turnd_conf	*st_conf;
-	struct event_base	*st_base;
-	struct rconn		*st_rc;		/* NULL: memory store */
-	struct store_hooks	 st_hooks;
-	char			 st_iid[STORE_IID_LEN + 1];
-	time_t			 st_now;	/* of the last lookup */
-	struct centry		*st_cache[CACHE_BUCKETS];
-	unsigned int		 st_ncache;
-	struct sentry		 st_secrets;
-	struct sdel_list	 st_dels;
-	unsigned int		 st_ndels;
-	struct event		*st_traffic;
 };
 
 /*
@@ -118,8 +78,6 @@ static const char quota_script[] =
     "redis.call('EXPIREAT', k, redis.call('ZRANGE', k, -1, -1,"
     " 'WITHSCORES')[2])\n"
     "return 1\n";
-
-#define INSTANCE_PREFIX	"turnd/instance/"
 
 static uint32_t
 str_hash(const char *s)
@@ -243,7 +201,7 @@ store_user_key(struct store *st, const char *user, uint16_t alg, time_t now,
     uint8_t key[STORE_KEY_MAX], size_t *keylen, const void **tag)
 {
 	struct centry	**pp, *e;
-	char		  k[KEY_LEN];
+	char		  k[KEYS_LEN];
 
 	if (st->st_rc == NULL)
 		return (STORE_NONE);
@@ -273,8 +231,7 @@ store_user_key(struct store *st, const char *user, uint16_t alg, time_t now,
 	strcpy(e->ce_name, user);
 	e->ce_st = st;
 	e->ce_state = CE_PENDING;
-	snprintf(k, sizeof(k), "turn/realm/%s/user/%s/key", st->st_conf->realm,
-	    user);
+	keys_user(k, sizeof(k), st->st_conf->realm, user);
 	if (rconn_cmdl(st->st_rc, user_key_cb, e, "GET", k, NULL) == -1) {
 		free(e);
 		return (STORE_DOWN);
@@ -336,7 +293,7 @@ store_secrets(struct store *st, time_t now, const char *const **secrets,
     unsigned int *n, const void **tag)
 {
 	struct sentry	*se = &st->st_secrets;
-	char		 k[KEY_LEN];
+	char		 k[KEYS_LEN];
 
 	*n = 0;
 	if (st->st_rc == NULL)
@@ -355,7 +312,7 @@ store_secrets(struct store *st, time_t now, const char *const **secrets,
 	}
 	if (!rconn_ready(st->st_rc))
 		return (STORE_DOWN);
-	snprintf(k, sizeof(k), "turn/realm/%s/secret", st->st_conf->realm);
+	keys_realm(k, sizeof(k), st->st_conf->realm, KEYS_SECRET);
 	if (rconn_cmdl(st->st_rc, secrets_cb, st, "SMEMBERS", k, NULL) == -1)
 		return (STORE_DOWN);
 	se->se_used = 1;
@@ -408,25 +365,13 @@ quota_cb(struct rconn *rc, redisReply *r, void *arg)
 	wake(op->op_st, op);
 }
 
-static void
-quota_key(const struct store *st, const char *quota_id, char *k, size_t len)
-{
-	snprintf(k, len, "turnd/quota/%s/%s", st->st_conf->realm, quota_id);
-}
-
-static void
-quota_member(const struct store *st, uint64_t id, char *m, size_t len)
-{
-	snprintf(m, len, "%s/%020llu", st->st_iid, (unsigned long long)id);
-}
-
 enum store_rc
 store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
     uint64_t id, time_t expires, struct store_op **opp)
 {
 	struct store_op	*op = *opp;
 	enum store_rc	 rc;
-	char		 k[KEY_LEN], m[64], now[24], lim[16], exp[24];
+	char		 k[KEYS_LEN], m[64], now[24], lim[16], exp[24];
 
 	if (op != NULL) {
 		if (!op->op_done)
@@ -442,15 +387,15 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 		return (STORE_DOWN);
 	op = xcalloc(1, sizeof(*op));
 	op->op_st = st;
-	quota_key(st, quota_id, k, sizeof(k));
-	quota_member(st, id, m, sizeof(m));
+	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
+	keys_quota_member(m, sizeof(m), st->st_iid, id);
 	op->op_key = xstrdup(k);
 	op->op_member = xstrdup(m);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(lim, sizeof(lim), "%u", limit);
 	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
 	if (rconn_cmdl(st->st_rc, quota_cb, op, "EVAL", quota_script, "1", k,
-	    now, lim, m, exp, INSTANCE_PREFIX, NULL) == -1) {
+	    now, lim, m, exp, KEYS_INSTANCE_PREFIX, NULL) == -1) {
 		op_free(op);
 		return (STORE_DOWN);
 	}
@@ -461,12 +406,12 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 void
 store_quota_release(struct store *st, const char *quota_id, uint64_t id)
 {
-	char	k[KEY_LEN], m[64];
+	char	k[KEYS_LEN], m[64];
 
 	if (!rconn_ready(st->st_rc))
 		return;
-	quota_key(st, quota_id, k, sizeof(k));
-	quota_member(st, id, m, sizeof(m));
+	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
+	keys_quota_member(m, sizeof(m), st->st_iid, id);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", k, m, NULL);
 }
 
@@ -482,18 +427,7 @@ store_op_cancel(struct store_op *op)
 		op->op_cancelled = 1;
 }
 
-/* ---- the mirror of allocations ---- */
-
-uint64_t
-store_alloc_id(void)
-{
-	uint64_t	id;
-
-	do
-		arc4random_buf(&id, sizeof(id));
-	while (id == 0);
-	return (id);
-}
+/* ---- instance ids ---- */
 
 void
 store_instance_id(char out[STORE_IID_LEN + 1])
@@ -506,299 +440,15 @@ store_instance_id(char out[STORE_IID_LEN + 1])
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* coturn's key prefix of an allocation (anchors.md section 2c). */
-static void
-coturn_prefix(const struct store *st, const char *user, uint64_t id,
-    char *p, size_t len)
-{
-	snprintf(p, len, "turn/realm/%s/user/%s/allocation/%020llu",
-	    st->st_conf->realm, user, (unsigned long long)id);
-}
-
-/*
- * coturn's traffic events of sa: <prefix>/<what> for the client side and
- * <prefix>/<what>/peer for the peer side.
- */
-static void
-publish_traffic(struct store *st, const struct store_alloc *sa,
-    const char *what)
-{
-	char	pfx[KEY_LEN], ch[KEY_LEN + 32], text[TEXT_LEN];
-
-	coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
-	snprintf(ch, sizeof(ch), "%s/%s", pfx, what);
-	snprintf(text, sizeof(text), "rcvp=%llu, rcvb=%llu, sentp=%llu, "
-	    "sentb=%llu", (unsigned long long)sa->sa_rcvp,
-	    (unsigned long long)sa->sa_rcvb, (unsigned long long)sa->sa_sentp,
-	    (unsigned long long)sa->sa_sentb);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
-	snprintf(ch, sizeof(ch), "%s/%s/peer", pfx, what);
-	snprintf(text, sizeof(text), "rcvp=%llu, rcvb=%llu, sentp=%llu, "
-	    "sentb=%llu", (unsigned long long)sa->sa_peer_rcvp,
-	    (unsigned long long)sa->sa_peer_rcvb,
-	    (unsigned long long)sa->sa_peer_sentp,
-	    (unsigned long long)sa->sa_peer_sentb);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", ch, text, NULL);
-}
-
-static void
-upper(char *dst, const char *src, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
-		dst[i] = (char)toupper((unsigned char)src[i]);
-	dst[i] = '\0';
-}
-
-/* The allocation's hash: every field, expiring with it. */
-static void
-put_hash(struct store *st, const struct store_alloc *sa, const char *k)
-{
-	char		 id[24], client[ADDR_STRLEN], server[ADDR_STRLEN];
-	char		 relay[ADDR_STRLEN], relay6[ADDR_STRLEN];
-	char		 created[24], expires[24], life[16];
-	const char	*argv[32];
-	int		 n = 0;
-
-#define F(name, val)	do { argv[n++] = (name); argv[n++] = (val); } while (0)
-	snprintf(id, sizeof(id), "%020llu", (unsigned long long)sa->sa_id);
-	snprintf(created, sizeof(created), "%lld", (long long)sa->sa_created);
-	snprintf(expires, sizeof(expires), "%lld", (long long)sa->sa_expires);
-	snprintf(life, sizeof(life), "%d", sa->sa_lifetime);
-	argv[n++] = "HSET";
-	argv[n++] = k;
-	F("id", id);
-	F("instance", st->st_iid);
-	F("realm", st->st_conf->realm);
-	F("user", sa->sa_user);
-	F("transport", sa->sa_transport);
-	F("client", addr_fmt(sa->sa_client, client, sizeof(client)));
-	F("server", addr_fmt(sa->sa_server, server, sizeof(server)));
-	if (sa->sa_relay[0] != NULL)
-		F("relay", addr_fmt(sa->sa_relay[0], relay, sizeof(relay)));
-	if (sa->sa_relay[1] != NULL)
-		F("relay6", addr_fmt(sa->sa_relay[1], relay6,
-		    sizeof(relay6)));
-	F("created", created);
-	F("expires", expires);
-	F("lifetime", life);
-#undef F
-	(void)rconn_cmd(st->st_rc, NULL, NULL, n, argv, NULL);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT", k, expires, NULL);
-}
-
-/* Replace a hash of peers, in one transaction, expiring at the last. */
-static void
-put_peers(struct store *st, const char *k, const char **fv, int nfv,
-    time_t last)
-{
-	const char	*argv[2 + 2 * 64];
-	char		 exp[24];
-	int		 i;
-
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "MULTI", NULL);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "DEL", k, NULL);
-	if (nfv > 0) {
-		argv[0] = "HSET";
-		argv[1] = k;
-		for (i = 0; i < nfv && i < 2 * 64; i++)
-			argv[2 + i] = fv[i];
-		(void)rconn_cmd(st->st_rc, NULL, NULL, 2 + i, argv, NULL);
-		snprintf(exp, sizeof(exp), "%lld", (long long)last);
-		(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT", k, exp,
-		    NULL);
-	}
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXEC", NULL);
-}
-
-static void
-put_perms(struct store *st, const struct store_alloc *sa, const char *base,
-    time_t now)
-{
-	char		 ip[64][ADDR_STRLEN], exp[64][24];
-	const char	*fv[2 * 64];
-	char		 k[KEY_LEN];
-	time_t		 last = 0;
-	unsigned int	 i;
-	int		 n = 0;
-
-	for (i = 0; i < sa->sa_nperms && n < 2 * 64; i++) {
-		if (sa->sa_perms[i].sp_expires <= now)
-			continue;
-		addr_fmt_ip((const struct sockaddr *)&sa->sa_perms[i].sp_peer,
-		    ip[n / 2], sizeof(ip[0]));
-		snprintf(exp[n / 2], sizeof(exp[0]), "%lld",
-		    (long long)sa->sa_perms[i].sp_expires);
-		fv[n] = ip[n / 2];
-		fv[n + 1] = exp[n / 2];
-		n += 2;
-		if (sa->sa_perms[i].sp_expires > last)
-			last = sa->sa_perms[i].sp_expires;
-	}
-	snprintf(k, sizeof(k), "%s/perms", base);
-	put_peers(st, k, fv, n, last);
-}
-
-static void
-put_chans(struct store *st, const struct store_alloc *sa, const char *base,
-    time_t now)
-{
-	char		 num[64][8], val[64][ADDR_STRLEN + 24];
-	const char	*fv[2 * 64];
-	char		 k[KEY_LEN], peer[ADDR_STRLEN];
-	time_t		 last = 0;
-	unsigned int	 i;
-	int		 n = 0;
-
-	for (i = 0; i < sa->sa_nchans && n < 2 * 64; i++) {
-		if (sa->sa_chans[i].sc_expires <= now)
-			continue;
-		snprintf(num[n / 2], sizeof(num[0]), "%u",
-		    sa->sa_chans[i].sc_num);
-		snprintf(val[n / 2], sizeof(val[0]), "%s %lld",
-		    addr_fmt((const struct sockaddr *)&sa->sa_chans[i].sc_peer,
-		    peer, sizeof(peer)), (long long)sa->sa_chans[i].sc_expires);
-		fv[n] = num[n / 2];
-		fv[n + 1] = val[n / 2];
-		n += 2;
-		if (sa->sa_chans[i].sc_expires > last)
-			last = sa->sa_chans[i].sc_expires;
-	}
-	snprintf(k, sizeof(k), "%s/chans", base);
-	put_peers(st, k, fv, n, last);
-}
-
-void
-store_alloc_put(struct store *st, const struct store_alloc *sa,
-    enum store_event ev, time_t now)
-{
-	char		 base[64], pfx[KEY_LEN], status[KEY_LEN + 8];
-	char		 text[TEXT_LEN], type[16], ttl[24], exp[24];
-	char		 local[ADDR_STRLEN], remote[ADDR_STRLEN];
-	char		 qk[KEY_LEN], m[64];
-	long long	 left = (long long)(sa->sa_expires - now);
-
-	if (!rconn_ready(st->st_rc))
-		return;
-	snprintf(base, sizeof(base), "turnd/alloc/%020llu",
-	    (unsigned long long)sa->sa_id);
-	if (ev != STORE_EV_PEERS) {
-		put_hash(st, sa, base);
-		upper(type, sa->sa_transport, sizeof(type));
-		snprintf(text, sizeof(text), "%s lifetime=%d, type=%s, "
-		    "local=%s, remote=%s, ssl=%s, cipher=%s",
-		    ev == STORE_EV_REFRESH ? "refreshed" : "new",
-		    sa->sa_lifetime, type,
-		    addr_fmt(sa->sa_server, local, sizeof(local)),
-		    addr_fmt(sa->sa_client, remote, sizeof(remote)),
-		    sa->sa_tls_version ? sa->sa_tls_version : "NONE",
-		    sa->sa_tls_cipher ? sa->sa_tls_cipher : "NONE");
-		coturn_prefix(st, sa->sa_user, sa->sa_id, pfx, sizeof(pfx));
-		snprintf(status, sizeof(status), "%s/status", pfx);
-		snprintf(ttl, sizeof(ttl), "%lld", left > 0 ? left : 1);
-		(void)rconn_cmdl(st->st_rc, NULL, NULL, "SET", status, text,
-		    "EX", ttl, NULL);
-		if (ev != STORE_EV_REWRITE)
-			(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH",
-			    status, text, NULL);
-		if (ev != STORE_EV_NEW) {
-			quota_key(st, sa->sa_quota_id, qk, sizeof(qk));
-			quota_member(st, sa->sa_id, m, sizeof(m));
-			snprintf(exp, sizeof(exp), "%lld",
-			    (long long)sa->sa_expires);
-			if (ev == STORE_EV_REFRESH)
-				(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZADD",
-				    qk, "XX", exp, m, NULL);
-			else
-				(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZADD",
-				    qk, exp, m, NULL);
-			(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT",
-			    qk, exp, "GT", NULL);
-		}
-	}
-	if (ev == STORE_EV_PEERS || ev == STORE_EV_REWRITE) {
-		put_perms(st, sa, base, now);
-		put_chans(st, sa, base, now);
-	}
-}
-
-static void
-sdel_free(struct store *st, struct sdel *sd)
-{
-	TAILQ_REMOVE(&st->st_dels, sd, sd_entry);
-	st->st_ndels--;
-	free(sd->sd_user);
-	free(sd->sd_quota_id);
-	free(sd);
-}
-
-/* DEL the keys of allocation id and say so. */
-static void
-del_keys(struct store *st, uint64_t id, const char *user,
-    const char *quota_id)
-{
-	char	base[64], perms[80], chans[80], pfx[KEY_LEN];
-	char	status[KEY_LEN + 8], qk[KEY_LEN], m[64];
-
-	snprintf(base, sizeof(base), "turnd/alloc/%020llu",
-	    (unsigned long long)id);
-	snprintf(perms, sizeof(perms), "%s/perms", base);
-	snprintf(chans, sizeof(chans), "%s/chans", base);
-	coturn_prefix(st, user, id, pfx, sizeof(pfx));
-	snprintf(status, sizeof(status), "%s/status", pfx);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "DEL", base, perms, chans,
-	    status, NULL);
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "PUBLISH", status, "deleted",
-	    NULL);
-	quota_key(st, quota_id, qk, sizeof(qk));
-	quota_member(st, id, m, sizeof(m));
-	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", qk, m, NULL);
-}
-
-void
-store_alloc_del(struct store *st, const struct store_alloc *sa)
-{
-	struct sdel	*sd;
-
-	if (st->st_rc == NULL)
-		return;
-	if (!rconn_ready(st->st_rc)) {
-		/* Redis away: delete later (the keys expire anyway) */
-		if (st->st_ndels >= DELS_MAX)
-			sdel_free(st, TAILQ_FIRST(&st->st_dels));
-		sd = xcalloc(1, sizeof(*sd));
-		sd->sd_id = sa->sa_id;
-		sd->sd_user = xstrdup(sa->sa_user);
-		sd->sd_quota_id = xstrdup(sa->sa_quota_id);
-		TAILQ_INSERT_TAIL(&st->st_dels, sd, sd_entry);
-		st->st_ndels++;
-		return;
-	}
-	publish_traffic(st, sa, "total_traffic");
-	del_keys(st, sa->sa_id, sa->sa_user, sa->sa_quota_id);
-}
-
-void
-store_alloc_traffic(struct store *st, const struct store_alloc *sa)
-{
-	if (rconn_ready(st->st_rc))
-		publish_traffic(st, sa, "traffic");
-}
-
 /* ---- the worker's connection ---- */
 
 static void
 store_up_cb(struct rconn *rc, void *arg)
 {
 	struct store	*st = arg;
-	struct sdel	*sd;
 
 	(void)rc;
-	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL) {
-		del_keys(st, sd->sd_id, sd->sd_user, sd->sd_quota_id);
-		sdel_free(st, sd);
-	}
+	store_alloc_flush_dels(st);
 	if (st->st_hooks.sh_rewrite != NULL)
 		st->st_hooks.sh_rewrite(st->st_hooks.sh_arg);
 }
@@ -853,7 +503,6 @@ void
 store_free(struct store *st)
 {
 	struct centry	*e, *next;
-	struct sdel	*sd;
 	unsigned int	 i;
 
 	if (st == NULL)
@@ -869,8 +518,7 @@ store_free(struct store *st)
 			free(e);
 		}
 	secrets_clear(&st->st_secrets);
-	while ((sd = TAILQ_FIRST(&st->st_dels)) != NULL)
-		sdel_free(st, sd);
+	store_alloc_free_dels(st);
 	free(st);
 }
 

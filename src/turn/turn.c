@@ -55,18 +55,10 @@ static void
 relay_advertised(const struct turnd_conf *conf,
     const union peer_addr *bound, struct sockaddr_storage *out)
 {
-	unsigned int	i;
-
 	memset(out, 0, sizeof(*out));
 	memcpy(out, bound, sizeof(*bound));
-	for (i = 0; i < conf->relay_external.ca_n; i++)
-		if (conf->relay_external.ca_addr[i].ss_family ==
-		    bound->sa.sa_family) {
-			*out = conf->relay_external.ca_addr[i];
-			addr_set_port((struct sockaddr *)out,
-			    addr_port(&bound->sa));
-			return;
-		}
+	(void)conf_relay_external(conf, bound->sa.sa_family,
+	    addr_port(&bound->sa), out);
 }
 
 /*

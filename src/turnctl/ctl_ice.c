@@ -110,23 +110,15 @@ ice_listeners(struct ice *ic, const char *key, const struct conf_addrs *ca,
 static void
 ice_external(const struct turnd_conf *conf, char *buf, size_t len)
 {
-	const struct conf_addrs	*ca = &conf->relay_external;
-	char			 ip[ADDR_STRLEN];
-	unsigned int		 i;
-	int			 fam;
+	struct sockaddr_storage	ss;
+	char			ip[ADDR_STRLEN];
 
 	buf[0] = '\0';
-	for (fam = AF_INET; ; fam = AF_INET6) {
-		for (i = 0; i < ca->ca_n; i++)
-			if (ca->ca_addr[i].ss_family == fam) {
-				addr_fmt_ip((const struct sockaddr *)
-				    &ca->ca_addr[i], ip, sizeof(ip));
-				snprintf(buf, len, fam == AF_INET6 ? "[%s]" :
-				    "%s", ip);
-				return;
-			}
-		if (fam == AF_INET6)
-			return;
+	if (conf_relay_external(conf, AF_INET, 0, &ss) == 0 ||
+	    conf_relay_external(conf, AF_INET6, 0, &ss) == 0) {
+		addr_fmt_ip((const struct sockaddr *)&ss, ip, sizeof(ip));
+		snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]" : "%s",
+		    ip);
 	}
 }
 
@@ -138,8 +130,21 @@ ice_usage(void)
 	return (CTL_USAGE);
 }
 
-int
-ctl_ice(struct ctl *ctl, int argc, char *argv[])
+/* What the command line of turnctl ice asks for. */
+struct ice_args {
+	const char	*ia_user;
+	long		 ia_ttl;	/* s */
+	int		 ia_from_store;	/* --secret-from-store */
+};
+
+/*
+ * The options of turnctl ice into *ia: --user (1 byte and more, no
+ * control characters, short enough for the expiry and separator in
+ * front of it to fit a STUN USERNAME), --ttl, --secret-from-store,
+ * --json.  CTL_OK, or CTL_USAGE after a message.
+ */
+static int
+ice_args(struct ctl *ctl, int argc, char *argv[], struct ice_args *ia)
 {
 	static const struct option opts[] = {
 		{ "user",		required_argument,	NULL,	'u' },
@@ -148,31 +153,27 @@ ctl_ice(struct ctl *ctl, int argc, char *argv[])
 		{ "json",		no_argument,		NULL,	'j' },
 		{ NULL,			0,			NULL,	0 }
 	};
-	const struct turnd_conf	*conf = ctl->c_conf;
-	struct ice		 ic;
-	struct sbuf		 out;
-	const char		*user = NULL, *p;
-	char			*secret = NULL, *username;
-	char			 cred[64];
-	long			 ttl = ICE_TTL_DEFAULT;
-	int			 ch, from_store = 0, rc = CTL_FAIL;
+	const char	*p;
+	int		 ch;
 
+	memset(ia, 0, sizeof(*ia));
+	ia->ia_ttl = ICE_TTL_DEFAULT;
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u':
-			user = optarg;
+			ia->ia_user = optarg;
 			break;
 		case 't':
-			if ((ttl = ctl_duration(optarg)) < 1) {
+			if ((ia->ia_ttl = ctl_duration(optarg)) < 1) {
 				fprintf(stderr, "turnctl: --ttl: \"%s\" is not "
 				    "a duration of at least 1 s\n", optarg);
 				return (ice_usage());
 			}
 			break;
 		case 's':
-			from_store = 1;
+			ia->ia_from_store = 1;
 			break;
 		case 'j':
 			ctl->c_json = 1;
@@ -187,22 +188,85 @@ ctl_ice(struct ctl *ctl, int argc, char *argv[])
 			return (ice_usage());
 		}
 	}
-	if (optind != argc || user == NULL)
+	if (optind != argc || ia->ia_user == NULL)
 		return (ice_usage());
-	for (p = user; *p != '\0'; p++)
+	for (p = ia->ia_user; *p != '\0'; p++)
 		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			break;
-	if (*user == '\0' || *p != '\0' || strlen(user) > STUN_USERNAME_MAX -
-	    24) {
-		fprintf(stderr, "turnctl: bad user \"%s\"\n", user);
+	if (*ia->ia_user == '\0' || *p != '\0' || strlen(ia->ia_user) >
+	    STUN_USERNAME_MAX - 24) {
+		fprintf(stderr, "turnctl: bad user \"%s\"\n", ia->ia_user);
 		return (CTL_USAGE);
 	}
+	return (CTL_OK);
+}
+
+/*
+ * The REST secret to sign with: the first of the Redis store with
+ * from_store, else the first of auth.secrets.  A new string in *secret
+ * the caller cleanses and frees; CTL_OK, or CTL_FAIL after a message.
+ */
+static int
+ice_secret(struct ctl *ctl, int from_store, char **secret)
+{
+	const struct turnd_conf	*conf = ctl->c_conf;
+
+	*secret = NULL;
+	if (from_store)
+		return (ctl_store_secret(ctl, secret));
+	if (conf->auth_secrets.cs_n > 0) {
+		*secret = xstrdup(conf->auth_secrets.cs_str[0]);
+		return (CTL_OK);
+	}
+	fprintf(stderr, "turnctl: no REST secret: auth.secrets is "
+	    "empty in %s; add one there (and run `turnctl reload`), "
+	    "or use --secret-from-store with the Redis store\n",
+	    ctl->c_conf_path);
+	return (CTL_FAIL);
+}
+
+/* The iceServers array of the URLs in ic, one object, on stdout. */
+static void
+ice_print(const struct ice *ic, const char *username, const char *cred)
+{
+	struct sbuf	out;
+	int		json = ic->ic_ctl->c_json;
+
+	sbuf_init(&out);
+	if (json)
+		sbuf_printf(&out, "[{\"urls\":[%s],\"username\":",
+		    sbuf_str(&ic->ic_urls));
+	else
+		sbuf_printf(&out, "[\n  {\n    \"urls\": [%s\n    ],\n"
+		    "    \"username\": ", sbuf_str(&ic->ic_urls));
+	sbuf_json_str(&out, username);
+	sbuf_printf(&out, json ? ",\"credential\":" :
+	    ",\n    \"credential\": ");
+	sbuf_json_str(&out, cred);
+	sbuf_printf(&out, json ? "}]\n" : "\n  }\n]\n");
+	fputs(sbuf_str(&out), stdout);
+	sbuf_free(&out);
+}
+
+int
+ctl_ice(struct ctl *ctl, int argc, char *argv[])
+{
+	const struct turnd_conf	*conf = ctl->c_conf;
+	struct ice_args		 ia;
+	struct ice		 ic;
+	char			*secret = NULL, *username;
+	char			 cred[64];
+	int			 rc;
+
+	if ((rc = ice_args(ctl, argc, argv, &ia)) != CTL_OK)
+		return (rc);
 	if (conf == NULL) {
 		fprintf(stderr, "turnctl: ice needs the configuration, and %s "
 		    "could not be loaded\n", ctl->c_conf_path);
 		return (CTL_FAIL);
 	}
 
+	rc = CTL_FAIL;
 	memset(&ic, 0, sizeof(ic));
 	ic.ic_ctl = ctl;
 	sbuf_init(&ic.ic_urls);
@@ -219,37 +283,13 @@ ctl_ice(struct ctl *ctl, int argc, char *argv[])
 		    ctl->c_conf_path);
 		goto out;
 	}
-
-	if (from_store) {
-		if (ctl_store_secret(ctl, &secret) != CTL_OK)
-			goto out;
-	} else if (conf->auth_secrets.cs_n > 0)
-		secret = xstrdup(conf->auth_secrets.cs_str[0]);
-	else {
-		fprintf(stderr, "turnctl: no REST secret: auth.secrets is "
-		    "empty in %s; add one there (and run `turnctl reload`), "
-		    "or use --secret-from-store with the Redis store\n",
-		    ctl->c_conf_path);
+	if (ice_secret(ctl, ia.ia_from_store, &secret) != CTL_OK)
 		goto out;
-	}
 
-	username = xasprintf("%lld%s%s", (long long)time(NULL) + ttl,
-	    conf->auth_rest_separator, user);
+	username = xasprintf("%lld%s%s", (long long)time(NULL) + ia.ia_ttl,
+	    conf->auth_rest_separator, ia.ia_user);
 	auth_rest_password(secret, username, cred);
-	sbuf_init(&out);
-	if (ctl->c_json)
-		sbuf_printf(&out, "[{\"urls\":[%s],\"username\":",
-		    sbuf_str(&ic.ic_urls));
-	else
-		sbuf_printf(&out, "[\n  {\n    \"urls\": [%s\n    ],\n"
-		    "    \"username\": ", sbuf_str(&ic.ic_urls));
-	sbuf_json_str(&out, username);
-	sbuf_printf(&out, ctl->c_json ? ",\"credential\":" :
-	    ",\n    \"credential\": ");
-	sbuf_json_str(&out, cred);
-	sbuf_printf(&out, ctl->c_json ? "}]\n" : "\n  }\n]\n");
-	fputs(sbuf_str(&out), stdout);
-	sbuf_free(&out);
+	ice_print(&ic, username, cred);
 	OPENSSL_cleanse(cred, sizeof(cred));
 	free(username);
 	rc = CTL_OK;

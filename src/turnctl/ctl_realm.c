@@ -16,14 +16,18 @@
 #include "common/addr.h"
 #include "common/sbuf.h"
 #include "conf/conf.h"
+#include "store/keys.h"
 #include "turnctl/ctl_store.h"
 #include "turnctl/turnctl.h"
 
-/* The realm options, and the keys of turnd.conf they override. */
+/*
+ * The realm options, named after their keys, and the keys of turnd.conf
+ * they override.
+ */
 static const struct ctl_cmd realm_opts[] = {
-	{ "user-quota",		"relay.user_quota",	NULL },
-	{ "total-quota",	"relay.total_quota",	NULL },
-	{ "max-bps",		"relay.max_bps",	NULL },
+	{ KEYS_USER_QUOTA,	"relay.user_quota",	NULL },
+	{ KEYS_TOTAL_QUOTA,	"relay.total_quota",	NULL },
+	{ KEYS_MAX_BPS,		"relay.max_bps",	NULL },
 	{ NULL,			NULL,			NULL }
 };
 /* their ranges in turnd.conf (conf_table.c) */
@@ -57,10 +61,10 @@ peer_add(struct ctl *ctl, int argc, char *argv[], int allow)
 	}
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
-	key = ctl_store_key(&cs, allow ? "allowed-peer-ip" :
-	    "denied-peer-ip");
-	other = ctl_store_key(&cs, allow ? "denied-peer-ip" :
-	    "allowed-peer-ip");
+	key = ctl_store_key(&cs, allow ? KEYS_ALLOWED_PEER_IP :
+	    KEYS_DENIED_PEER_IP);
+	other = ctl_store_key(&cs, allow ? KEYS_DENIED_PEER_IP :
+	    KEYS_ALLOWED_PEER_IP);
 	rc = CTL_FAIL;
 	if ((n = ctl_store_int(&cs, "SADD", key, addr)) >= 0 &&
 	    (m = ctl_store_int(&cs, "SISMEMBER", other, addr)) >= 0 &&
@@ -115,8 +119,8 @@ peer_del(struct ctl *ctl, int argc, char *argv[])
 		return (CTL_USAGE);
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
-	ka = ctl_store_key(&cs, "allowed-peer-ip");
-	kd = ctl_store_key(&cs, "denied-peer-ip");
+	ka = ctl_store_key(&cs, KEYS_ALLOWED_PEER_IP);
+	kd = ctl_store_key(&cs, KEYS_DENIED_PEER_IP);
 	rc = CTL_FAIL;
 	if ((a = ctl_store_int(&cs, "SREM", ka, cs.cs_argv[0])) >= 0 &&
 	    (d = ctl_store_int(&cs, "SREM", kd, cs.cs_argv[0])) >= 0) {
@@ -160,8 +164,8 @@ peer_list(struct ctl *ctl, int argc, char *argv[])
 		return (rc);
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
-	ka = ctl_store_key(&cs, "allowed-peer-ip");
-	kd = ctl_store_key(&cs, "denied-peer-ip");
+	ka = ctl_store_key(&cs, KEYS_ALLOWED_PEER_IP);
+	kd = ctl_store_key(&cs, KEYS_DENIED_PEER_IP);
 	if ((rc = ctl_store_members(&cs, ka, &al)) == CTL_OK &&
 	    (rc = ctl_store_members(&cs, kd, &dl)) == CTL_OK) {
 		sbuf_init(&sb);
@@ -220,7 +224,8 @@ realm_opt(const char *word)
 
 	if ((c = ctl_lookup(realm_opts, word, "realm option")) == NULL) {
 		fprintf(stderr, "usage: turnctl realm get|set|unset OPTION "
-		    "...; OPTION: user-quota, total-quota or max-bps\n");
+		    "...; OPTION: " KEYS_USER_QUOTA ", " KEYS_TOTAL_QUOTA
+		    " or " KEYS_MAX_BPS "\n");
 		return (-1);
 	}
 	return ((int)(c - realm_opts));

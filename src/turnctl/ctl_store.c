@@ -29,6 +29,7 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
+#include "store/keys.h"
 #include "turnctl/ctl_store.h"
 #include "turnctl/turnctl.h"
 
@@ -439,20 +440,21 @@ fail:
 }
 
 char *
-ctl_store_key(const struct ctl_store *cs, const char *what)
+ctl_store_key(const struct ctl_store *cs, const char *name)
 {
-	return (xasprintf("turn/realm/%s/%s", cs->cs_realm, what));
+	char	key[KEYS_LEN];
+
+	return (xstrdup(keys_realm(key, sizeof(key), cs->cs_realm, name)));
 }
 
 int
 ctl_store_publish(struct ctl_store *cs)
 {
 	redisReply	*r;
-	char		*ch;
+	char		 ch[KEYS_LEN];
 
-	ch = xasprintf("turnd/realm/%s/changed", cs->cs_realm);
+	keys_realm_changed(ch, sizeof(ch), cs->cs_realm);
 	r = ctl_store_cmd(cs, -1, "PUBLISH", ch, "1", NULL);
-	free(ch);
 	if (r == NULL)
 		return (CTL_FAIL);
 	freeReplyObject(r);
@@ -555,7 +557,7 @@ secret_change(struct ctl *ctl, int argc, char *argv[], int add)
 		ctl_store_close(&cs);
 		return (CTL_FAIL);
 	}
-	key = ctl_store_key(&cs, "secret");
+	key = ctl_store_key(&cs, KEYS_SECRET);
 	n = ctl_store_int(&cs, add ? "SADD" : "SREM", key, secret);
 	OPENSSL_cleanse(secret, strlen(secret));
 	free(secret);
@@ -602,7 +604,7 @@ secret_list(struct ctl *ctl, int argc, char *argv[])
 		return (rc);
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
-	key = ctl_store_key(&cs, "secret");
+	key = ctl_store_key(&cs, KEYS_SECRET);
 	if ((rc = ctl_store_members(&cs, key, &sl)) == CTL_OK) {
 		sbuf_init(&sb);
 		if (ctl->c_json) {
@@ -647,7 +649,7 @@ ctl_store_secret(struct ctl *ctl, char **secret)
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
 	cs.cs_realm = ctl->c_conf->realm;
-	key = ctl_store_key(&cs, "secret");
+	key = ctl_store_key(&cs, KEYS_SECRET);
 	if ((rc = ctl_store_members(&cs, key, &sl)) == CTL_OK) {
 		if (sl.sl_n == 0) {
 			fprintf(stderr, "turnctl: no REST secret in %s "

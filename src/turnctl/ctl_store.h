@@ -1,7 +1,8 @@
 /*
  * ctl_store.h -- what the turnctl commands on the Redis store share
  * (ctl_store.c): one synchronous hiredis connection per command, made
- * from the store section of turnd.conf, and the keys of turnd-redis(7).
+ * from the store section of turnd.conf; the key names are those of
+ * store/keys.h (turnd-redis(7)).
  *
  * User input travels only as an argument of redisCommandArgv(), never
  * inside a formatted command string.
@@ -67,9 +68,11 @@ long long	 ctl_store_int(struct ctl_store *, const char *word,
 /* SMEMBERS key into sl, sorted; CTL_OK or CTL_FAIL. */
 int		 ctl_store_members(struct ctl_store *, const char *key,
 		    struct ctl_slist *);
-/* "turn/realm/<realm>/<what>", a new string. */
-char		*ctl_store_key(const struct ctl_store *, const char *what);
-/* PUBLISH turnd/realm/<realm>/changed 1: turnd reads the realm again. */
+/* The realm key name (KEYS_SECRET ... KEYS_MAX_BPS) of cs_realm, a new
+ * string. */
+char		*ctl_store_key(const struct ctl_store *, const char *name);
+/* PUBLISH 1 on keys_realm_changed() of cs_realm: turnd reads the realm
+ * again. */
 int		 ctl_store_publish(struct ctl_store *);
 /* What a change prints: json with --json, else the text. */
 void		 ctl_store_ok(struct ctl *, const char *json, const char *,

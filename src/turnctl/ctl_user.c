@@ -16,6 +16,7 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
+#include "store/keys.h"
 #include "stun/stun.h"
 #include "turnctl/ctl_store.h"
 #include "turnctl/turnctl.h"
@@ -56,7 +57,7 @@ user_set(struct ctl *ctl, int argc, char *argv[], int passwd)
 	struct sbuf		 js;
 	redisReply		*r = NULL;
 	char			 hex[2 * EVP_MAX_MD_SIZE + 1], prompt[600];
-	char			*key = NULL, *pw = NULL;
+	char			 key[KEYS_LEN], *pw = NULL;
 	const char		*user;
 	unsigned int		 i;
 	int			 rc;
@@ -72,7 +73,7 @@ user_set(struct ctl *ctl, int argc, char *argv[], int passwd)
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
 	rc = CTL_FAIL;
-	key = xasprintf("turn/realm/%s/user/%s/key", cs.cs_realm, user);
+	keys_user(key, sizeof(key), cs.cs_realm, user);
 	if (passwd) {
 		switch (ctl_store_int(&cs, "EXISTS", key, NULL)) {
 		case -1:
@@ -124,7 +125,6 @@ out:
 	OPENSSL_cleanse(hex, sizeof(hex));
 	if (r != NULL)
 		freeReplyObject(r);
-	free(key);
 	ctl_store_close(&cs);
 	return (rc);
 }
@@ -146,7 +146,7 @@ user_del(struct ctl *ctl, int argc, char *argv[])
 {
 	struct ctl_store	 cs = { USERS };
 	struct sbuf		 js;
-	char			*key;
+	char			 key[KEYS_LEN];
 	long long		 n;
 	int			 rc;
 
@@ -157,10 +157,8 @@ user_del(struct ctl *ctl, int argc, char *argv[])
 		return (CTL_USAGE);
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
-	key = xasprintf("turn/realm/%s/user/%s/key", cs.cs_realm,
-	    cs.cs_argv[0]);
+	keys_user(key, sizeof(key), cs.cs_realm, cs.cs_argv[0]);
 	n = ctl_store_int(&cs, "DEL", key, NULL);
-	free(key);
 	rc = CTL_FAIL;
 	if (n == 0)
 		fprintf(stderr, "turnctl: no user %s in realm %s\n",
@@ -180,21 +178,6 @@ user_del(struct ctl *ctl, int argc, char *argv[])
 	return (rc);
 }
 
-/* A realm as a SCAN pattern: the glob characters escaped. */
-static char *
-glob_escape(const char *s)
-{
-	struct sbuf	sb;
-	char		*out;
-
-	sbuf_init(&sb);
-	for (; *s != '\0'; s++)
-		sbuf_printf(&sb, "%s%c", strchr("*?[]\\", *s) ? "\\" : "", *s);
-	out = xstrdup(sbuf_str(&sb));
-	sbuf_free(&sb);
-	return (out);
-}
-
 static int
 user_list(struct ctl *ctl, int argc, char *argv[])
 {
@@ -202,8 +185,9 @@ user_list(struct ctl *ctl, int argc, char *argv[])
 	struct ctl_slist	 sl = { NULL, 0 };
 	struct sbuf		 sb;
 	redisReply		*r, *k;
-	char			*pat, *esc, *prefix, cursor[32] = "0";
-	size_t			 i, plen;
+	const char		*name;
+	char			 pat[KEYS_LEN], cursor[32] = "0";
+	size_t			 i, n;
 	int			 rc;
 
 	cs.cs_usage = "user list [--realm R]";
@@ -211,10 +195,7 @@ user_list(struct ctl *ctl, int argc, char *argv[])
 		return (rc);
 	if ((rc = ctl_store_open(&cs)) != CTL_OK)
 		return (rc);
-	esc = glob_escape(cs.cs_realm);
-	pat = xasprintf("turn/realm/%s/user/*/key", esc);
-	prefix = xasprintf("turn/realm/%s/user/", cs.cs_realm);
-	plen = strlen(prefix);
+	keys_user_pattern(pat, sizeof(pat), cs.cs_realm);
 	do {
 		if ((r = ctl_store_cmd(&cs, REDIS_REPLY_ARRAY, "SCAN", cursor,
 		    "MATCH", pat, "COUNT", "100", NULL)) == NULL) {
@@ -233,11 +214,10 @@ user_list(struct ctl *ctl, int argc, char *argv[])
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 		for (i = 0; i < r->element[1]->elements; i++) {
 			k = r->element[1]->element[i];
-			if (k->type == REDIS_REPLY_STRING &&
-			    k->len > plen + 4 &&
-			    strncmp(k->str, prefix, plen) == 0)
-				ctl_slist_add(&sl, k->str + plen,
-				    k->len - plen - 4);	/* "/key" */
+			if (k->type == REDIS_REPLY_STRING && (name =
+			    keys_user_of(k->str, k->len, cs.cs_realm,
+			    &n)) != NULL)
+				ctl_slist_add(&sl, name, n);
 		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
@@ -255,9 +235,6 @@ user_list(struct ctl *ctl, int argc, char *argv[])
 		sbuf_free(&sb);
 	}
 	ctl_slist_free(&sl);
-	free(esc);
-	free(pat);
-	free(prefix);
 	ctl_store_close(&cs);
 	return (rc);
 }

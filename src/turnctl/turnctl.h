@@ -31,9 +31,9 @@ struct ctl_cmd {
 };
 
 /*
- * The entry of table whose name is word or starts with it, if only one
- * does (relayctl's unique prefixes); NULL, after a message on stderr
- * naming what was looked for, when none or several match.
+ * ctl_cmd.c: the entry of table whose name is word or starts with it, if
+ * only one does (relayctl's unique prefixes); NULL, after a message on
+ * stderr naming what was looked for, when none or several match.
  */
 const struct ctl_cmd *ctl_lookup(const struct ctl_cmd *table,
 		    const char *word, const char *what);

@@ -985,6 +985,42 @@ test_misc(void)
 	    T ":1: workers: expected an integer, got a float (1e+11)");
 }
 
+/* conf_relay_external(): the external address of a family, given port. */
+static void
+test_relay_external(void)
+{
+	struct turnd_conf	*c;
+	struct sockaddr_storage	 ss, keep;
+	char			 buf[ADDR_STRLEN];
+
+	c = load("relay = { external = [ \"2001:db8::1\", \"192.0.2.1\" ]; "
+	    "};\n");
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(conf_relay_external(c, AF_INET, 49152, &ss) == 0);
+	CHECK_EQ_STR(addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+	    "192.0.2.1:49152");
+	CHECK(conf_relay_external(c, AF_INET6, 3478, &ss) == 0);
+	CHECK_EQ_STR(addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+	    "[2001:db8::1]:3478");
+	conf_free(c);
+
+	/* none of that family: -1, and *out as it was */
+	c = load("relay = { external = [ \"192.0.2.1\" ]; };\n");
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(addr_parse("[2001:db8::7]:5000", 0, &ss, NULL) == 0);
+	keep = ss;
+	CHECK(conf_relay_external(c, AF_INET6, 3478, &ss) == -1);
+	CHECK_EQ_MEM(&ss, &keep, sizeof(ss));
+	conf_free(c);
+	c = load("");
+	CHECK(c != NULL && conf_relay_external(c, AF_INET, 1, &ss) == -1);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -1004,5 +1040,6 @@ main(void)
 	RUN(test_load_file);
 	RUN(test_examples);
 	RUN(test_misc);
+	RUN(test_relay_external);
 	return (unit_done());
 }

@@ -9,20 +9,18 @@
  */
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "common/addr.h"
@@ -73,45 +71,6 @@ static const uint8_t auth_offer[] = {
 	0x00, STUN_PWALG_MD5, 0x00, 0x00,
 };
 
-/* The HMAC implementation, fetched once (see stun/integrity.c). */
-static EVP_MAC		*auth_hmac_impl;
-static pthread_once_t	 auth_hmac_once = PTHREAD_ONCE_INIT;
-
-static void
-auth_hmac_fetch(void)
-{
-	auth_hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
-}
-
-/*
- * HMAC with digest md ("SHA1", "SHA256") of len bytes at data, keyed
- * with key (keylen > 0); the whole digest (outlen bytes) goes to out.
- * 0, or -1 if OpenSSL failed.
- */
-static int
-auth_hmac(const char *md, const void *key, size_t keylen, const void *data,
-    size_t len, uint8_t *out, size_t outlen)
-{
-	EVP_MAC_CTX	*ctx;
-	OSSL_PARAM	 params[2];
-	size_t		 got = 0;
-	int		 ok;
-
-	if (keylen == 0 || pthread_once(&auth_hmac_once,
-	    auth_hmac_fetch) != 0 || auth_hmac_impl == NULL)
-		return (-1);
-	if ((ctx = EVP_MAC_CTX_new(auth_hmac_impl)) == NULL)
-		return (-1);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)md, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ok = EVP_MAC_init(ctx, key, keylen, params) &&
-	    EVP_MAC_update(ctx, data, len) &&
-	    EVP_MAC_final(ctx, out, &got, outlen) && got == outlen;
-	EVP_MAC_CTX_free(ctx);
-	return (ok ? 0 : -1);
-}
-
 static void
 put64(uint8_t *p, uint64_t v)
 {
@@ -157,18 +116,19 @@ static int
 auth_nonce_mac(const struct auth *a, const uint8_t expiry[AUTH_EXPIRY_LEN],
     const struct sockaddr *client, uint8_t out[AUTH_NONCE_MAC])
 {
-	uint8_t	buf[AUTH_FEAT_LEN + AUTH_EXPIRY_LEN + 16], mac[32];
-	size_t	len;
-	int	rv;
+	uint8_t		buf[AUTH_FEAT_LEN + AUTH_EXPIRY_LEN + 16], mac[32];
+	struct iovec	iov;
+	int		rv;
 
 	buf[0] = (uint8_t)(AUTH_FEATURES >> 16);
 	buf[1] = (uint8_t)(AUTH_FEATURES >> 8);
 	buf[2] = (uint8_t)AUTH_FEATURES;
 	memcpy(buf + AUTH_FEAT_LEN, expiry, AUTH_EXPIRY_LEN);
-	len = AUTH_FEAT_LEN + AUTH_EXPIRY_LEN;
-	len += auth_client_ip(client, buf + len);
-	rv = auth_hmac("SHA256", a->a_nonce_key, sizeof(a->a_nonce_key), buf,
-	    len, mac, sizeof(mac));
+	iov.iov_base = buf;
+	iov.iov_len = AUTH_FEAT_LEN + AUTH_EXPIRY_LEN;
+	iov.iov_len += auth_client_ip(client, buf + iov.iov_len);
+	rv = stun_hmac("SHA256", a->a_nonce_key, sizeof(a->a_nonce_key), &iov,
+	    1, mac, sizeof(mac));
 	memcpy(out, mac, AUTH_NONCE_MAC);
 	return (rv);
 }
@@ -235,15 +195,21 @@ auth_realm(const struct auth *a)
 	return (a->a_realm);
 }
 
-/* base64(HMAC-SHA1(secret, username)) into out; 0, or -1 (out is ""). */
+/*
+ * base64(HMAC-SHA1(secret, username)) into out; 0, or -1 (out is "").
+ * An empty secret is no secret: -1.
+ */
 static int
 auth_rest_pass(const char *secret, const char *username, char out[64])
 {
-	uint8_t	mac[20];
+	struct iovec	iov;
+	uint8_t		mac[20];
 
 	out[0] = '\0';
-	if (auth_hmac("SHA1", secret, strlen(secret), username,
-	    strlen(username), mac, sizeof(mac)) == -1)
+	iov.iov_base = (void *)(uintptr_t)username;
+	iov.iov_len = strlen(username);
+	if (*secret == '\0' || stun_hmac("SHA1", secret, strlen(secret), &iov,
+	    1, mac, sizeof(mac)) == -1)
 		return (-1);
 	EVP_EncodeBlock((unsigned char *)out, mac, sizeof(mac));
 	return (0);

@@ -4,8 +4,8 @@
  *
  * Every message is checked in the order RFC 8489 7.3 gives: header
  * (else drop), FINGERPRINT (else drop), class, unknown
- * comprehension-required attributes (420), then the method.  One
- * function builds every error response; the TURN methods are in turn.c.
+ * comprehension-required attributes (420), then the method.  Answers
+ * are built by txn.c; the TURN methods are in turn.c.
  */
 
 #include <stdlib.h>
@@ -20,15 +20,7 @@
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
-
-const char *
-transport_name(enum transport t)
-{
-	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
-
-	return ((unsigned int)t < sizeof(name) / sizeof(name[0]) ? name[t] :
-	    "?");
-}
+#include "turn/txn.h"
 
 void
 server_init(struct server *sv, const struct turnd_conf *conf,
@@ -93,128 +85,6 @@ server_set_realm(struct server *sv, struct store_realm *sr)
 
 	sv->sv_realm = sr;
 	store_realm_unref(old);
-}
-
-/*
- * May this source get another 401 or 438 this second (auth.unauth_rate)?
- * A fixed table of per-second counters indexed by a hash of the IP: no
- * state grows with the number of sources (DESIGN.md section 6); two IPs
- * that share a slot take turns owning it.
- */
-int
-server_unauth_allow(struct server *sv, const struct sockaddr *src)
-{
-	struct server_ratelimit	*rl = sv->sv_rl;
-	struct rl_slot		*sl;
-	uint32_t		 h;
-	int			 rate = sv->sv_conf->auth_unauth_rate;
-
-	if (rate == 0 || rl == NULL)
-		return (1);
-	h = addr_hash_ip(src, rl->rl_seed);
-	sl = &rl->rl_slot[h % RL_SLOTS];
-	if (sl->sl_key != h || sl->sl_sec != sv->sv_now) {
-		sl->sl_key = h;
-		sl->sl_sec = sv->sv_now;
-		sl->sl_count = 0;
-	}
-	if (sl->sl_count >= (uint32_t)rate)
-		return (0);
-	sl->sl_count++;
-	return (1);
-}
-
-void
-txn_success(struct txn *t, struct stun_build *b)
-{
-	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
-	    STUN_TYPE(t->t_m->method, STUN_CLASS_SUCCESS), t->t_m->tid);
-}
-
-/*
- * SOFTWARE; MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the
- * request's key when it was authenticated (RFC 8489 9.2.4: the response
- * uses the same algorithm); FINGERPRINT if the request carried one.
- */
-void
-txn_finish(struct txn *t, struct stun_build *b)
-{
-	const char			*sw = t->t_sv->sv_conf->software;
-	const struct auth_result	*ar = t->t_ar;
-
-	if (sw != NULL && *sw != '\0')
-		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
-	if (ar != NULL) {
-		if (ar->ar_sha256_mi)
-			stun_build_integrity_sha256(b, ar->ar_key,
-			    ar->ar_keylen);
-		else
-			stun_build_integrity(b, ar->ar_key, ar->ar_keylen);
-	}
-	if (t->t_m->fp_idx >= 0)
-		stun_build_fingerprint(b);
-	t->t_reply->len = stun_build_finish(b);
-	t->t_reply->change = 0;
-	t->t_reply->port = 0;
-}
-
-static void
-txn_count_error(struct stats *st, int code)
-{
-	STATS_INC(st, error_responses);
-	switch (code) {
-#define ERR_CASE(n)	case n: STATS_INC(st, err_##n); break;
-	ERR_CASE(400) ERR_CASE(401) ERR_CASE(403) ERR_CASE(420)
-	ERR_CASE(437) ERR_CASE(438) ERR_CASE(440) ERR_CASE(441)
-	ERR_CASE(300) ERR_CASE(442) ERR_CASE(443) ERR_CASE(486)
-	ERR_CASE(500) ERR_CASE(508)
-#undef ERR_CASE
-	}
-}
-
-/* The one place error responses are begun: header, ERROR-CODE. */
-void
-txn_error_build(struct txn *t, int code, const char *reason,
-    struct stun_build *b)
-{
-	char	addr[ADDR_STRLEN];
-
-	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("%s %s: error %d %s",
-		    addr_fmt(t->t_pkt->src, addr, sizeof(addr)),
-		    stun_method_name(t->t_m->method), code,
-		    reason != NULL ? reason : stun_err_reason(code));
-	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
-	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(b, code, reason);
-}
-
-/* ... and ended (the trailer), and counted. */
-void
-txn_error_end(struct txn *t, struct stun_build *b, int code)
-{
-	txn_finish(t, b);
-	if (t->t_reply->len > 0)
-		txn_count_error(t->t_sv->sv_stats, code);
-}
-
-/* An error response, with unknown for a 420. */
-static void
-txn_error_full(struct txn *t, int code, const char *reason,
-    const uint16_t *unknown, unsigned int nunknown)
-{
-	struct stun_build	b;
-
-	txn_error_build(t, code, reason, &b);
-	if (nunknown > 0)
-		stun_build_unknown(&b, unknown, nunknown);
-	txn_error_end(t, &b, code);
-}
-
-void
-txn_error(struct txn *t, int code, const char *reason)
-{
-	txn_error_full(t, code, reason, NULL, 0);
 }
 
 /*
@@ -308,11 +178,12 @@ void
 server_handle(struct server *sv, const struct server_pkt *pkt,
     const uint8_t *msg, size_t len, struct server_reply *reply)
 {
-	struct stun_msg	m;
-	struct txn	t;
-	uint16_t	unknown[STUN_UNKNOWN_MAX];
-	unsigned int	nunknown;
-	int		rc;
+	struct stun_msg		m;
+	struct txn		t;
+	struct txn_extra	x;
+	uint16_t		unknown[STUN_UNKNOWN_MAX];
+	unsigned int		nunknown;
+	int			rc;
 
 	reply->len = 0;
 	reply->change = 0;
@@ -362,8 +233,10 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	STATS_INC(sv->sv_stats, stun_requests);
 	nunknown = server_unknown(pkt, &m, unknown, STUN_UNKNOWN_MAX);
 	if (nunknown > 0) {
-		txn_error_full(&t, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, unknown,
-		    nunknown);
+		memset(&x, 0, sizeof(x));
+		x.tx_unknown = unknown;
+		x.tx_nunknown = nunknown;
+		txn_error_full(&t, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, &x);
 		return;
 	}
 

@@ -111,39 +111,6 @@ turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
 	return (0);
 }
 
-/* 401 or 438 with what the client needs to try again (RFC 8489 9.2.4). */
-static void
-turn_challenge(struct txn *t, int code)
-{
-	struct stun_build	b;
-	char			nonce[AUTH_NONCE_MAX];
-	uint8_t			algs[16];
-	size_t			n;
-
-	if (!server_unauth_allow(t->t_sv, t->t_pkt->src)) {
-		/* a poor reflector: no answer beyond auth.unauth_rate */
-		STATS_INC(t->t_sv->sv_stats, dropped_ratelimited);
-		return;
-	}
-	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
-	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(&b, code, NULL);
-	stun_build_str(&b, STUN_ATTR_REALM, auth_realm(t->t_sv->sv_auth));
-	auth_nonce_make(t->t_sv->sv_auth, t->t_pkt->src, t->t_sv->sv_now,
-	    nonce);
-	stun_build_str(&b, STUN_ATTR_NONCE, nonce);
-	n = auth_pwalgs(algs);
-	stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, n);
-	txn_finish(t, &b);
-	if (t->t_reply->len > 0) {
-		STATS_INC(t->t_sv->sv_stats, error_responses);
-		if (code == STUN_ERR_UNAUTHENTICATED)
-			STATS_INC(t->t_sv->sv_stats, err_401);
-		else
-			STATS_INC(t->t_sv->sv_stats, err_438);
-	}
-}
-
 /*
  * The success answer of an Allocate (again, for a retransmission of the
  * request that made a): the relayed addresses, ADDRESS-ERROR-CODE when
@@ -195,21 +162,20 @@ static void
 turn_redirect(struct txn *t)
 {
 	struct server		*sv = t->t_sv;
-	const struct sockaddr	*alt;
-	struct stun_build	 b;
+	struct txn_extra	 x;
 	int			 fam = t->t_pkt->src->sa_family;
 
-	alt = (const struct sockaddr *)&sv->sv_alt[fam == AF_INET6 ? 1 : 0];
+	memset(&x, 0, sizeof(x));
+	x.tx_alternate = (const struct sockaddr *)
+	    &sv->sv_alt[fam == AF_INET6 ? 1 : 0];
 	STATS_INC(sv->sv_stats, alloc_redirected);
-	if (alt->sa_family == 0) {
+	if (x.tx_alternate->sa_family == 0) {
 		txn_error(t, STUN_ERR_INSUFFICIENT_CAPACITY,
 		    "Server draining");
 		return;
 	}
-	txn_error_build(t, STUN_ERR_TRY_ALTERNATE, "Server draining; use "
-	    "ALTERNATE-SERVER", &b);
-	stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER, alt);
-	txn_error_end(t, &b, STUN_ERR_TRY_ALTERNATE);
+	txn_error_full(t, STUN_ERR_TRY_ALTERNATE, "Server draining; use "
+	    "ALTERNATE-SERVER", &x);
 }
 
 static void
@@ -597,10 +563,6 @@ turn_request(struct txn *t)
 		if (server_park(t, al.al_tag, NULL, 0) == -1)
 			txn_error(t, STUN_ERR_SERVER_ERROR,
 			    "Too many requests waiting");
-		return;
-	}
-	if (code == STUN_ERR_UNAUTHENTICATED || code == STUN_ERR_STALE_NONCE) {
-		turn_challenge(t, code);
 		return;
 	}
 	if (code != 0) {

@@ -1,26 +1,34 @@
 /*
- * server.c -- STUN request dispatch, every response's trailer, and the
- * Binding method (RFC 8489 sections 6.3, 7.3 and 9.2, RFC 5780 section 6).
+ * server.c -- STUN request dispatch and the Binding method (RFC 8489
+ * sections 6.3, 7.3, RFC 5780 section 6), and the requests that waited
+ * for the store served again.
  *
  * Every message is checked in the order RFC 8489 7.3 gives: header
  * (else drop), FINGERPRINT (else drop), class, unknown
  * comprehension-required attributes (420), then the method.  Answers
- * are built by txn.c; the TURN methods are in turn.c.
+ * are built by txn.c; the TURN methods are in turn.c.  A TURN request
+ * the store must answer first waits in the worker's queue (park.h);
+ * server_wake() and server_tick() take it out and serve it again from
+ * the start, here, with what it held (struct txn_resume).
  */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
-#include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "store/store.h"
+#include "turn/alloc.h"
+#include "turn/park.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
 #include "turn/txn.h"
+
+#define SERVER_PARK_MAX		1024	/* waiting requests per worker */
+#define SERVER_PBUF		2048	/* an answer to one of them */
 
 void
 server_init(struct server *sv, const struct turnd_conf *conf,
@@ -29,7 +37,6 @@ server_init(struct server *sv, const struct turnd_conf *conf,
 	memset(sv, 0, sizeof(*sv));
 	sv->sv_conf = conf;
 	sv->sv_stats = st;
-	TAILQ_INIT(&sv->sv_parked);
 }
 
 void
@@ -45,13 +52,15 @@ server_enable_turn(struct server *sv, struct alloc_table *allocs,
 	sv->sv_net = net;
 	sv->sv_rl = xcalloc(1, sizeof(*sv->sv_rl));
 	sv->sv_rl->rl_seed = arc4random();
+	sv->sv_park = park_new(SERVER_PARK_MAX);
 	sv->sv_pbuf = xmalloc(SERVER_PBUF);
 }
 
 void
 server_clear(struct server *sv)
 {
-	server_park_clear(sv);
+	park_free(sv->sv_park);
+	sv->sv_park = NULL;
 	free(sv->sv_rl);
 	sv->sv_rl = NULL;
 	free(sv->sv_pbuf);
@@ -174,9 +183,11 @@ server_is_turn_method(uint16_t method)
 	    method == STUN_METHOD_CHANNEL_BIND);
 }
 
-void
-server_handle(struct server *sv, const struct server_pkt *pkt,
-    const uint8_t *msg, size_t len, struct server_reply *reply)
+/* server_handle(), and a request served again (resume: what it holds). */
+static void
+server_serve(struct server *sv, const struct server_pkt *pkt,
+    const uint8_t *msg, size_t len, struct server_reply *reply,
+    struct txn_resume *resume)
 {
 	struct stun_msg		m;
 	struct txn		t;
@@ -193,6 +204,7 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	t.t_pkt = pkt;
 	t.t_m = &m;
 	t.t_reply = reply;
+	t.t_resume = resume;
 
 	rc = stun_msg_parse(&m, msg, len);
 	if (rc == STUN_PARSE_NOTSTUN) {
@@ -246,4 +258,78 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 		turn_request(&t);
 	else
 		txn_error(&t, STUN_ERR_BAD_REQUEST, "Unsupported method");
+}
+
+void
+server_handle(struct server *sv, const struct server_pkt *pkt,
+    const uint8_t *msg, size_t len, struct server_reply *reply)
+{
+	server_serve(sv, pkt, msg, len, reply, NULL);
+}
+
+/*
+ * Serve pk (taken from the queue) again from the start, with the quota
+ * claim it holds; its answer goes down its path.  Frees pk.
+ */
+static void
+server_replay(struct server *sv, struct parked *pk, int expired)
+{
+	const struct park_req	*r = parked_req(pk);
+	struct server_pkt	 pkt;
+	struct server_reply	 reply;
+	struct txn_resume	 resume;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.transport = r->pr_transport;
+	pkt.src = r->pr_src;
+	pkt.local = r->pr_local;
+	pkt.path = r->pr_path;
+	memset(&reply, 0, sizeof(reply));
+	reply.buf = sv->sv_pbuf;
+	reply.cap = SERVER_PBUF;
+	memset(&resume, 0, sizeof(resume));
+	resume.tr_op = parked_op(pk);
+	resume.tr_alloc_id = r->pr_id;
+	resume.tr_expired = expired;
+	server_serve(sv, &pkt, r->pr_msg, r->pr_len, &reply, &resume);
+	if (reply.len > 0)
+		path_send(pkt.path, pkt.src, pkt.local, reply.buf, reply.len);
+	store_op_cancel(resume.tr_op);
+	parked_free(pk);
+}
+
+void
+server_wake(struct server *sv, const void *tag)
+{
+	struct parked	*pk, *next;
+
+	/* Serving may park anew: the woken ones are out of the queue. */
+	for (pk = park_take(sv->sv_park, tag); pk != NULL; pk = next) {
+		next = parked_next(pk);
+		server_replay(sv, pk, 0);
+	}
+}
+
+void
+server_tick(struct server *sv)
+{
+	struct parked	*pk, *next;
+
+	for (pk = park_take_expired(sv->sv_park, sv->sv_now); pk != NULL;
+	    pk = next) {
+		next = parked_next(pk);
+		server_replay(sv, pk, 1);
+	}
+}
+
+void
+server_path_closed(struct server *sv, struct path *path,
+    const struct sockaddr *client, const struct sockaddr *local)
+{
+	struct alloc	*a;
+
+	if (sv->sv_allocs != NULL && (a = alloc_find(sv->sv_allocs,
+	    path->p_transport, client, local)) != NULL && a->a_path == path)
+		server_alloc_end(sv, a, 0);
+	park_drop_path(sv->sv_park, path);
 }

@@ -15,6 +15,7 @@
 #include "stun/stun.h"
 #include "turn/alloc.h"
 #include "turn/auth.h"
+#include "turn/park.h"
 #include "turn/policy.h"
 #include "store/store.h"
 #include "turn/quota.h"
@@ -109,6 +110,42 @@ turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
 	    (const struct sockaddr *)peer))
 		return (STUN_ERR_FORBIDDEN);
 	return (0);
+}
+
+/*
+ * Keep the request of t until the store answers tag (op: a quota claim
+ * the request holds from now on, for allocation id), to be served again
+ * then (server_wake()) or answered 500 after
+ * store.redis.command_timeout (server_tick()).  A retransmission of a
+ * waiting request gets no answer; 500 when too many wait.
+ */
+static void
+turn_park(struct txn *t, const void *tag, struct store_op *op, uint64_t id)
+{
+	struct server		*sv = t->t_sv;
+	const struct server_pkt	*pkt = t->t_pkt;
+	struct park_req		 r;
+
+	memset(&r, 0, sizeof(r));
+	r.pr_transport = pkt->transport;
+	r.pr_src = pkt->src;
+	r.pr_local = pkt->local;
+	r.pr_path = pkt->path;
+	r.pr_msg = t->t_m->raw;
+	r.pr_len = t->t_m->rawlen;
+	r.pr_tag = tag;
+	r.pr_op = op;
+	r.pr_id = id;
+	r.pr_deadline = sv->sv_now + sv->sv_conf->redis_command_timeout + 1;
+	switch (park_put(sv->sv_park, &r)) {
+	case 0:
+		STATS_INC(sv->sv_stats, store_waits);
+		break;
+	case -1:
+		txn_error(t, STUN_ERR_SERVER_ERROR,
+		    "Too many requests waiting");
+		break;
+	}
 }
 
 /*
@@ -274,19 +311,17 @@ turn_allocate(struct txn *t, struct alloc *a)
 	 * The per-user quota: across instances in Redis first (this may
 	 * wait for its answer), then this instance's own count.
 	 */
-	if (sv->sv_resume != NULL && sv->sv_resume->pk_op != NULL) {
-		op = sv->sv_resume->pk_op;
-		id = sv->sv_resume->pk_alloc_id;
-		sv->sv_resume->pk_op = NULL;
+	if (t->t_resume != NULL && t->t_resume->tr_op != NULL) {
+		op = t->t_resume->tr_op;
+		id = t->t_resume->tr_alloc_id;
+		t->t_resume->tr_op = NULL;
 	} else
 		id = store_alloc_id();
 	if (sv->sv_store != NULL) {
 		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
 		    turn_user_quota(sv), id, sv->sv_now + life, &op);
 		if (src == STORE_PENDING) {
-			if (server_park(t, op, op, id) == -1)
-				txn_error(t, STUN_ERR_SERVER_ERROR,
-				    "Too many requests waiting");
+			turn_park(t, op, op, id);
 			return;
 		}
 		if (src == STORE_FULL) {
@@ -543,7 +578,7 @@ turn_request(struct txn *t)
 	struct alloc		*a;
 	int			 code;
 
-	if (sv->sv_resume != NULL && sv->sv_resume->pk_expired) {
+	if (t->t_resume != NULL && t->t_resume->tr_expired) {
 		txn_error(t, STUN_ERR_SERVER_ERROR, TURN_STORE_DOWN);
 		return;
 	}
@@ -560,9 +595,7 @@ turn_request(struct txn *t)
 	    &ar);
 	turn_count_auth(sv, t->t_m, code);
 	if (code == AUTH_PENDING) {
-		if (server_park(t, al.al_tag, NULL, 0) == -1)
-			txn_error(t, STUN_ERR_SERVER_ERROR,
-			    "Too many requests waiting");
+		turn_park(t, al.al_tag, NULL, 0);
 		return;
 	}
 	if (code != 0) {

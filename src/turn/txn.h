@@ -19,6 +19,20 @@
 #include "turn/auth.h"
 #include "turn/server.h"
 
+struct store_op;
+
+/*
+ * What a request that waited for the store (park.h) brings back when it
+ * is served again from the start.
+ */
+struct txn_resume {
+	struct store_op		*tr_op;		/* its quota claim, answered
+						 * (taken by whoever uses it;
+						 * else cancelled after) */
+	uint64_t		 tr_alloc_id;	/* the id claimed for */
+	int			 tr_expired;	/* waited too long: 500 */
+};
+
 /* One request being answered. */
 struct txn {
 	struct server			*t_sv;
@@ -27,6 +41,7 @@ struct txn {
 	struct server_reply		*t_reply;
 	const struct auth_result	*t_ar;	/* set once authenticated:
 						 * answers are signed */
+	struct txn_resume		*t_resume;	/* NULL: first pass */
 };
 
 /* Start a success response to the request. */

@@ -215,21 +215,200 @@ turn_redirect(struct txn *t)
 	    "ALTERNATE-SERVER", &x);
 }
 
+/* What an Allocate asks for (RFC 8656 7.2), its attributes checked. */
+struct turn_areq {
+	int		 aq_fam[ALLOC_FAMILIES];  /* the families to relay:
+						   * AF_INET or the requested
+						   * one, then 0 or AF_INET6 */
+	int		 aq_even;	/* EVEN-PORT: 0 none, 1, 2 with R */
+	int		 aq_df;		/* DONT-FRAGMENT */
+	int		 aq_use_token;	/* RESERVATION-TOKEN given */
+	uint64_t	 aq_token;
+	time_t		 aq_life;
+};
+
+/* The quota claimed for a new allocation. */
+struct turn_claim {
+	uint64_t	 cl_id;		/* the allocation id claimed for */
+	int		 cl_store;	/* held in Redis: give it back if the
+					 * allocation is not made */
+};
+
+/* turn_allocate_claim(): the request has been parked or answered. */
+#define TURN_ANSWERED	(-1)
+
+/*
+ * The attributes of an Allocate after REQUESTED-TRANSPORT (RFC 8656
+ * 7.2): EVEN-PORT, RESERVATION-TOKEN, REQUESTED-ADDRESS-FAMILY,
+ * ADDITIONAL-ADDRESS-FAMILY, DONT-FRAGMENT and LIFETIME into *rq.
+ * 0, or 400 (malformed, or a combination 7.2 forbids) or 440 (an
+ * address family we do not know).
+ */
+static int
+turn_allocate_parse(const struct txn *t, struct turn_areq *rq)
+{
+	const struct stun_msg	*m = t->t_m;
+	const struct stun_attr	*ep, *tok, *raf, *aaf;
+	uint8_t			 v;
+	int			 bad;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->aq_fam[0] = AF_INET;
+	rq->aq_df = stun_msg_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
+	ep = stun_msg_find(m, STUN_ATTR_EVEN_PORT);
+	tok = stun_msg_find(m, STUN_ATTR_RESERVATION_TOKEN);
+	raf = stun_msg_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	aaf = stun_msg_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	/* Combinations RFC 8656 7.2 forbids. */
+	if ((ep != NULL && tok != NULL) || (tok != NULL && raf != NULL) ||
+	    (raf != NULL && aaf != NULL) || (tok != NULL && aaf != NULL))
+		return (STUN_ERR_BAD_REQUEST);
+	if (raf != NULL) {
+		if (stun_attr_get_u8(raf, &v) == -1)
+			return (STUN_ERR_BAD_REQUEST);
+		if ((rq->aq_fam[0] = family_of(v)) == -1)
+			return (STUN_ERR_ADDRESS_FAMILY);
+	}
+	if (aaf != NULL) {
+		if (stun_attr_get_u8(aaf, &v) == -1 || v != STUN_FAMILY_IPV6)
+			return (STUN_ERR_BAD_REQUEST);
+		rq->aq_fam[1] = AF_INET6;
+	}
+	if (ep != NULL) {
+		if (stun_attr_get_u8(ep, &v) == -1)
+			return (STUN_ERR_BAD_REQUEST);
+		rq->aq_even = (v & 0x80) ? 2 : 1;
+	}
+	if (tok != NULL) {
+		if (stun_attr_get_u64(tok, &rq->aq_token) == -1)
+			return (STUN_ERR_BAD_REQUEST);
+		rq->aq_use_token = 1;
+	}
+	rq->aq_life = turn_lifetime(t, &bad);
+	if (bad)
+		return (STUN_ERR_BAD_REQUEST);
+	if (rq->aq_life == 0)
+		rq->aq_life = t->t_sv->sv_conf->relay_default_lifetime;
+	return (0);
+}
+
+/*
+ * The per-user quota for a new allocation: across instances in Redis
+ * first (the request may wait for the answer: parked, and served again
+ * with the claim in t_resume), then this instance's own count.  0 with
+ * *cl filled; 486; or TURN_ANSWERED (parked, or 500 when too many
+ * wait).
+ */
+static int
+turn_allocate_claim(struct txn *t, const struct turn_areq *rq,
+    struct turn_claim *cl)
+{
+	struct server			*sv = t->t_sv;
+	const struct auth_result	*ar = t->t_ar;
+	struct store_op			*op = NULL;
+	enum store_rc			 src;
+
+	memset(cl, 0, sizeof(*cl));
+	if (t->t_resume != NULL && t->t_resume->tr_op != NULL) {
+		op = t->t_resume->tr_op;
+		cl->cl_id = t->t_resume->tr_alloc_id;
+		t->t_resume->tr_op = NULL;
+	} else
+		cl->cl_id = store_alloc_id();
+	if (sv->sv_store != NULL) {
+		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
+		    turn_user_quota(sv), cl->cl_id, sv->sv_now + rq->aq_life,
+		    &op);
+		if (src == STORE_PENDING) {
+			turn_park(t, op, op, cl->cl_id);
+			return (TURN_ANSWERED);
+		}
+		if (src == STORE_FULL)
+			return (STUN_ERR_ALLOCATION_QUOTA);
+		cl->cl_store = src == STORE_OK && store_is_redis(sv->sv_store);
+	}
+	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
+		if (cl->cl_store)
+			store_quota_release(sv->sv_store, ar->ar_quota_id,
+			    cl->cl_id);
+		return (STUN_ERR_ALLOCATION_QUOTA);
+	}
+	return (0);
+}
+
+/*
+ * Make the allocation of t's 5-tuple with the quota of cl: its relayed
+ * address (the reserved socket of a RESERVATION-TOKEN, else a new one;
+ * then the IPv6 one of a dual request, whose failure only leaves
+ * ADDRESS-ERROR-CODE in the answer), its timer, and its mirror in the
+ * store.  0 with *ap set; or the error of the relay (508, 440), after
+ * undoing everything: no allocation, both quota claims given back.
+ */
+static int
+turn_allocate_create(struct txn *t, const struct turn_areq *rq,
+    const struct turn_claim *cl, struct alloc **ap)
+{
+	struct server			*sv = t->t_sv;
+	const struct auth_result	*ar = t->t_ar;
+	struct alloc			*a;
+	uint64_t			 token = rq->aq_token;
+	int				 code, v6err = 0;
+
+	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
+	    t->t_pkt->local);
+	a->a_id = cl->cl_id;
+	a->a_created = sv->sv_now;
+	a->a_lifetime = (int)rq->aq_life;
+	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
+	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
+	a->a_keylen = ar->ar_keylen;
+	a->a_alg = ar->ar_alg;
+	a->a_path = t->t_pkt->path;
+	sv->sv_ops->ro_attach(sv->sv_net, a);
+	if (rq->aq_use_token)
+		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
+	else
+		code = sv->sv_ops->ro_open(sv->sv_net, a, 0, rq->aq_fam[0],
+		    rq->aq_even, rq->aq_df, &token);
+	if (code == 0 && rq->aq_fam[1] != 0 &&
+	    sv->sv_ops->ro_open(sv->sv_net, a, 1, rq->aq_fam[1], 0, rq->aq_df,
+	    NULL) != 0)
+		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
+	if (code != 0) {
+		sv->sv_ops->ro_close(sv->sv_net, a, -1);
+		quota_release(sv->sv_quota, a->a_quota_id);
+		if (cl->cl_store)
+			store_quota_release(sv->sv_store, a->a_quota_id,
+			    cl->cl_id);
+		alloc_free(sv->sv_allocs, a);
+		return (code);
+	}
+	a->a_expires = sv->sv_now + rq->aq_life;
+	sv->sv_ops->ro_timer(sv->sv_net, a);
+	STATS_INC(sv->sv_stats, alloc_created);
+	turn_gauge(sv, a, -1, 1);
+	turn_mirror(sv, a, STORE_EV_NEW);
+
+	memcpy(a->a_tid, t->t_m->tid, sizeof(a->a_tid));
+	a->a_v6err = v6err;
+	a->a_token = rq->aq_even == 2 ? token : 0;
+	*ap = a;
+	return (0);
+}
+
+/*
+ * Allocate (RFC 8656 7.2) on the 5-tuple of t, whose allocation a is
+ * (NULL: none yet): check, claim the quota, create.
+ */
 static void
 turn_allocate(struct txn *t, struct alloc *a)
 {
 	struct server		*sv = t->t_sv;
-	const struct stun_msg	*m = t->t_m;
-	const struct stun_attr	*rt, *ep, *tok, *raf, *aaf;
-	const struct auth_result *ar = t->t_ar;
-	int			 fam[ALLOC_FAMILIES] = { AF_INET, 0 };
-	int			 even = 0, df, bad, code = 0, v6err = 0;
+	const struct stun_attr	*rt;
+	struct turn_areq	 rq;
+	struct turn_claim	 cl;
 	uint8_t			 v;
-	uint64_t		 token = 0, id;
-	time_t			 life;
-	struct store_op		*op = NULL;
-	enum store_rc		 src;
-	int			 claimed = 0;
+	int			 code;
 
 	if (a != NULL) {
 		/*
@@ -237,15 +416,15 @@ turn_allocate(struct txn *t, struct alloc *a)
 		 * this allocation (its answer was lost) gets that answer
 		 * again; anything else on the 5-tuple gets 437.
 		 */
-		if (memcmp(a->a_tid, m->tid, sizeof(a->a_tid)) == 0 &&
-		    strcmp(a->a_user, ar->ar_user) == 0 && a->a_expires >
-		    sv->sv_now)
+		if (memcmp(a->a_tid, t->t_m->tid, sizeof(a->a_tid)) == 0 &&
+		    strcmp(a->a_user, t->t_ar->ar_user) == 0 &&
+		    a->a_expires > sv->sv_now)
 			turn_allocate_ok(t, a, a->a_expires - sv->sv_now);
 		else
 			txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
 		return;
 	}
-	rt = stun_msg_find(m, STUN_ATTR_REQUESTED_TRANSPORT);
+	rt = stun_msg_find(t->t_m, STUN_ATTR_REQUESTED_TRANSPORT);
 	if (rt == NULL || stun_attr_get_u8(rt, &v) == -1) {
 		txn_error(t, STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT");
 		return;
@@ -254,126 +433,24 @@ turn_allocate(struct txn *t, struct alloc *a)
 		txn_error(t, STUN_ERR_UNSUPPORTED_TRANSPORT, NULL);
 		return;
 	}
-	df = stun_msg_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
-	ep = stun_msg_find(m, STUN_ATTR_EVEN_PORT);
-	tok = stun_msg_find(m, STUN_ATTR_RESERVATION_TOKEN);
-	raf = stun_msg_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
-	aaf = stun_msg_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
-	/* Combinations RFC 8656 7.2 forbids. */
-	if ((ep != NULL && tok != NULL) || (tok != NULL && raf != NULL) ||
-	    (raf != NULL && aaf != NULL) || (tok != NULL && aaf != NULL)) {
-		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+	if ((code = turn_allocate_parse(t, &rq)) != 0) {
+		txn_error(t, code, NULL);
 		return;
 	}
-	if (raf != NULL) {
-		if (stun_attr_get_u8(raf, &v) == -1) {
-			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-			return;
-		}
-		if ((fam[0] = family_of(v)) == -1) {
-			txn_error(t, STUN_ERR_ADDRESS_FAMILY, NULL);
-			return;
-		}
-	}
-	if (aaf != NULL) {
-		if (stun_attr_get_u8(aaf, &v) == -1 ||
-		    v != STUN_FAMILY_IPV6) {
-			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-			return;
-		}
-		fam[1] = AF_INET6;
-	}
-	if (ep != NULL) {
-		if (stun_attr_get_u8(ep, &v) == -1) {
-			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-			return;
-		}
-		even = (v & 0x80) ? 2 : 1;
-	}
-	if (tok != NULL && stun_attr_get_u64(tok, &token) == -1) {
-		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-		return;
-	}
-	life = turn_lifetime(t, &bad);
-	if (bad) {
-		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-		return;
-	}
-	if (life == 0)
-		life = sv->sv_conf->relay_default_lifetime;
-
 	if (sv->sv_draining) {
 		turn_redirect(t);
 		return;
 	}
-
-	/*
-	 * The per-user quota: across instances in Redis first (this may
-	 * wait for its answer), then this instance's own count.
-	 */
-	if (t->t_resume != NULL && t->t_resume->tr_op != NULL) {
-		op = t->t_resume->tr_op;
-		id = t->t_resume->tr_alloc_id;
-		t->t_resume->tr_op = NULL;
-	} else
-		id = store_alloc_id();
-	if (sv->sv_store != NULL) {
-		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
-		    turn_user_quota(sv), id, sv->sv_now + life, &op);
-		if (src == STORE_PENDING) {
-			turn_park(t, op, op, id);
-			return;
-		}
-		if (src == STORE_FULL) {
-			txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
-			return;
-		}
-		claimed = src == STORE_OK && store_is_redis(sv->sv_store);
-	}
-	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
-		if (claimed)
-			store_quota_release(sv->sv_store, ar->ar_quota_id, id);
-		txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
+	if ((code = turn_allocate_claim(t, &rq, &cl)) != 0) {
+		if (code != TURN_ANSWERED)
+			txn_error(t, code, NULL);
 		return;
 	}
-	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
-	    t->t_pkt->local);
-	a->a_id = id;
-	a->a_created = sv->sv_now;
-	a->a_lifetime = (int)life;
-	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
-	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
-	a->a_keylen = ar->ar_keylen;
-	a->a_alg = ar->ar_alg;
-	a->a_path = t->t_pkt->path;
-	sv->sv_ops->ro_attach(sv->sv_net, a);
-	if (tok != NULL)
-		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
-	else
-		code = sv->sv_ops->ro_open(sv->sv_net, a, 0, fam[0], even, df,
-		    &token);
-	if (code == 0 && fam[1] != 0 &&
-	    sv->sv_ops->ro_open(sv->sv_net, a, 1, fam[1], 0, df, NULL) != 0)
-		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
-	if (code != 0) {
-		sv->sv_ops->ro_close(sv->sv_net, a, -1);
-		quota_release(sv->sv_quota, a->a_quota_id);
-		if (claimed)
-			store_quota_release(sv->sv_store, a->a_quota_id, id);
-		alloc_free(sv->sv_allocs, a);
+	if ((code = turn_allocate_create(t, &rq, &cl, &a)) != 0) {
 		txn_error(t, code, NULL);
 		return;
 	}
-	a->a_expires = sv->sv_now + life;
-	sv->sv_ops->ro_timer(sv->sv_net, a);
-	STATS_INC(sv->sv_stats, alloc_created);
-	turn_gauge(sv, a, -1, 1);
-	turn_mirror(sv, a, STORE_EV_NEW);
-
-	memcpy(a->a_tid, t->t_m->tid, sizeof(a->a_tid));
-	a->a_v6err = v6err;
-	a->a_token = even == 2 ? token : 0;
-	turn_allocate_ok(t, a, life);
+	turn_allocate_ok(t, a, rq.aq_life);
 }
 
 static void

@@ -22,6 +22,28 @@
 
 #define TURN_PEERS_MAX	16	/* XOR-PEER-ADDRESS per CreatePermission */
 
+/* What an Allocate asks for (RFC 8656 7.2), its attributes checked. */
+struct turn_areq {
+	int		 aq_fam[ALLOC_FAMILIES];	/* to relay: AF_INET or
+						 * the one requested, then
+						 * 0 or AF_INET6 */
+	int		 aq_even;	/* EVEN-PORT: 0 none, 1, 2 with R */
+	int		 aq_df;		/* DONT-FRAGMENT */
+	int		 aq_use_token;	/* RESERVATION-TOKEN given */
+	uint64_t	 aq_token;
+	time_t		 aq_life;
+};
+
+/* The quota claimed for a new allocation. */
+struct turn_claim {
+	uint64_t	 cl_id;		/* the allocation id claimed for */
+	int		 cl_store;	/* held in Redis: give it back if the
+					 * allocation is not made */
+};
+
+/* turn_allocate_claim(): the request has been parked or answered. */
+#define TURN_ANSWERED	(-1)
+
 static void	turn_gauge(struct server *, const struct alloc *, int, int);
 
 static int
@@ -211,28 +233,6 @@ turn_redirect(struct txn *t)
 	txn_error_full(t, STUN_ERR_TRY_ALTERNATE, "Server draining; use "
 	    "ALTERNATE-SERVER", &x);
 }
-
-/* What an Allocate asks for (RFC 8656 7.2), its attributes checked. */
-struct turn_areq {
-	int		 aq_fam[ALLOC_FAMILIES];  /* the families to relay:
-						   * AF_INET or the requested
-						   * one, then 0 or AF_INET6 */
-	int		 aq_even;	/* EVEN-PORT: 0 none, 1, 2 with R */
-	int		 aq_df;		/* DONT-FRAGMENT */
-	int		 aq_use_token;	/* RESERVATION-TOKEN given */
-	uint64_t	 aq_token;
-	time_t		 aq_life;
-};
-
-/* The quota claimed for a new allocation. */
-struct turn_claim {
-	uint64_t	 cl_id;		/* the allocation id claimed for */
-	int		 cl_store;	/* held in Redis: give it back if the
-					 * allocation is not made */
-};
-
-/* turn_allocate_claim(): the request has been parked or answered. */
-#define TURN_ANSWERED	(-1)
 
 /*
  * The attributes of an Allocate after REQUESTED-TRANSPORT (RFC 8656

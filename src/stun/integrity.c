@@ -4,6 +4,8 @@
  * FINGERPRINT (14.7).
  */
 
+#include <sys/uio.h>
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,21 +36,15 @@ stun_hmac_fetch(void)
 	stun_hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
-/*
- * HMAC with digest md ("SHA1", "SHA256") of hdr (STUN_HDR_LEN bytes, the
- * header with its length field already adjusted) followed by bodylen
- * bytes at body.  Writes outlen bytes (the digest size) to out.  0 or -1.
- */
-static int
-stun_hmac(const char *md, const uint8_t *key, size_t keylen,
-    const uint8_t *hdr, const uint8_t *body, size_t bodylen, uint8_t *out,
-    size_t outlen)
+int
+stun_hmac(const char *md, const void *key, size_t keylen,
+    const struct iovec *iov, int n, uint8_t *out, size_t outlen)
 {
 	static const uint8_t	 nokey[1];
 	EVP_MAC_CTX		*ctx;
 	OSSL_PARAM		 params[2];
 	size_t			 got = 0;
-	int			 ok;
+	int			 i, ok;
 
 	if (pthread_once(&stun_hmac_once, stun_hmac_fetch) != 0 ||
 	    stun_hmac_impl == NULL)
@@ -63,10 +59,12 @@ stun_hmac(const char *md, const uint8_t *key, size_t keylen,
 		key = nokey;
 		keylen = 0;
 	}
-	ok = EVP_MAC_init(ctx, key, keylen, params) &&
-	    EVP_MAC_update(ctx, hdr, STUN_HDR_LEN) &&
-	    (bodylen == 0 || EVP_MAC_update(ctx, body, bodylen)) &&
-	    EVP_MAC_final(ctx, out, &got, outlen) && got == outlen;
+	ok = EVP_MAC_init(ctx, key, keylen, params);
+	for (i = 0; ok && i < n; i++)
+		if (iov[i].iov_len > 0)
+			ok = EVP_MAC_update(ctx, iov[i].iov_base,
+			    iov[i].iov_len);
+	ok = ok && EVP_MAC_final(ctx, out, &got, outlen) && got == outlen;
 	EVP_MAC_CTX_free(ctx);
 	return (ok ? 0 : -1);
 }
@@ -81,8 +79,9 @@ stun_msg_hmac(const struct stun_msg *m, const struct stun_attr *a,
     const char *md, const uint8_t *key, size_t keylen, uint8_t *out,
     size_t outlen)
 {
-	uint8_t	hdr[STUN_HDR_LEN];
-	size_t	off, adj;
+	uint8_t		hdr[STUN_HDR_LEN];
+	struct iovec	iov[2];
+	size_t		off, adj;
 
 	/* a->val points into m->raw, after the header (parse made it so). */
 	off = (size_t)(a->val - m->raw) - STUN_ATTR_HDR_LEN;
@@ -94,8 +93,11 @@ stun_msg_hmac(const struct stun_msg *m, const struct stun_attr *a,
 	memcpy(hdr, m->raw, STUN_HDR_LEN);
 	hdr[2] = (uint8_t)(adj >> 8);
 	hdr[3] = (uint8_t)adj;
-	return (stun_hmac(md, key, keylen, hdr, m->raw + STUN_HDR_LEN,
-	    off - STUN_HDR_LEN, out, outlen));
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = STUN_HDR_LEN;
+	iov[1].iov_base = (void *)(uintptr_t)(m->raw + STUN_HDR_LEN);
+	iov[1].iov_len = off - STUN_HDR_LEN;
+	return (stun_hmac(md, key, keylen, iov, 2, out, outlen));
 }
 
 /* MESSAGE-INTEGRITY (RFC 8489 14.5): 0 if present and right, else -1. */

@@ -13,6 +13,7 @@
 #define STUN_H
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -233,6 +234,19 @@ int	stun_msg_check_integrity(const struct stun_msg *, const uint8_t *key,
 	    size_t keylen);
 int	stun_msg_check_integrity_sha256(const struct stun_msg *,
 	    const uint8_t *key, size_t keylen);
+
+/*
+ * HMAC (RFC 2104) with digest md ("SHA1" or "SHA256") keyed with the
+ * keylen bytes at key (key may be NULL when keylen is 0: the empty key)
+ * over the n buffers of iov, in order.  Writes the whole digest to out,
+ * whose size outlen must be the digest's (20 for SHA1, 32 for SHA256).
+ * 0, or -1 if OpenSSL failed or outlen is not the digest's size.  Safe
+ * from any thread: the implementation is fetched once per process, not
+ * per call.  The one HMAC of turnd: integrity checks, nonces and REST
+ * passwords (src/turn/auth.c) all come here.
+ */
+int	stun_hmac(const char *md, const void *key, size_t keylen,
+	    const struct iovec *iov, int n, uint8_t *out, size_t outlen);
 
 /* Long-term credential keys (RFC 8489 9.2.2): MD5 or SHA-256 of
  * "username:realm:password" (the password already OpaqueString'd). */

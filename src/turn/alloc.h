@@ -4,7 +4,7 @@
  *
  * Pure state and rules: no sockets, no timers, no clock.  Callers pass
  * `now` (seconds) and own the relay sockets (a_net); the worker that owns
- * an allocation is the only thread that touches it (DESIGN.md section 4).
+ * an allocation is the only thread that touches it.
  * Expiry is checked on use: an expired permission or channel simply stops
  * matching, so nothing scans.
  */

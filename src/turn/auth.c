@@ -9,20 +9,18 @@
  */
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "common/addr.h"
@@ -73,45 +71,6 @@ static const uint8_t auth_offer[] = {
 	0x00, STUN_PWALG_MD5, 0x00, 0x00,
 };
 
-/* The HMAC implementation, fetched once (see stun/integrity.c). */
-static EVP_MAC		*auth_hmac_impl;
-static pthread_once_t	 auth_hmac_once = PTHREAD_ONCE_INIT;
-
-static void
-auth_hmac_fetch(void)
-{
-	auth_hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
-}
-
-/*
- * HMAC with digest md ("SHA1", "SHA256") of len bytes at data, keyed
- * with key (keylen > 0); the whole digest (outlen bytes) goes to out.
- * 0, or -1 if OpenSSL failed.
- */
-static int
-auth_hmac(const char *md, const void *key, size_t keylen, const void *data,
-    size_t len, uint8_t *out, size_t outlen)
-{
-	EVP_MAC_CTX	*ctx;
-	OSSL_PARAM	 params[2];
-	size_t		 got = 0;
-	int		 ok;
-
-	if (keylen == 0 || pthread_once(&auth_hmac_once,
-	    auth_hmac_fetch) != 0 || auth_hmac_impl == NULL)
-		return (-1);
-	if ((ctx = EVP_MAC_CTX_new(auth_hmac_impl)) == NULL)
-		return (-1);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)md, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ok = EVP_MAC_init(ctx, key, keylen, params) &&
-	    EVP_MAC_update(ctx, data, len) &&
-	    EVP_MAC_final(ctx, out, &got, outlen) && got == outlen;
-	EVP_MAC_CTX_free(ctx);
-	return (ok ? 0 : -1);
-}
-
 static void
 put64(uint8_t *p, uint64_t v)
 {
@@ -157,18 +116,19 @@ static int
 auth_nonce_mac(const struct auth *a, const uint8_t expiry[AUTH_EXPIRY_LEN],
     const struct sockaddr *client, uint8_t out[AUTH_NONCE_MAC])
 {
-	uint8_t	buf[AUTH_FEAT_LEN + AUTH_EXPIRY_LEN + 16], mac[32];
-	size_t	len;
-	int	rv;
+	uint8_t		buf[AUTH_FEAT_LEN + AUTH_EXPIRY_LEN + 16], mac[32];
+	struct iovec	iov;
+	int		rv;
 
 	buf[0] = (uint8_t)(AUTH_FEATURES >> 16);
 	buf[1] = (uint8_t)(AUTH_FEATURES >> 8);
 	buf[2] = (uint8_t)AUTH_FEATURES;
 	memcpy(buf + AUTH_FEAT_LEN, expiry, AUTH_EXPIRY_LEN);
-	len = AUTH_FEAT_LEN + AUTH_EXPIRY_LEN;
-	len += auth_client_ip(client, buf + len);
-	rv = auth_hmac("SHA256", a->a_nonce_key, sizeof(a->a_nonce_key), buf,
-	    len, mac, sizeof(mac));
+	iov.iov_base = buf;
+	iov.iov_len = AUTH_FEAT_LEN + AUTH_EXPIRY_LEN;
+	iov.iov_len += auth_client_ip(client, buf + iov.iov_len);
+	rv = stun_hmac("SHA256", a->a_nonce_key, sizeof(a->a_nonce_key), &iov,
+	    1, mac, sizeof(mac));
 	memcpy(out, mac, AUTH_NONCE_MAC);
 	return (rv);
 }
@@ -235,15 +195,21 @@ auth_realm(const struct auth *a)
 	return (a->a_realm);
 }
 
-/* base64(HMAC-SHA1(secret, username)) into out; 0, or -1 (out is ""). */
+/*
+ * base64(HMAC-SHA1(secret, username)) into out; 0, or -1 (out is "").
+ * An empty secret is no secret: -1.
+ */
 static int
 auth_rest_pass(const char *secret, const char *username, char out[64])
 {
-	uint8_t	mac[20];
+	struct iovec	iov;
+	uint8_t		mac[20];
 
 	out[0] = '\0';
-	if (auth_hmac("SHA1", secret, strlen(secret), username,
-	    strlen(username), mac, sizeof(mac)) == -1)
+	iov.iov_base = (void *)(uintptr_t)username;
+	iov.iov_len = strlen(username);
+	if (*secret == '\0' || stun_hmac("SHA1", secret, strlen(secret), &iov,
+	    1, mac, sizeof(mac)) == -1)
 		return (-1);
 	EVP_EncodeBlock((unsigned char *)out, mac, sizeof(mac));
 	return (0);
@@ -483,26 +449,25 @@ auth_store_rc(enum store_rc rc, const void *tag, struct auth_lookup *al,
 	return (AUTH_NEXT);
 }
 
-int
-auth_check(const struct auth *a, const struct stun_msg *m,
-    const struct sockaddr *client, time_t now, struct auth_lookup *al,
-    struct auth_result *ar)
+/* The credential attributes of a request, checked (RFC 8489 9.2.4). */
+struct auth_req {
+	const struct stun_attr	*rq_uhash;	/* USERHASH, or NULL */
+	char			 rq_user[AUTH_USER_MAX];  /* else USERNAME */
+	uint16_t		 rq_alg;	/* the password algorithm */
+};
+
+/*
+ * The checks before any key is looked up, in auth_check()'s order: 401
+ * challenge, 400 attributes, 401 realm, 438 nonce, 400 bid-down.  0 with
+ * *rq filled, or the error code.
+ */
+static int
+auth_parse(const struct auth *a, const struct stun_msg *m,
+    const struct sockaddr *client, time_t now, struct auth_req *rq)
 {
 	const struct stun_attr	*uname, *uhash, *realm, *nonce;
-	const struct store_user	*u;
-	const char *const	*secrets;
-	const void		*tag = NULL;
-	const char		*uid = NULL;
-	char			 user[AUTH_USER_MAX];
 	char			 rbuf[STUN_REALM_MAX + 1];
 	char			 nbuf[STUN_NONCE_MAX + 1];
-	uint8_t			 key[AUTH_KEY_MAX];
-	size_t			 keylen;
-	uint64_t		 expiry;
-	uint16_t		 alg;
-	unsigned int		 n;
-	int			 rv, rest, down = 0;
-	struct store		*st = al != NULL ? al->al_store : NULL;
 
 	/* 9.2.4: no integrity at all is the challenge. */
 	if (m->mi_idx < 0 && m->mi256_idx < 0)
@@ -517,10 +482,11 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 	    nonce == NULL)
 		return (STUN_ERR_BAD_REQUEST);
 	if (uname != NULL && stun_attr_get_str(uname, STUN_USERNAME_MAX,
-	    user, sizeof(user)) == -1)
+	    rq->rq_user, sizeof(rq->rq_user)) == -1)
 		return (STUN_ERR_BAD_REQUEST);
 	if (uhash != NULL && uhash->len != AUTH_USERHASH_LEN)
 		return (STUN_ERR_BAD_REQUEST);
+	rq->rq_uhash = uhash;
 	if (stun_attr_get_str(realm, STUN_REALM_MAX, rbuf,
 	    sizeof(rbuf)) == -1 ||
 	    stun_attr_get_str(nonce, STUN_NONCE_MAX, nbuf, sizeof(nbuf)) == -1)
@@ -538,12 +504,77 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 		return (STUN_ERR_STALE_NONCE);
 
 	/* 9.2.4: bid-down protection. */
-	if ((rv = auth_pwalg(m, &alg)) != 0)
+	return (auth_pwalg(m, &rq->rq_alg));
+}
+
+/*
+ * Source 2 of auth_check(): when the username is a REST one that has
+ * not expired (its user id then goes to *uid, else NULL), the
+ * configured secrets, then the store's.  0 with *ar filled,
+ * AUTH_PENDING, or AUTH_NEXT (*down set when the store is away).
+ */
+static int
+auth_rest(const struct auth *a, const struct stun_msg *m,
+    const struct auth_req *rq, time_t now, struct auth_lookup *al,
+    struct auth_result *ar, const char **uid, int *down)
+{
+	const char *const	*secrets;
+	const void		*tag = NULL;
+	uint8_t			 key[AUTH_KEY_MAX];
+	size_t			 keylen;
+	uint64_t		 expiry;
+	unsigned int		 n;
+	enum store_rc		 rc;
+
+	*uid = NULL;
+	if (auth_rest_parse(a, rq->rq_user, uid, &expiry) == -1 || now < 0 ||
+	    (uint64_t)now > expiry) {
+		*uid = NULL;
+		return (AUTH_NEXT);
+	}
+	secrets = store_mem_secrets(a->a_mem, &n);
+	if (auth_rest_try(a, m, rq->rq_user, rq->rq_alg, secrets, n, key,
+	    &keylen) == 0) {
+		auth_fill(ar, m, rq->rq_alg, key, keylen, rq->rq_user, *uid);
+		return (0);
+	}
+	n = 0;
+	if (al != NULL && al->al_store != NULL) {
+		rc = store_secrets(al->al_store, now, &secrets, &n, &tag);
+		if (auth_store_rc(rc, tag, al, down) == AUTH_PENDING)
+			return (AUTH_PENDING);
+	}
+	if (n > 0 && auth_rest_try(a, m, rq->rq_user, rq->rq_alg, secrets, n,
+	    key, &keylen) == 0) {
+		auth_fill(ar, m, rq->rq_alg, key, keylen, rq->rq_user, *uid);
+		return (0);
+	}
+	return (AUTH_NEXT);
+}
+
+int
+auth_check(const struct auth *a, const struct stun_msg *m,
+    const struct sockaddr *client, time_t now, struct auth_lookup *al,
+    struct auth_result *ar)
+{
+	struct auth_req		 rq;
+	const struct store_user	*u;
+	const void		*tag = NULL;
+	const char		*uid, *user = rq.rq_user;
+	uint8_t			 key[AUTH_KEY_MAX];
+	size_t			 keylen;
+	uint16_t		 alg;
+	int			 rv, down = 0;
+	struct store		*st = al != NULL ? al->al_store : NULL;
+
+	if ((rv = auth_parse(a, m, client, now, &rq)) != 0)
 		return (rv);
+	alg = rq.rq_alg;
 
 	/* USERHASH: a configured user only; names in Redis are not hashed. */
-	if (uhash != NULL) {
-		if ((u = store_mem_userhash(a->a_mem, uhash->val)) == NULL)
+	if (rq.rq_uhash != NULL) {
+		if ((u = store_mem_userhash(a->a_mem,
+		    rq.rq_uhash->val)) == NULL)
 			return (STUN_ERR_UNAUTHENTICATED);
 		keylen = auth_static_key(u, alg, key);
 		if (!auth_mac_ok(m, key, keylen))
@@ -561,29 +592,10 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 		}
 	}
 
-	/* 2. a REST username, not expired: the configured secrets, then
-	 * the store's */
-	rest = auth_rest_parse(a, user, &uid, &expiry) == 0 && now >= 0 &&
-	    (uint64_t)now <= expiry;
-	if (rest) {
-		secrets = store_mem_secrets(a->a_mem, &n);
-		if (auth_rest_try(a, m, user, alg, secrets, n, key,
-		    &keylen) == 0) {
-			auth_fill(ar, m, alg, key, keylen, user, uid);
-			return (0);
-		}
-		n = 0;
-		if (st != NULL) {
-			rv = store_secrets(st, now, &secrets, &n, &tag);
-			if (auth_store_rc(rv, tag, al, &down) == AUTH_PENDING)
-				return (AUTH_PENDING);
-		}
-		if (n > 0 && auth_rest_try(a, m, user, alg, secrets, n, key,
-		    &keylen) == 0) {
-			auth_fill(ar, m, alg, key, keylen, user, uid);
-			return (0);
-		}
-	}
+	/* 2. a REST username, not expired */
+	if ((rv = auth_rest(a, m, &rq, now, al, ar, &uid, &down)) !=
+	    AUTH_NEXT)
+		return (rv);
 
 	/* 3. a user of the store */
 	if (st != NULL) {
@@ -606,7 +618,7 @@ auth_check(const struct auth *a, const struct stun_msg *m,
 	    al->al_alloc_keylen == (alg == STUN_PWALG_SHA256 ? 32u : 16u) &&
 	    auth_mac_ok(m, al->al_alloc_key, al->al_alloc_keylen)) {
 		auth_fill(ar, m, alg, al->al_alloc_key, al->al_alloc_keylen,
-		    user, rest ? uid : user);
+		    user, uid != NULL ? uid : user);
 		return (0);
 	}
 	return (down ? STUN_ERR_SERVER_ERROR : STUN_ERR_UNAUTHENTICATED);

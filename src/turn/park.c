@@ -1,152 +1,198 @@
 /*
- * park.c -- requests waiting for the store.  A TURN request whose user
- * key, REST secrets or quota claim must come from Redis is copied here
- * and served again from the start when the answer is in: the second
- * pass finds it in the worker's cache.  Bounded in number and in time
- * (store.redis.command_timeout, then 500).
+ * park.c -- a bounded queue of requests waiting for an answer (park.h):
+ * in the order they came, found by tag, by deadline or by path.
  */
+
+#include <sys/queue.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
-#include "conf/conf.h"
 #include "store/store.h"
-#include "turn/alloc.h"
-#include "turn/server.h"
-#include "turn/server_int.h"
-#include "turn/stats.h"
+#include "turn/park.h"
+
+struct parked {
+	TAILQ_ENTRY(parked)	 pk_entry;	/* in the queue */
+	struct parked		*pk_next;	/* taken out together */
+	struct park_req		 pk_req;	/* views into the below */
+	struct sockaddr_storage	 pk_src;
+	struct sockaddr_storage	 pk_local;
+	uint8_t			 pk_msg[];
+};
+
+struct park {
+	TAILQ_HEAD(, parked)	 pa_queue;
+	unsigned int		 pa_n;
+	unsigned int		 pa_max;
+};
+
+#define PARK_TID_OFF	8		/* RFC 8489 5: after type, length,
+					 * magic cookie */
+#define PARK_TID_LEN	12
+
+struct park *
+park_new(unsigned int max)
+{
+	struct park	*pa;
+
+	pa = xcalloc(1, sizeof(*pa));
+	TAILQ_INIT(&pa->pa_queue);
+	pa->pa_max = max;
+	return (pa);
+}
+
+void
+parked_free(struct parked *pk)
+{
+	if (pk == NULL)
+		return;
+	store_op_cancel(pk->pk_req.pr_op);
+	free(pk);
+}
 
 static void
-park_free(struct server *sv, struct parked *pk)
+park_unlink(struct park *pa, struct parked *pk)
 {
-	TAILQ_REMOVE(&sv->sv_parked, pk, pk_entry);
-	sv->sv_nparked--;
-	store_op_cancel(pk->pk_op);
-	free(pk);
+	TAILQ_REMOVE(&pa->pa_queue, pk, pk_entry);
+	pa->pa_n--;
+	pk->pk_next = NULL;
+}
+
+void
+park_free(struct park *pa)
+{
+	struct parked	*pk;
+
+	if (pa == NULL)
+		return;
+	while ((pk = TAILQ_FIRST(&pa->pa_queue)) != NULL) {
+		park_unlink(pa, pk);
+		parked_free(pk);
+	}
+	free(pa);
+}
+
+unsigned int
+park_count(const struct park *pa)
+{
+	return (pa != NULL ? pa->pa_n : 0);
+}
+
+/* Is r the request pk holds (sent again)? */
+static int
+park_same(const struct parked *pk, const struct park_req *r)
+{
+	const struct park_req	*q = &pk->pk_req;
+
+	return (q->pr_transport == r->pr_transport &&
+	    q->pr_len == r->pr_len && r->pr_len >= PARK_TID_OFF +
+	    PARK_TID_LEN && addr_eq(q->pr_src, r->pr_src) &&
+	    memcmp(q->pr_msg + PARK_TID_OFF, r->pr_msg + PARK_TID_OFF,
+	    PARK_TID_LEN) == 0);
 }
 
 int
-server_park(struct txn *t, const void *tag, struct store_op *op,
-    uint64_t alloc_id)
+park_put(struct park *pa, const struct park_req *r)
 {
-	struct server		*sv = t->t_sv;
-	const struct server_pkt	*pkt = t->t_pkt;
-	const struct stun_msg	*m = t->t_m;
-	struct parked		*pk;
+	struct parked	*pk;
 
-	TAILQ_FOREACH(pk, &sv->sv_parked, pk_entry)
-		if (pk != sv->sv_resume && pk->pk_transport ==
-		    pkt->transport && pk->pk_len == m->rawlen &&
-		    addr_eq((struct sockaddr *)&pk->pk_src, pkt->src) &&
-		    memcmp(pk->pk_msg + 8, m->tid, 12) == 0) {
-			store_op_cancel(op);
-			return (0);	/* a retransmission */
+	TAILQ_FOREACH(pk, &pa->pa_queue, pk_entry)
+		if (park_same(pk, r)) {
+			store_op_cancel(r->pr_op);
+			return (1);
 		}
-	if (sv->sv_nparked >= SERVER_PARK_MAX) {
-		store_op_cancel(op);
+	if (pa->pa_n >= pa->pa_max) {
+		store_op_cancel(r->pr_op);
 		return (-1);
 	}
-	pk = xcalloc(1, sizeof(*pk) + m->rawlen);
-	pk->pk_tag = tag;
-	pk->pk_op = op;
-	pk->pk_alloc_id = alloc_id;
-	pk->pk_deadline = sv->sv_now + sv->sv_conf->redis_command_timeout + 1;
-	pk->pk_transport = pkt->transport;
-	memcpy(&pk->pk_src, pkt->src, addr_len(pkt->src));
-	memcpy(&pk->pk_local, pkt->local, addr_len(pkt->local));
-	pk->pk_path = pkt->path;
-	pk->pk_len = m->rawlen;
-	memcpy(pk->pk_msg, m->raw, m->rawlen);
-	TAILQ_INSERT_TAIL(&sv->sv_parked, pk, pk_entry);
-	sv->sv_nparked++;
-	STATS_INC(sv->sv_stats, store_waits);
+	pk = xcalloc(1, sizeof(*pk) + r->pr_len);
+	pk->pk_req = *r;
+	memcpy(&pk->pk_src, r->pr_src, addr_len(r->pr_src));
+	memcpy(&pk->pk_local, r->pr_local, addr_len(r->pr_local));
+	memcpy(pk->pk_msg, r->pr_msg, r->pr_len);
+	pk->pk_req.pr_src = (const struct sockaddr *)&pk->pk_src;
+	pk->pk_req.pr_local = (const struct sockaddr *)&pk->pk_local;
+	pk->pk_req.pr_msg = pk->pk_msg;
+	TAILQ_INSERT_TAIL(&pa->pa_queue, pk, pk_entry);
+	pa->pa_n++;
 	return (0);
 }
 
-/* Serve pk again (it has been unlinked), then free it. */
+/* Append pk to the chain whose last link is *tailp. */
 static void
-park_serve(struct server *sv, struct parked *pk)
+park_chain(struct parked ***tailp, struct parked *pk)
 {
-	struct server_pkt	pkt;
-	struct server_reply	reply;
-
-	memset(&pkt, 0, sizeof(pkt));
-	pkt.transport = pk->pk_transport;
-	pkt.src = (struct sockaddr *)&pk->pk_src;
-	pkt.local = (struct sockaddr *)&pk->pk_local;
-	pkt.path = pk->pk_path;
-	memset(&reply, 0, sizeof(reply));
-	reply.buf = sv->sv_pbuf;
-	reply.cap = SERVER_PBUF;
-	sv->sv_resume = pk;
-	server_handle(sv, &pkt, pk->pk_msg, pk->pk_len, &reply);
-	sv->sv_resume = NULL;
-	if (reply.len > 0)
-		path_send(pkt.path, pkt.src, pkt.local, reply.buf, reply.len);
-	store_op_cancel(pk->pk_op);
-	free(pk);
+	**tailp = pk;
+	*tailp = &pk->pk_next;
 }
 
-void
-server_wake(struct server *sv, const void *tag)
+struct parked *
+park_take(struct park *pa, const void *tag)
 {
-	TAILQ_HEAD(, parked)	 ready;
-	struct parked		*pk, *next;
+	struct parked	*pk, *next, *first = NULL, **tail = &first;
 
-	/* Serving may park anew: take the woken ones out first. */
-	TAILQ_INIT(&ready);
-	for (pk = TAILQ_FIRST(&sv->sv_parked); pk != NULL; pk = next) {
+	if (pa == NULL)
+		return (NULL);
+	for (pk = TAILQ_FIRST(&pa->pa_queue); pk != NULL; pk = next) {
 		next = TAILQ_NEXT(pk, pk_entry);
-		if (pk->pk_tag != tag)
+		if (pk->pk_req.pr_tag != tag)
 			continue;
-		TAILQ_REMOVE(&sv->sv_parked, pk, pk_entry);
-		sv->sv_nparked--;
-		TAILQ_INSERT_TAIL(&ready, pk, pk_entry);
+		park_unlink(pa, pk);
+		park_chain(&tail, pk);
 	}
-	while ((pk = TAILQ_FIRST(&ready)) != NULL) {
-		TAILQ_REMOVE(&ready, pk, pk_entry);
-		park_serve(sv, pk);
-	}
+	return (first);
 }
 
-void
-server_tick(struct server *sv)
+struct parked *
+park_take_expired(struct park *pa, time_t now)
 {
-	struct parked	*pk;
+	struct parked	*pk, *first = NULL, **tail = &first;
 
-	while ((pk = TAILQ_FIRST(&sv->sv_parked)) != NULL &&
-	    pk->pk_deadline <= sv->sv_now) {
-		TAILQ_REMOVE(&sv->sv_parked, pk, pk_entry);
-		sv->sv_nparked--;
-		pk->pk_expired = 1;
-		park_serve(sv, pk);
+	if (pa == NULL)
+		return (NULL);
+	while ((pk = TAILQ_FIRST(&pa->pa_queue)) != NULL &&
+	    pk->pk_req.pr_deadline <= now) {
+		park_unlink(pa, pk);
+		park_chain(&tail, pk);
 	}
+	return (first);
 }
 
 void
-server_path_closed(struct server *sv, struct path *path,
-    const struct sockaddr *client, const struct sockaddr *local)
+park_drop_path(struct park *pa, const struct path *path)
 {
 	struct parked	*pk, *next;
-	struct alloc	*a;
 
-	if (sv->sv_allocs != NULL && (a = alloc_find(sv->sv_allocs,
-	    path->p_transport, client, local)) != NULL && a->a_path == path)
-		server_alloc_end(sv, a, 0);
-	for (pk = TAILQ_FIRST(&sv->sv_parked); pk != NULL; pk = next) {
+	if (pa == NULL)
+		return;
+	for (pk = TAILQ_FIRST(&pa->pa_queue); pk != NULL; pk = next) {
 		next = TAILQ_NEXT(pk, pk_entry);
-		if (pk->pk_path == path)
-			park_free(sv, pk);
+		if (pk->pk_req.pr_path == path) {
+			park_unlink(pa, pk);
+			parked_free(pk);
+		}
 	}
 }
 
-void
-server_park_clear(struct server *sv)
+struct parked *
+parked_next(const struct parked *pk)
 {
-	struct parked	*pk;
+	return (pk->pk_next);
+}
 
-	while ((pk = TAILQ_FIRST(&sv->sv_parked)) != NULL)
-		park_free(sv, pk);
+const struct park_req *
+parked_req(const struct parked *pk)
+{
+	return (&pk->pk_req);
+}
+
+struct store_op *
+parked_op(struct parked *pk)
+{
+	struct store_op	*op = pk->pk_req.pr_op;
+
+	pk->pk_req.pr_op = NULL;
+	return (op);
 }

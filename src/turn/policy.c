@@ -1,6 +1,6 @@
 /*
  * policy.c -- peer address policy: which peers an allocation may relay to
- * (DESIGN.md section 6, RFC 8656 section 21).  See policy.h.
+ * (RFC 8656 section 21).  See policy.h.
  */
 
 #include <sys/types.h>

@@ -1,6 +1,6 @@
 /*
- * policy.h -- which peers an allocation may relay to (DESIGN.md section 6,
- * RFC 8656 section 21 security considerations).
+ * policy.h -- which peers an allocation may relay to (RFC 8656 section
+ * 21, security considerations).
  *
  * Built once from the configuration and never changed (a reload builds a
  * new one), so workers read it without locks.  The check is:

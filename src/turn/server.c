@@ -1,34 +1,34 @@
 /*
- * server.c -- STUN request dispatch, every response's trailer, and the
- * Binding method (RFC 8489 sections 6.3, 7.3 and 9.2, RFC 5780 section 6).
+ * server.c -- STUN request dispatch and the Binding method (RFC 8489
+ * sections 6.3, 7.3, RFC 5780 section 6), and the requests that waited
+ * for the store served again.
  *
  * Every message is checked in the order RFC 8489 7.3 gives: header
  * (else drop), FINGERPRINT (else drop), class, unknown
- * comprehension-required attributes (420), then the method.  One
- * function builds every error response; the TURN methods are in turn.c.
+ * comprehension-required attributes (420), then the method.  Answers
+ * are built by txn.c; the TURN methods are in turn.c.  A TURN request
+ * the store must answer first waits in the worker's queue (park.h);
+ * server_wake() and server_tick() take it out and serve it again from
+ * the start, here, with what it held (struct txn_resume).
  */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
-#include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "store/store.h"
+#include "turn/alloc.h"
+#include "turn/park.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
+#include "turn/txn.h"
 
-const char *
-transport_name(enum transport t)
-{
-	static const char *const name[] = { "udp", "tcp", "tls", "dtls" };
-
-	return ((unsigned int)t < sizeof(name) / sizeof(name[0]) ? name[t] :
-	    "?");
-}
+#define SERVER_PARK_MAX		1024	/* waiting requests per worker */
+#define SERVER_PBUF		2048	/* an answer to one of them */
 
 void
 server_init(struct server *sv, const struct turnd_conf *conf,
@@ -37,7 +37,6 @@ server_init(struct server *sv, const struct turnd_conf *conf,
 	memset(sv, 0, sizeof(*sv));
 	sv->sv_conf = conf;
 	sv->sv_stats = st;
-	TAILQ_INIT(&sv->sv_parked);
 }
 
 void
@@ -53,13 +52,15 @@ server_enable_turn(struct server *sv, struct alloc_table *allocs,
 	sv->sv_net = net;
 	sv->sv_rl = xcalloc(1, sizeof(*sv->sv_rl));
 	sv->sv_rl->rl_seed = arc4random();
+	sv->sv_park = park_new(SERVER_PARK_MAX);
 	sv->sv_pbuf = xmalloc(SERVER_PBUF);
 }
 
 void
 server_clear(struct server *sv)
 {
-	server_park_clear(sv);
+	park_free(sv->sv_park);
+	sv->sv_park = NULL;
 	free(sv->sv_rl);
 	sv->sv_rl = NULL;
 	free(sv->sv_pbuf);
@@ -93,128 +94,6 @@ server_set_realm(struct server *sv, struct store_realm *sr)
 
 	sv->sv_realm = sr;
 	store_realm_unref(old);
-}
-
-/*
- * May this source get another 401 or 438 this second (auth.unauth_rate)?
- * A fixed table of per-second counters indexed by a hash of the IP: no
- * state grows with the number of sources (DESIGN.md section 6); two IPs
- * that share a slot take turns owning it.
- */
-int
-server_unauth_allow(struct server *sv, const struct sockaddr *src)
-{
-	struct server_ratelimit	*rl = sv->sv_rl;
-	struct rl_slot		*sl;
-	uint32_t		 h;
-	int			 rate = sv->sv_conf->auth_unauth_rate;
-
-	if (rate == 0 || rl == NULL)
-		return (1);
-	h = addr_hash_ip(src, rl->rl_seed);
-	sl = &rl->rl_slot[h % RL_SLOTS];
-	if (sl->sl_key != h || sl->sl_sec != sv->sv_now) {
-		sl->sl_key = h;
-		sl->sl_sec = sv->sv_now;
-		sl->sl_count = 0;
-	}
-	if (sl->sl_count >= (uint32_t)rate)
-		return (0);
-	sl->sl_count++;
-	return (1);
-}
-
-void
-txn_success(struct txn *t, struct stun_build *b)
-{
-	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
-	    STUN_TYPE(t->t_m->method, STUN_CLASS_SUCCESS), t->t_m->tid);
-}
-
-/*
- * SOFTWARE; MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the
- * request's key when it was authenticated (RFC 8489 9.2.4: the response
- * uses the same algorithm); FINGERPRINT if the request carried one.
- */
-void
-txn_finish(struct txn *t, struct stun_build *b)
-{
-	const char			*sw = t->t_sv->sv_conf->software;
-	const struct auth_result	*ar = t->t_ar;
-
-	if (sw != NULL && *sw != '\0')
-		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
-	if (ar != NULL) {
-		if (ar->ar_sha256_mi)
-			stun_build_integrity_sha256(b, ar->ar_key,
-			    ar->ar_keylen);
-		else
-			stun_build_integrity(b, ar->ar_key, ar->ar_keylen);
-	}
-	if (t->t_m->fp_idx >= 0)
-		stun_build_fingerprint(b);
-	t->t_reply->len = stun_build_finish(b);
-	t->t_reply->change = 0;
-	t->t_reply->port = 0;
-}
-
-static void
-txn_count_error(struct stats *st, int code)
-{
-	STATS_INC(st, error_responses);
-	switch (code) {
-#define ERR_CASE(n)	case n: STATS_INC(st, err_##n); break;
-	ERR_CASE(400) ERR_CASE(401) ERR_CASE(403) ERR_CASE(420)
-	ERR_CASE(437) ERR_CASE(438) ERR_CASE(440) ERR_CASE(441)
-	ERR_CASE(300) ERR_CASE(442) ERR_CASE(443) ERR_CASE(486)
-	ERR_CASE(500) ERR_CASE(508)
-#undef ERR_CASE
-	}
-}
-
-/* The one place error responses are begun: header, ERROR-CODE. */
-void
-txn_error_build(struct txn *t, int code, const char *reason,
-    struct stun_build *b)
-{
-	char	addr[ADDR_STRLEN];
-
-	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("%s %s: error %d %s",
-		    addr_fmt(t->t_pkt->src, addr, sizeof(addr)),
-		    stun_method_name(t->t_m->method), code,
-		    reason != NULL ? reason : stun_err_reason(code));
-	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
-	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(b, code, reason);
-}
-
-/* ... and ended (the trailer), and counted. */
-void
-txn_error_end(struct txn *t, struct stun_build *b, int code)
-{
-	txn_finish(t, b);
-	if (t->t_reply->len > 0)
-		txn_count_error(t->t_sv->sv_stats, code);
-}
-
-/* An error response, with unknown for a 420. */
-static void
-txn_error_full(struct txn *t, int code, const char *reason,
-    const uint16_t *unknown, unsigned int nunknown)
-{
-	struct stun_build	b;
-
-	txn_error_build(t, code, reason, &b);
-	if (nunknown > 0)
-		stun_build_unknown(&b, unknown, nunknown);
-	txn_error_end(t, &b, code);
-}
-
-void
-txn_error(struct txn *t, int code, const char *reason)
-{
-	txn_error_full(t, code, reason, NULL, 0);
 }
 
 /*
@@ -304,15 +183,18 @@ server_is_turn_method(uint16_t method)
 	    method == STUN_METHOD_CHANNEL_BIND);
 }
 
-void
-server_handle(struct server *sv, const struct server_pkt *pkt,
-    const uint8_t *msg, size_t len, struct server_reply *reply)
+/* server_handle(), and a request served again (resume: what it holds). */
+static void
+server_serve(struct server *sv, const struct server_pkt *pkt,
+    const uint8_t *msg, size_t len, struct server_reply *reply,
+    struct txn_resume *resume)
 {
-	struct stun_msg	m;
-	struct txn	t;
-	uint16_t	unknown[STUN_UNKNOWN_MAX];
-	unsigned int	nunknown;
-	int		rc;
+	struct stun_msg		m;
+	struct txn		t;
+	struct txn_extra	x;
+	uint16_t		unknown[STUN_UNKNOWN_MAX];
+	unsigned int		nunknown;
+	int			rc;
 
 	reply->len = 0;
 	reply->change = 0;
@@ -322,6 +204,7 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	t.t_pkt = pkt;
 	t.t_m = &m;
 	t.t_reply = reply;
+	t.t_resume = resume;
 
 	rc = stun_msg_parse(&m, msg, len);
 	if (rc == STUN_PARSE_NOTSTUN) {
@@ -362,8 +245,10 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 	STATS_INC(sv->sv_stats, stun_requests);
 	nunknown = server_unknown(pkt, &m, unknown, STUN_UNKNOWN_MAX);
 	if (nunknown > 0) {
-		txn_error_full(&t, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, unknown,
-		    nunknown);
+		memset(&x, 0, sizeof(x));
+		x.tx_unknown = unknown;
+		x.tx_nunknown = nunknown;
+		txn_error_full(&t, STUN_ERR_UNKNOWN_ATTRIBUTE, NULL, &x);
 		return;
 	}
 
@@ -373,4 +258,78 @@ server_handle(struct server *sv, const struct server_pkt *pkt,
 		turn_request(&t);
 	else
 		txn_error(&t, STUN_ERR_BAD_REQUEST, "Unsupported method");
+}
+
+void
+server_handle(struct server *sv, const struct server_pkt *pkt,
+    const uint8_t *msg, size_t len, struct server_reply *reply)
+{
+	server_serve(sv, pkt, msg, len, reply, NULL);
+}
+
+/*
+ * Serve pk (taken from the queue) again from the start, with the quota
+ * claim it holds; its answer goes down its path.  Frees pk.
+ */
+static void
+server_replay(struct server *sv, struct parked *pk, int expired)
+{
+	const struct park_req	*r = parked_req(pk);
+	struct server_pkt	 pkt;
+	struct server_reply	 reply;
+	struct txn_resume	 resume;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.transport = r->pr_transport;
+	pkt.src = r->pr_src;
+	pkt.local = r->pr_local;
+	pkt.path = r->pr_path;
+	memset(&reply, 0, sizeof(reply));
+	reply.buf = sv->sv_pbuf;
+	reply.cap = SERVER_PBUF;
+	memset(&resume, 0, sizeof(resume));
+	resume.tr_op = parked_op(pk);
+	resume.tr_alloc_id = r->pr_id;
+	resume.tr_expired = expired;
+	server_serve(sv, &pkt, r->pr_msg, r->pr_len, &reply, &resume);
+	if (reply.len > 0)
+		path_send(pkt.path, pkt.src, pkt.local, reply.buf, reply.len);
+	store_op_cancel(resume.tr_op);
+	parked_free(pk);
+}
+
+void
+server_wake(struct server *sv, const void *tag)
+{
+	struct parked	*pk, *next;
+
+	/* Serving may park anew: the woken ones are out of the queue. */
+	for (pk = park_take(sv->sv_park, tag); pk != NULL; pk = next) {
+		next = parked_next(pk);
+		server_replay(sv, pk, 0);
+	}
+}
+
+void
+server_tick(struct server *sv)
+{
+	struct parked	*pk, *next;
+
+	for (pk = park_take_expired(sv->sv_park, sv->sv_now); pk != NULL;
+	    pk = next) {
+		next = parked_next(pk);
+		server_replay(sv, pk, 1);
+	}
+}
+
+void
+server_path_closed(struct server *sv, struct path *path,
+    const struct sockaddr *client, const struct sockaddr *local)
+{
+	struct alloc	*a;
+
+	if (sv->sv_allocs != NULL && (a = alloc_find(sv->sv_allocs,
+	    path->p_transport, client, local)) != NULL && a->a_path == path)
+		server_alloc_end(sv, a, 0);
+	park_drop_path(sv->sv_park, path);
 }

@@ -29,7 +29,7 @@ struct stats;
 struct store;
 struct store_realm;
 struct turnd_conf;
-struct parked;
+struct park;
 
 /* Where a message came from, and what the listener can offer. */
 struct server_pkt {
@@ -101,11 +101,9 @@ struct server {
 	/* the store: the worker's, and the realm's options and rules */
 	struct store		*sv_store;	/* NULL: configuration only */
 	struct store_realm	*sv_realm;	/* one reference held */
-	/* requests waiting for the store (park.c) */
-	TAILQ_HEAD(, parked)	 sv_parked;
-	unsigned int		 sv_nparked;
-	struct parked		*sv_resume;	/* being served again */
-	uint8_t			*sv_pbuf;	/* their answers */
+	/* requests waiting for the store (park.h), and their answers */
+	struct park		*sv_park;
+	uint8_t			*sv_pbuf;
 	/* draining: no new allocations; 300 to an alternate when known */
 	int			 sv_draining;
 	struct sockaddr_storage	 sv_alt[2];	/* IPv4, IPv6; family 0: none */

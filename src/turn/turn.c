@@ -1,13 +1,10 @@
 /*
  * turn.c -- the TURN methods (RFC 8656): Allocate (7.2), Refresh (7.3),
- * CreatePermission (9), ChannelBind (11), Send indications (10) and
- * ChannelData (12) from the client, Data indications and ChannelData to
- * it.  Sockets and timers are the net layer's, reached through
- * struct relay_ops.
+ * CreatePermission (9), ChannelBind (11), and the end of an allocation.
+ * Sockets and timers are the net layer's, reached through struct
+ * relay_ops; the data path is in turn_data.c.
  */
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
@@ -15,6 +12,7 @@
 #include "stun/stun.h"
 #include "turn/alloc.h"
 #include "turn/auth.h"
+#include "turn/park.h"
 #include "turn/policy.h"
 #include "store/store.h"
 #include "turn/quota.h"
@@ -23,6 +21,28 @@
 #include "turn/stats.h"
 
 #define TURN_PEERS_MAX	16	/* XOR-PEER-ADDRESS per CreatePermission */
+
+/* What an Allocate asks for (RFC 8656 7.2), its attributes checked. */
+struct turn_areq {
+	int		 aq_fam[ALLOC_FAMILIES];	/* to relay: AF_INET or
+						 * the one requested, then
+						 * 0 or AF_INET6 */
+	int		 aq_even;	/* EVEN-PORT: 0 none, 1, 2 with R */
+	int		 aq_df;		/* DONT-FRAGMENT */
+	int		 aq_use_token;	/* RESERVATION-TOKEN given */
+	uint64_t	 aq_token;
+	time_t		 aq_life;
+};
+
+/* The quota claimed for a new allocation. */
+struct turn_claim {
+	uint64_t	 cl_id;		/* the allocation id claimed for */
+	int		 cl_store;	/* held in Redis: give it back if the
+					 * allocation is not made */
+};
+
+/* turn_allocate_claim(): the request has been parked or answered. */
+#define TURN_ANSWERED	(-1)
 
 static void	turn_gauge(struct server *, const struct alloc *, int, int);
 
@@ -103,36 +123,39 @@ turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
 	return (0);
 }
 
-/* 401 or 438 with what the client needs to try again (RFC 8489 9.2.4). */
+/*
+ * Keep the request of t until the store answers tag (op: a quota claim
+ * the request holds from now on, for allocation id), to be served again
+ * then (server_wake()) or answered 500 after
+ * store.redis.command_timeout (server_tick()).  A retransmission of a
+ * waiting request gets no answer; 500 when too many wait.
+ */
 static void
-turn_challenge(struct txn *t, int code)
+turn_park(struct txn *t, const void *tag, struct store_op *op, uint64_t id)
 {
-	struct stun_build	b;
-	char			nonce[AUTH_NONCE_MAX];
-	uint8_t			algs[16];
-	size_t			n;
+	struct server		*sv = t->t_sv;
+	const struct server_pkt	*pkt = t->t_pkt;
+	struct park_req		 r;
 
-	if (!server_unauth_allow(t->t_sv, t->t_pkt->src)) {
-		/* a poor reflector: no answer beyond auth.unauth_rate */
-		STATS_INC(t->t_sv->sv_stats, dropped_ratelimited);
-		return;
-	}
-	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
-	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(&b, code, NULL);
-	stun_build_str(&b, STUN_ATTR_REALM, auth_realm(t->t_sv->sv_auth));
-	auth_nonce_make(t->t_sv->sv_auth, t->t_pkt->src, t->t_sv->sv_now,
-	    nonce);
-	stun_build_str(&b, STUN_ATTR_NONCE, nonce);
-	n = auth_pwalgs(algs);
-	stun_build_attr(&b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, n);
-	txn_finish(t, &b);
-	if (t->t_reply->len > 0) {
-		STATS_INC(t->t_sv->sv_stats, error_responses);
-		if (code == STUN_ERR_UNAUTHENTICATED)
-			STATS_INC(t->t_sv->sv_stats, err_401);
-		else
-			STATS_INC(t->t_sv->sv_stats, err_438);
+	memset(&r, 0, sizeof(r));
+	r.pr_transport = pkt->transport;
+	r.pr_src = pkt->src;
+	r.pr_local = pkt->local;
+	r.pr_path = pkt->path;
+	r.pr_msg = t->t_m->raw;
+	r.pr_len = t->t_m->rawlen;
+	r.pr_tag = tag;
+	r.pr_op = op;
+	r.pr_id = id;
+	r.pr_deadline = sv->sv_now + sv->sv_conf->redis_command_timeout + 1;
+	switch (park_put(sv->sv_park, &r)) {
+	case 0:
+		STATS_INC(sv->sv_stats, store_waits);
+		break;
+	case -1:
+		txn_error(t, STUN_ERR_SERVER_ERROR,
+		    "Too many requests waiting");
+		break;
 	}
 }
 
@@ -187,38 +210,194 @@ static void
 turn_redirect(struct txn *t)
 {
 	struct server		*sv = t->t_sv;
-	const struct sockaddr	*alt;
-	struct stun_build	 b;
+	struct txn_extra	 x;
 	int			 fam = t->t_pkt->src->sa_family;
 
-	alt = (const struct sockaddr *)&sv->sv_alt[fam == AF_INET6 ? 1 : 0];
+	memset(&x, 0, sizeof(x));
+	x.tx_alternate = (const struct sockaddr *)
+	    &sv->sv_alt[fam == AF_INET6 ? 1 : 0];
 	STATS_INC(sv->sv_stats, alloc_redirected);
-	if (alt->sa_family == 0) {
+	if (x.tx_alternate->sa_family == 0) {
 		txn_error(t, STUN_ERR_INSUFFICIENT_CAPACITY,
 		    "Server draining");
 		return;
 	}
-	txn_error_build(t, STUN_ERR_TRY_ALTERNATE, "Server draining; use "
-	    "ALTERNATE-SERVER", &b);
-	stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER, alt);
-	txn_error_end(t, &b, STUN_ERR_TRY_ALTERNATE);
+	txn_error_full(t, STUN_ERR_TRY_ALTERNATE, "Server draining; use "
+	    "ALTERNATE-SERVER", &x);
 }
 
+/*
+ * The attributes of an Allocate after REQUESTED-TRANSPORT (RFC 8656
+ * 7.2): EVEN-PORT, RESERVATION-TOKEN, REQUESTED-ADDRESS-FAMILY,
+ * ADDITIONAL-ADDRESS-FAMILY, DONT-FRAGMENT and LIFETIME into *rq.
+ * 0, or 400 (malformed, or a combination 7.2 forbids) or 440 (an
+ * address family we do not know).
+ */
+static int
+turn_allocate_parse(const struct txn *t, struct turn_areq *rq)
+{
+	const struct stun_msg	*m = t->t_m;
+	const struct stun_attr	*ep, *tok, *raf, *aaf;
+	uint8_t			 v;
+	int			 bad;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->aq_fam[0] = AF_INET;
+	rq->aq_df = stun_msg_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
+	ep = stun_msg_find(m, STUN_ATTR_EVEN_PORT);
+	tok = stun_msg_find(m, STUN_ATTR_RESERVATION_TOKEN);
+	raf = stun_msg_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+	aaf = stun_msg_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	/* Combinations RFC 8656 7.2 forbids. */
+	if ((ep != NULL && tok != NULL) || (tok != NULL && raf != NULL) ||
+	    (raf != NULL && aaf != NULL) || (tok != NULL && aaf != NULL))
+		return (STUN_ERR_BAD_REQUEST);
+	if (raf != NULL) {
+		if (stun_attr_get_u8(raf, &v) == -1)
+			return (STUN_ERR_BAD_REQUEST);
+		if ((rq->aq_fam[0] = family_of(v)) == -1)
+			return (STUN_ERR_ADDRESS_FAMILY);
+	}
+	if (aaf != NULL) {
+		if (stun_attr_get_u8(aaf, &v) == -1 || v != STUN_FAMILY_IPV6)
+			return (STUN_ERR_BAD_REQUEST);
+		rq->aq_fam[1] = AF_INET6;
+	}
+	if (ep != NULL) {
+		if (stun_attr_get_u8(ep, &v) == -1)
+			return (STUN_ERR_BAD_REQUEST);
+		rq->aq_even = (v & 0x80) ? 2 : 1;
+	}
+	if (tok != NULL) {
+		if (stun_attr_get_u64(tok, &rq->aq_token) == -1)
+			return (STUN_ERR_BAD_REQUEST);
+		rq->aq_use_token = 1;
+	}
+	rq->aq_life = turn_lifetime(t, &bad);
+	if (bad)
+		return (STUN_ERR_BAD_REQUEST);
+	if (rq->aq_life == 0)
+		rq->aq_life = t->t_sv->sv_conf->relay_default_lifetime;
+	return (0);
+}
+
+/*
+ * The per-user quota for a new allocation: across instances in Redis
+ * first (the request may wait for the answer: parked, and served again
+ * with the claim in t_resume), then this instance's own count.  0 with
+ * *cl filled; 486; or TURN_ANSWERED (parked, or 500 when too many
+ * wait).
+ */
+static int
+turn_allocate_claim(struct txn *t, const struct turn_areq *rq,
+    struct turn_claim *cl)
+{
+	struct server			*sv = t->t_sv;
+	const struct auth_result	*ar = t->t_ar;
+	struct store_op			*op = NULL;
+	enum store_rc			 src;
+
+	memset(cl, 0, sizeof(*cl));
+	if (t->t_resume != NULL && t->t_resume->tr_op != NULL) {
+		op = t->t_resume->tr_op;
+		cl->cl_id = t->t_resume->tr_alloc_id;
+		t->t_resume->tr_op = NULL;
+	} else
+		cl->cl_id = store_alloc_id();
+	if (sv->sv_store != NULL) {
+		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
+		    turn_user_quota(sv), cl->cl_id, sv->sv_now + rq->aq_life,
+		    &op);
+		if (src == STORE_PENDING) {
+			turn_park(t, op, op, cl->cl_id);
+			return (TURN_ANSWERED);
+		}
+		if (src == STORE_FULL)
+			return (STUN_ERR_ALLOCATION_QUOTA);
+		cl->cl_store = src == STORE_OK && store_is_redis(sv->sv_store);
+	}
+	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
+		if (cl->cl_store)
+			store_quota_release(sv->sv_store, ar->ar_quota_id,
+			    cl->cl_id);
+		return (STUN_ERR_ALLOCATION_QUOTA);
+	}
+	return (0);
+}
+
+/*
+ * Make the allocation of t's 5-tuple with the quota of cl: its relayed
+ * address (the reserved socket of a RESERVATION-TOKEN, else a new one;
+ * then the IPv6 one of a dual request, whose failure only leaves
+ * ADDRESS-ERROR-CODE in the answer), its timer, and its mirror in the
+ * store.  0 with *ap set; or the error of the relay (508, 440), after
+ * undoing everything: no allocation, both quota claims given back.
+ */
+static int
+turn_allocate_create(struct txn *t, const struct turn_areq *rq,
+    const struct turn_claim *cl, struct alloc **ap)
+{
+	struct server			*sv = t->t_sv;
+	const struct auth_result	*ar = t->t_ar;
+	struct alloc			*a;
+	uint64_t			 token = rq->aq_token;
+	int				 code, v6err = 0;
+
+	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
+	    t->t_pkt->local);
+	a->a_id = cl->cl_id;
+	a->a_created = sv->sv_now;
+	a->a_lifetime = (int)rq->aq_life;
+	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
+	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
+	a->a_keylen = ar->ar_keylen;
+	a->a_alg = ar->ar_alg;
+	a->a_path = t->t_pkt->path;
+	sv->sv_ops->ro_attach(sv->sv_net, a);
+	if (rq->aq_use_token)
+		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
+	else
+		code = sv->sv_ops->ro_open(sv->sv_net, a, 0, rq->aq_fam[0],
+		    rq->aq_even, rq->aq_df, &token);
+	if (code == 0 && rq->aq_fam[1] != 0 &&
+	    sv->sv_ops->ro_open(sv->sv_net, a, 1, rq->aq_fam[1], 0, rq->aq_df,
+	    NULL) != 0)
+		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
+	if (code != 0) {
+		sv->sv_ops->ro_close(sv->sv_net, a, -1);
+		quota_release(sv->sv_quota, a->a_quota_id);
+		if (cl->cl_store)
+			store_quota_release(sv->sv_store, a->a_quota_id,
+			    cl->cl_id);
+		alloc_free(sv->sv_allocs, a);
+		return (code);
+	}
+	a->a_expires = sv->sv_now + rq->aq_life;
+	sv->sv_ops->ro_timer(sv->sv_net, a);
+	STATS_INC(sv->sv_stats, alloc_created);
+	turn_gauge(sv, a, -1, 1);
+	turn_mirror(sv, a, STORE_EV_NEW);
+
+	memcpy(a->a_tid, t->t_m->tid, sizeof(a->a_tid));
+	a->a_v6err = v6err;
+	a->a_token = rq->aq_even == 2 ? token : 0;
+	*ap = a;
+	return (0);
+}
+
+/*
+ * Allocate (RFC 8656 7.2) on the 5-tuple of t, whose allocation a is
+ * (NULL: none yet): check, claim the quota, create.
+ */
 static void
 turn_allocate(struct txn *t, struct alloc *a)
 {
 	struct server		*sv = t->t_sv;
-	const struct stun_msg	*m = t->t_m;
-	const struct stun_attr	*rt, *ep, *tok, *raf, *aaf;
-	const struct auth_result *ar = t->t_ar;
-	int			 fam[ALLOC_FAMILIES] = { AF_INET, 0 };
-	int			 even = 0, df, bad, code = 0, v6err = 0;
+	const struct stun_attr	*rt;
+	struct turn_areq	 rq;
+	struct turn_claim	 cl;
 	uint8_t			 v;
-	uint64_t		 token = 0, id;
-	time_t			 life;
-	struct store_op		*op = NULL;
-	enum store_rc		 src;
-	int			 claimed = 0;
+	int			 code;
 
 	if (a != NULL) {
 		/*
@@ -226,15 +405,15 @@ turn_allocate(struct txn *t, struct alloc *a)
 		 * this allocation (its answer was lost) gets that answer
 		 * again; anything else on the 5-tuple gets 437.
 		 */
-		if (memcmp(a->a_tid, m->tid, sizeof(a->a_tid)) == 0 &&
-		    strcmp(a->a_user, ar->ar_user) == 0 && a->a_expires >
-		    sv->sv_now)
+		if (memcmp(a->a_tid, t->t_m->tid, sizeof(a->a_tid)) == 0 &&
+		    strcmp(a->a_user, t->t_ar->ar_user) == 0 &&
+		    a->a_expires > sv->sv_now)
 			turn_allocate_ok(t, a, a->a_expires - sv->sv_now);
 		else
 			txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
 		return;
 	}
-	rt = stun_msg_find(m, STUN_ATTR_REQUESTED_TRANSPORT);
+	rt = stun_msg_find(t->t_m, STUN_ATTR_REQUESTED_TRANSPORT);
 	if (rt == NULL || stun_attr_get_u8(rt, &v) == -1) {
 		txn_error(t, STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT");
 		return;
@@ -243,128 +422,24 @@ turn_allocate(struct txn *t, struct alloc *a)
 		txn_error(t, STUN_ERR_UNSUPPORTED_TRANSPORT, NULL);
 		return;
 	}
-	df = stun_msg_find(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
-	ep = stun_msg_find(m, STUN_ATTR_EVEN_PORT);
-	tok = stun_msg_find(m, STUN_ATTR_RESERVATION_TOKEN);
-	raf = stun_msg_find(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
-	aaf = stun_msg_find(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
-	/* Combinations RFC 8656 7.2 forbids. */
-	if ((ep != NULL && tok != NULL) || (tok != NULL && raf != NULL) ||
-	    (raf != NULL && aaf != NULL) || (tok != NULL && aaf != NULL)) {
-		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
+	if ((code = turn_allocate_parse(t, &rq)) != 0) {
+		txn_error(t, code, NULL);
 		return;
 	}
-	if (raf != NULL) {
-		if (stun_attr_get_u8(raf, &v) == -1) {
-			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-			return;
-		}
-		if ((fam[0] = family_of(v)) == -1) {
-			txn_error(t, STUN_ERR_ADDRESS_FAMILY, NULL);
-			return;
-		}
-	}
-	if (aaf != NULL) {
-		if (stun_attr_get_u8(aaf, &v) == -1 ||
-		    v != STUN_FAMILY_IPV6) {
-			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-			return;
-		}
-		fam[1] = AF_INET6;
-	}
-	if (ep != NULL) {
-		if (stun_attr_get_u8(ep, &v) == -1) {
-			txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-			return;
-		}
-		even = (v & 0x80) ? 2 : 1;
-	}
-	if (tok != NULL && stun_attr_get_u64(tok, &token) == -1) {
-		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-		return;
-	}
-	life = turn_lifetime(t, &bad);
-	if (bad) {
-		txn_error(t, STUN_ERR_BAD_REQUEST, NULL);
-		return;
-	}
-	if (life == 0)
-		life = sv->sv_conf->relay_default_lifetime;
-
 	if (sv->sv_draining) {
 		turn_redirect(t);
 		return;
 	}
-
-	/*
-	 * The per-user quota: across instances in Redis first (this may
-	 * wait for its answer), then this instance's own count.
-	 */
-	if (sv->sv_resume != NULL && sv->sv_resume->pk_op != NULL) {
-		op = sv->sv_resume->pk_op;
-		id = sv->sv_resume->pk_alloc_id;
-		sv->sv_resume->pk_op = NULL;
-	} else
-		id = store_alloc_id();
-	if (sv->sv_store != NULL) {
-		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
-		    turn_user_quota(sv), id, sv->sv_now + life, &op);
-		if (src == STORE_PENDING) {
-			if (server_park(t, op, op, id) == -1)
-				txn_error(t, STUN_ERR_SERVER_ERROR,
-				    "Too many requests waiting");
-			return;
-		}
-		if (src == STORE_FULL) {
-			txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
-			return;
-		}
-		claimed = src == STORE_OK && store_is_redis(sv->sv_store);
-	}
-	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
-		if (claimed)
-			store_quota_release(sv->sv_store, ar->ar_quota_id, id);
-		txn_error(t, STUN_ERR_ALLOCATION_QUOTA, NULL);
+	if ((code = turn_allocate_claim(t, &rq, &cl)) != 0) {
+		if (code != TURN_ANSWERED)
+			txn_error(t, code, NULL);
 		return;
 	}
-	a = alloc_new(sv->sv_allocs, t->t_pkt->transport, t->t_pkt->src,
-	    t->t_pkt->local);
-	a->a_id = id;
-	a->a_created = sv->sv_now;
-	a->a_lifetime = (int)life;
-	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
-	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
-	a->a_keylen = ar->ar_keylen;
-	a->a_alg = ar->ar_alg;
-	a->a_path = t->t_pkt->path;
-	sv->sv_ops->ro_attach(sv->sv_net, a);
-	if (tok != NULL)
-		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
-	else
-		code = sv->sv_ops->ro_open(sv->sv_net, a, 0, fam[0], even, df,
-		    &token);
-	if (code == 0 && fam[1] != 0 &&
-	    sv->sv_ops->ro_open(sv->sv_net, a, 1, fam[1], 0, df, NULL) != 0)
-		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
-	if (code != 0) {
-		sv->sv_ops->ro_close(sv->sv_net, a, -1);
-		quota_release(sv->sv_quota, a->a_quota_id);
-		if (claimed)
-			store_quota_release(sv->sv_store, a->a_quota_id, id);
-		alloc_free(sv->sv_allocs, a);
+	if ((code = turn_allocate_create(t, &rq, &cl, &a)) != 0) {
 		txn_error(t, code, NULL);
 		return;
 	}
-	a->a_expires = sv->sv_now + life;
-	sv->sv_ops->ro_timer(sv->sv_net, a);
-	STATS_INC(sv->sv_stats, alloc_created);
-	turn_gauge(sv, a, -1, 1);
-	turn_mirror(sv, a, STORE_EV_NEW);
-
-	memcpy(a->a_tid, t->t_m->tid, sizeof(a->a_tid));
-	a->a_v6err = v6err;
-	a->a_token = even == 2 ? token : 0;
-	turn_allocate_ok(t, a, life);
+	turn_allocate_ok(t, a, rq.aq_life);
 }
 
 static void
@@ -569,7 +644,7 @@ turn_request(struct txn *t)
 	struct alloc		*a;
 	int			 code;
 
-	if (sv->sv_resume != NULL && sv->sv_resume->pk_expired) {
+	if (t->t_resume != NULL && t->t_resume->tr_expired) {
 		txn_error(t, STUN_ERR_SERVER_ERROR, TURN_STORE_DOWN);
 		return;
 	}
@@ -586,13 +661,7 @@ turn_request(struct txn *t)
 	    &ar);
 	turn_count_auth(sv, t->t_m, code);
 	if (code == AUTH_PENDING) {
-		if (server_park(t, al.al_tag, NULL, 0) == -1)
-			txn_error(t, STUN_ERR_SERVER_ERROR,
-			    "Too many requests waiting");
-		return;
-	}
-	if (code == STUN_ERR_UNAUTHENTICATED || code == STUN_ERR_STALE_NONCE) {
-		turn_challenge(t, code);
+		turn_park(t, al.al_tag, NULL, 0);
 		return;
 	}
 	if (code != 0) {
@@ -626,141 +695,6 @@ turn_request(struct txn *t)
 		turn_channel_bind(t, a);
 		break;
 	}
-}
-
-/*
- * relay.max_bps: bytes per second per allocation, both directions
- * together, counted in one-second windows.  1 if len may pass.
- */
-static int
-turn_bw_ok(struct server *sv, struct alloc *a, size_t len)
-{
-	uint64_t	max = (uint64_t)sv->sv_conf->relay_max_bps;
-
-	if (sv->sv_realm != NULL && sv->sv_realm->sr_max_bps >= 0)
-		max = (uint64_t)sv->sv_realm->sr_max_bps;
-
-	if (max == 0)
-		return (1);
-	if (a->a_bw_sec != sv->sv_now) {
-		a->a_bw_sec = sv->sv_now;
-		a->a_bw_bytes = 0;
-	}
-	if (a->a_bw_bytes + len > max) {
-		STATS_INC(sv->sv_stats, dropped_bandwidth);
-		return (0);
-	}
-	a->a_bw_bytes += len;
-	return (1);
-}
-
-/* Client to peer, after the checks both data paths share. */
-static void
-turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
-    const uint8_t *data, size_t len)
-{
-	if (!policy_peer_allowed_rules(sv->sv_policy, sv->sv_realm, peer)) {
-		STATS_INC(sv->sv_stats, dropped_denied_peer);
-		return;
-	}
-	if (!perm_check(a, peer, sv->sv_now)) {
-		STATS_INC(sv->sv_stats, dropped_no_perm);
-		return;
-	}
-	if (!turn_bw_ok(sv, a, len))
-		return;
-	sv->sv_ops->ro_to_peer(sv->sv_net, a, peer, data, len);
-	a->a_pkts_out++;
-	a->a_bytes_out += len;
-	STATS_INC(sv->sv_stats, relay_pkts_out);
-	STATS_ADD(sv->sv_stats, relay_bytes_out, len);
-}
-
-/* Send indication (RFC 8656 10.2): no answer, whatever happens. */
-void
-turn_send_indication(struct server *sv, const struct server_pkt *pkt,
-    const struct stun_msg *m)
-{
-	const struct stun_attr	*pa, *da;
-	struct sockaddr_storage	 peer;
-	struct alloc		*a;
-
-	a = alloc_find(sv->sv_allocs, pkt->transport, pkt->src, pkt->local);
-	if (a == NULL) {
-		STATS_INC(sv->sv_stats, dropped_no_alloc);
-		return;
-	}
-	pa = stun_msg_find(m, STUN_ATTR_XOR_PEER_ADDRESS);
-	da = stun_msg_find(m, STUN_ATTR_DATA);
-	if (pa == NULL || da == NULL ||
-	    stun_attr_get_xaddr(pa, m->tid, &peer) == -1) {
-		STATS_INC(sv->sv_stats, dropped_malformed);
-		return;
-	}
-	turn_to_peer(sv, a, (struct sockaddr *)&peer, da->val, da->len);
-}
-
-void
-server_chandata(struct server *sv, const struct server_pkt *pkt,
-    const uint8_t *msg, size_t len)
-{
-	struct stun_chan	 cd;
-	struct alloc		*a;
-	const struct chan	*c;
-
-	if (stun_chan_parse(msg, len, &cd) == -1) {
-		STATS_INC(sv->sv_stats, dropped_malformed);
-		return;
-	}
-	if (sv->sv_allocs == NULL || (a = alloc_find(sv->sv_allocs,
-	    pkt->transport, pkt->src, pkt->local)) == NULL) {
-		STATS_INC(sv->sv_stats, dropped_no_alloc);
-		return;
-	}
-	if ((c = chan_by_num(a, cd.chan, sv->sv_now)) == NULL) {
-		STATS_INC(sv->sv_stats, dropped_chandata);
-		return;
-	}
-	turn_to_peer(sv, a, (const struct sockaddr *)&c->ch_peer, cd.data,
-	    cd.len);
-}
-
-size_t
-server_from_peer(struct server *sv, struct alloc *a,
-    const struct sockaddr *peer, size_t len, int pad,
-    uint8_t head[SERVER_HEAD_MAX], size_t *padlen)
-{
-	const struct chan	*c;
-	struct stun_build	 b;
-	uint8_t			 tid[STUN_TID_LEN];
-	size_t			 n;
-
-	if (!perm_check(a, peer, sv->sv_now)) {
-		STATS_INC(sv->sv_stats, dropped_no_perm);
-		return (0);
-	}
-	if (len > 0xFFFF || !turn_bw_ok(sv, a, len))
-		return (0);
-	if ((c = chan_by_peer(a, peer, sv->sv_now)) != NULL) {
-		stun_chan_hdr(head, c->ch_num, (uint16_t)len);
-		n = STUN_CHAN_HDR_LEN;
-		*padlen = pad ? (4 - len % 4) % 4 : 0;
-	} else {
-		/* Data indication (10.3); the id only has to be unique-ish */
-		memcpy(tid, &a->a_id, 8);
-		memcpy(tid + 8, &a->a_pkts_in, 4);
-		stun_build_init(&b, head, SERVER_HEAD_MAX,
-		    STUN_TYPE(STUN_METHOD_DATA, STUN_CLASS_INDICATION), tid);
-		stun_build_xaddr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
-		if ((n = stun_build_finish_tail(&b, STUN_ATTR_DATA, len)) == 0)
-			return (0);
-		*padlen = (4 - len % 4) % 4;
-	}
-	a->a_pkts_in++;
-	a->a_bytes_in += len;
-	STATS_INC(sv->sv_stats, relay_pkts_in);
-	STATS_ADD(sv->sv_stats, relay_bytes_in, len);
-	return (n);
 }
 
 void

@@ -1,0 +1,152 @@
+/*
+ * turn_data.c -- the TURN data path (RFC 8656): Send indications (10.2)
+ * and ChannelData (12.4) from the client to a peer, Data indications
+ * (10.3) and ChannelData from a peer to the client, with the permission,
+ * peer policy and relay.max_bps checks both directions share.
+ */
+
+#include <string.h>
+
+#include "conf/conf.h"
+#include "stun/stun.h"
+#include "store/store.h"
+#include "turn/alloc.h"
+#include "turn/policy.h"
+#include "turn/server.h"
+#include "turn/server_int.h"
+#include "turn/stats.h"
+
+/*
+ * relay.max_bps: bytes per second per allocation, both directions
+ * together, counted in one-second windows.  1 if len may pass.
+ */
+static int
+turn_bw_ok(struct server *sv, struct alloc *a, size_t len)
+{
+	uint64_t	max = (uint64_t)sv->sv_conf->relay_max_bps;
+
+	if (sv->sv_realm != NULL && sv->sv_realm->sr_max_bps >= 0)
+		max = (uint64_t)sv->sv_realm->sr_max_bps;
+
+	if (max == 0)
+		return (1);
+	if (a->a_bw_sec != sv->sv_now) {
+		a->a_bw_sec = sv->sv_now;
+		a->a_bw_bytes = 0;
+	}
+	if (a->a_bw_bytes + len > max) {
+		STATS_INC(sv->sv_stats, dropped_bandwidth);
+		return (0);
+	}
+	a->a_bw_bytes += len;
+	return (1);
+}
+
+/* Client to peer, after the checks both data paths share. */
+static void
+turn_to_peer(struct server *sv, struct alloc *a, const struct sockaddr *peer,
+    const uint8_t *data, size_t len)
+{
+	if (!policy_peer_allowed_rules(sv->sv_policy, sv->sv_realm, peer)) {
+		STATS_INC(sv->sv_stats, dropped_denied_peer);
+		return;
+	}
+	if (!perm_check(a, peer, sv->sv_now)) {
+		STATS_INC(sv->sv_stats, dropped_no_perm);
+		return;
+	}
+	if (!turn_bw_ok(sv, a, len))
+		return;
+	sv->sv_ops->ro_to_peer(sv->sv_net, a, peer, data, len);
+	a->a_pkts_out++;
+	a->a_bytes_out += len;
+	STATS_INC(sv->sv_stats, relay_pkts_out);
+	STATS_ADD(sv->sv_stats, relay_bytes_out, len);
+}
+
+/* Send indication (RFC 8656 10.2): no answer, whatever happens. */
+void
+turn_send_indication(struct server *sv, const struct server_pkt *pkt,
+    const struct stun_msg *m)
+{
+	const struct stun_attr	*pa, *da;
+	struct sockaddr_storage	 peer;
+	struct alloc		*a;
+
+	a = alloc_find(sv->sv_allocs, pkt->transport, pkt->src, pkt->local);
+	if (a == NULL) {
+		STATS_INC(sv->sv_stats, dropped_no_alloc);
+		return;
+	}
+	pa = stun_msg_find(m, STUN_ATTR_XOR_PEER_ADDRESS);
+	da = stun_msg_find(m, STUN_ATTR_DATA);
+	if (pa == NULL || da == NULL ||
+	    stun_attr_get_xaddr(pa, m->tid, &peer) == -1) {
+		STATS_INC(sv->sv_stats, dropped_malformed);
+		return;
+	}
+	turn_to_peer(sv, a, (struct sockaddr *)&peer, da->val, da->len);
+}
+
+void
+server_chandata(struct server *sv, const struct server_pkt *pkt,
+    const uint8_t *msg, size_t len)
+{
+	struct stun_chan	 cd;
+	struct alloc		*a;
+	const struct chan	*c;
+
+	if (stun_chan_parse(msg, len, &cd) == -1) {
+		STATS_INC(sv->sv_stats, dropped_malformed);
+		return;
+	}
+	if (sv->sv_allocs == NULL || (a = alloc_find(sv->sv_allocs,
+	    pkt->transport, pkt->src, pkt->local)) == NULL) {
+		STATS_INC(sv->sv_stats, dropped_no_alloc);
+		return;
+	}
+	if ((c = chan_by_num(a, cd.chan, sv->sv_now)) == NULL) {
+		STATS_INC(sv->sv_stats, dropped_chandata);
+		return;
+	}
+	turn_to_peer(sv, a, (const struct sockaddr *)&c->ch_peer, cd.data,
+	    cd.len);
+}
+
+size_t
+server_from_peer(struct server *sv, struct alloc *a,
+    const struct sockaddr *peer, size_t len, int pad,
+    uint8_t head[SERVER_HEAD_MAX], size_t *padlen)
+{
+	const struct chan	*c;
+	struct stun_build	 b;
+	uint8_t			 tid[STUN_TID_LEN];
+	size_t			 n;
+
+	if (!perm_check(a, peer, sv->sv_now)) {
+		STATS_INC(sv->sv_stats, dropped_no_perm);
+		return (0);
+	}
+	if (len > 0xFFFF || !turn_bw_ok(sv, a, len))
+		return (0);
+	if ((c = chan_by_peer(a, peer, sv->sv_now)) != NULL) {
+		stun_chan_hdr(head, c->ch_num, (uint16_t)len);
+		n = STUN_CHAN_HDR_LEN;
+		*padlen = pad ? (4 - len % 4) % 4 : 0;
+	} else {
+		/* Data indication (10.3); the id only has to be unique-ish */
+		memcpy(tid, &a->a_id, 8);
+		memcpy(tid + 8, &a->a_pkts_in, 4);
+		stun_build_init(&b, head, SERVER_HEAD_MAX,
+		    STUN_TYPE(STUN_METHOD_DATA, STUN_CLASS_INDICATION), tid);
+		stun_build_xaddr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+		if ((n = stun_build_finish_tail(&b, STUN_ATTR_DATA, len)) == 0)
+			return (0);
+		*padlen = (4 - len % 4) % 4;
+	}
+	a->a_pkts_in++;
+	a->a_bytes_in += len;
+	STATS_INC(sv->sv_stats, relay_pkts_in);
+	STATS_ADD(sv->sv_stats, relay_bytes_in, len);
+	return (n);
+}

@@ -1,0 +1,151 @@
+/*
+ * txn.c -- the answers to a request (RFC 8489 6.3): success responses
+ * begun, every response's trailer (SOFTWARE, integrity, FINGERPRINT:
+ * 14.5-14.7, 14.14), and the one builder of error responses, with the
+ * challenge attributes of 401 and 438 (9.2.4) and their rate limit.
+ */
+
+#include <string.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "conf/conf.h"
+#include "stun/stun.h"
+#include "turn/auth.h"
+#include "turn/server.h"
+#include "turn/stats.h"
+#include "turn/txn.h"
+
+void
+txn_success(struct txn *t, struct stun_build *b)
+{
+	stun_build_init(b, t->t_reply->buf, t->t_reply->cap,
+	    STUN_TYPE(t->t_m->method, STUN_CLASS_SUCCESS), t->t_m->tid);
+}
+
+/*
+ * SOFTWARE; MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the
+ * request's key when it was authenticated (RFC 8489 9.2.4: the response
+ * uses the same algorithm); FINGERPRINT if the request carried one.
+ */
+void
+txn_finish(struct txn *t, struct stun_build *b)
+{
+	const char			*sw = t->t_sv->sv_conf->software;
+	const struct auth_result	*ar = t->t_ar;
+
+	if (sw != NULL && *sw != '\0')
+		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
+	if (ar != NULL) {
+		if (ar->ar_sha256_mi)
+			stun_build_integrity_sha256(b, ar->ar_key,
+			    ar->ar_keylen);
+		else
+			stun_build_integrity(b, ar->ar_key, ar->ar_keylen);
+	}
+	if (t->t_m->fp_idx >= 0)
+		stun_build_fingerprint(b);
+	t->t_reply->len = stun_build_finish(b);
+	t->t_reply->change = 0;
+	t->t_reply->port = 0;
+}
+
+static void
+txn_count_error(struct stats *st, int code)
+{
+	STATS_INC(st, error_responses);
+	switch (code) {
+#define ERR_CASE(n)	case n: STATS_INC(st, err_##n); break;
+	ERR_CASE(400) ERR_CASE(401) ERR_CASE(403) ERR_CASE(420)
+	ERR_CASE(437) ERR_CASE(438) ERR_CASE(440) ERR_CASE(441)
+	ERR_CASE(300) ERR_CASE(442) ERR_CASE(443) ERR_CASE(486)
+	ERR_CASE(500) ERR_CASE(508)
+#undef ERR_CASE
+	}
+}
+
+/*
+ * May this source get another 401 or 438 this second (auth.unauth_rate)?
+ * A fixed table of per-second counters indexed by a hash of the IP: no
+ * state grows with the number of sources; two IPs that share a slot take
+ * turns owning it.
+ */
+static int
+txn_unauth_allow(struct server *sv, const struct sockaddr *src)
+{
+	struct server_ratelimit	*rl = sv->sv_rl;
+	struct rl_slot		*sl;
+	uint32_t		 h;
+	int			 rate = sv->sv_conf->auth_unauth_rate;
+
+	if (rate == 0 || rl == NULL)
+		return (1);
+	h = addr_hash_ip(src, rl->rl_seed);
+	sl = &rl->rl_slot[h % RL_SLOTS];
+	if (sl->sl_key != h || sl->sl_sec != sv->sv_now) {
+		sl->sl_key = h;
+		sl->sl_sec = sv->sv_now;
+		sl->sl_count = 0;
+	}
+	if (sl->sl_count >= (uint32_t)rate)
+		return (0);
+	sl->sl_count++;
+	return (1);
+}
+
+/* REALM, a fresh NONCE, PASSWORD-ALGORITHMS (RFC 8489 9.2.4, 14.11). */
+static void
+txn_challenge(struct txn *t, struct stun_build *b)
+{
+	const struct auth	*auth = t->t_sv->sv_auth;
+	char			 nonce[AUTH_NONCE_MAX];
+	uint8_t			 algs[16];
+	size_t			 n;
+
+	stun_build_str(b, STUN_ATTR_REALM, auth_realm(auth));
+	auth_nonce_make(auth, t->t_pkt->src, t->t_sv->sv_now, nonce);
+	stun_build_str(b, STUN_ATTR_NONCE, nonce);
+	n = auth_pwalgs(algs);
+	stun_build_attr(b, STUN_ATTR_PASSWORD_ALGORITHMS, algs, n);
+}
+
+void
+txn_error_full(struct txn *t, int code, const char *reason,
+    const struct txn_extra *x)
+{
+	struct stun_build	b;
+	char			addr[ADDR_STRLEN];
+	int			challenge;
+
+	challenge = code == STUN_ERR_UNAUTHENTICATED ||
+	    code == STUN_ERR_STALE_NONCE;
+	if (challenge && !txn_unauth_allow(t->t_sv, t->t_pkt->src)) {
+		/* a poor reflector: no answer beyond auth.unauth_rate */
+		STATS_INC(t->t_sv->sv_stats, dropped_ratelimited);
+		return;
+	}
+	if (log_enabled(LOG_LVL_DEBUG))
+		log_debug("%s %s: error %d %s",
+		    addr_fmt(t->t_pkt->src, addr, sizeof(addr)),
+		    stun_method_name(t->t_m->method), code,
+		    reason != NULL ? reason : stun_err_reason(code));
+	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
+	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
+	stun_build_error(&b, code, reason);
+	if (challenge)
+		txn_challenge(t, &b);
+	if (x != NULL && x->tx_nunknown > 0)
+		stun_build_unknown(&b, x->tx_unknown, x->tx_nunknown);
+	if (x != NULL && x->tx_alternate != NULL)
+		stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER,
+		    x->tx_alternate);
+	txn_finish(t, &b);
+	if (t->t_reply->len > 0)
+		txn_count_error(t->t_sv->sv_stats, code);
+}
+
+void
+txn_error(struct txn *t, int code, const char *reason)
+{
+	txn_error_full(t, code, reason, NULL);
+}

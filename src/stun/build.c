@@ -14,8 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "stun/bytes.h"
 #include "stun/stun.h"
 
@@ -269,19 +267,14 @@ static void
 stun_build_hmac(struct stun_build *b, uint16_t type, const char *md,
     const uint8_t *key, size_t keylen, size_t maclen)
 {
-	static const uint8_t	 nokey[1];
-	uint8_t			*p;
-	size_t			 got = 0;
+	struct iovec	 iov;
+	uint8_t		*p;
 
 	if ((p = stun_build_reserve(b, type, maclen)) == NULL)
 		return;
-	if (key == NULL || keylen == 0) {
-		key = nokey;
-		keylen = 0;
-	}
-	if (EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, key, keylen, b->buf,
-	    (size_t)(p - STUN_ATTR_HDR_LEN - b->buf), p, maclen, &got) ==
-	    NULL || got != maclen)
+	iov.iov_base = b->buf;
+	iov.iov_len = (size_t)(p - STUN_ATTR_HDR_LEN - b->buf);
+	if (stun_hmac(md, key, keylen, &iov, 1, p, maclen) == -1)
 		b->err = 1;
 }
 

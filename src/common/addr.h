@@ -15,6 +15,18 @@
 
 #define ADDR_STRLEN	64	/* "[" INET6_ADDRSTRLEN "]:65535" and NUL */
 
+/*
+ * An IPv4 or IPv6 socket address in 28 bytes rather than the 128 of a
+ * struct sockaddr_storage: what allocations, permissions, channels and
+ * the batches keep.  Copy in with addr_len() bytes; sa is the view every
+ * addr_*() function takes.
+ */
+union addr_in46 {
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
 struct cidr {
 	int		c_family;	/* AF_INET or AF_INET6 */
 	uint8_t		c_addr[16];	/* network bytes, masked */

@@ -48,12 +48,6 @@
 #define RIO_GSO_BYTES	65000	/* a GSO send's payload */
 #define RIO_GSO_SEG_MAX	1452	/* no segment that a 1500 MTU fragments */
 
-union rio_addr {
-	struct sockaddr		 sa;
-	struct sockaddr_in	 sin;
-	struct sockaddr_in6	 sin6;
-};
-
 /*
  * A message on its way to a client: one datagram, or o_nseg datagrams of
  * one allocation: on a socket of the path's own, datagrams of the same
@@ -65,8 +59,8 @@ union rio_addr {
 struct rio_out {
 	const void		*o_key;		/* the allocation */
 	struct path		*o_path;
-	union rio_addr		 o_to;
-	union rio_addr		 o_from;	/* when o_us is a wildcard */
+	union addr_in46		 o_to;
+	union addr_in46		 o_from;	/* when o_us is a wildcard */
 	size_t			 o_hlen, o_len, o_pad;
 	unsigned int		 o_nseg, o_per;
 	union {
@@ -85,7 +79,7 @@ struct rio {
 	int			 rio_pfd[RIO_PEERQ];
 	struct mmsghdr		 rio_pmsg[RIO_PEERQ];
 	struct iovec		 rio_piov[RIO_PEERQ];	/* one per datagram */
-	union rio_addr		 rio_paddr[RIO_PEERQ];
+	union addr_in46		 rio_paddr[RIO_PEERQ];
 	union {
 		struct cmsghdr	 align;
 		uint8_t		 buf[SOCK_GSO_SPACE];

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/addr.h"
 #include "stun/stun.h"
 #include "turn/server.h"
 
@@ -30,33 +31,26 @@
 					 * something else (RFC 8656 11) */
 #define ALLOC_FAMILIES		2	/* one relayed address per family */
 
-/* A peer's address: IPv4 or IPv6, in 28 bytes rather than 128. */
-union peer_addr {
-	struct sockaddr		 sa;
-	struct sockaddr_in	 sin;
-	struct sockaddr_in6	 sin6;
-};
-
 struct perm {
-	union peer_addr		 p_peer;	/* IP only; port ignored */
+	union addr_in46		 p_peer;	/* IP only; port ignored */
 	time_t			 p_expires;
 };
 
 struct chan {
 	uint16_t		 ch_num;
-	union peer_addr		 ch_peer;	/* IP and port */
+	union addr_in46		 ch_peer;	/* IP and port */
 	time_t			 ch_expires;
 };
 
 struct alloc {
 	LIST_ENTRY(alloc)	 a_hash;
 	enum transport		 a_transport;
-	union peer_addr		 a_client;	/* 5-tuple: client side */
-	union peer_addr		 a_local;	/* 5-tuple: server side */
+	union addr_in46		 a_client;	/* 5-tuple: client side */
+	union addr_in46		 a_local;	/* 5-tuple: server side */
 	uint64_t		 a_id;
 
 	/* relayed addresses; family 0 unused when ss_family is 0 */
-	union peer_addr		 a_relay[ALLOC_FAMILIES];
+	union addr_in46		 a_relay[ALLOC_FAMILIES];
 	time_t			 a_expires;
 
 	/* grown on demand up to ALLOC_PERMS_MAX / ALLOC_CHANS_MAX: most

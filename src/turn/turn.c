@@ -73,7 +73,7 @@ relay_idx(const struct alloc *a, int family)
 /* relay.external of the bound address's family, with its port (1:1 NAT). */
 static void
 relay_advertised(const struct turnd_conf *conf,
-    const union peer_addr *bound, struct sockaddr_storage *out)
+    const union addr_in46 *bound, struct sockaddr_storage *out)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out, bound, sizeof(*bound));

@@ -4,7 +4,7 @@
 # over 900 lines.  Prints what is over; exit status 1 if anything is.
 cd "$(dirname "$0")/.." || exit 1
 bad=0
-for f in $(git ls-files 'src/*.c' 'src/*.h'); do
+for f in $(find src -name "*.[ch]" | sort); do
 	n=$(wc -l < "$f")
 	if [ "$n" -gt 900 ]; then
 		echo "$f: $n lines (over 900)"

@@ -60,7 +60,7 @@ struct rio_out {
 	const void		*o_key;		/* the allocation */
 	struct path		*o_path;
 	union addr_in46		 o_to;
-	union addr_in46		 o_from;	/* when o_us is a wildcard */
+	union addr_in46		 o_from;	/* when the path is a wildcard */
 	size_t			 o_hlen, o_len, o_pad;
 	unsigned int		 o_nseg, o_per;
 	union {

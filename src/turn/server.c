@@ -95,6 +95,15 @@ server_set_realm(struct server *sv, struct store_realm *sr)
 	store_realm_unref(old);
 }
 
+void
+server_set_conf(struct server *sv, const struct turnd_conf *conf,
+    const struct auth *auth, const struct policy *policy)
+{
+	sv->sv_conf = conf;
+	sv->sv_auth = auth;
+	sv->sv_policy = policy;
+}
+
 /*
  * May this source get another 401 or 438 this second (auth.unauth_rate)?
  * A fixed table of per-second counters indexed by a hash of the IP: no

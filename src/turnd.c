@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 #include <openssl/rand.h>
 
+#include "admin/admin.h"
 #include "admin/control.h"
 #include "admin/metrics.h"
 #include "common/addr.h"
@@ -185,7 +186,7 @@ stats_log(struct turnd *td)
 	size_t		 n;
 	int		 r;
 
-	turnd_stats(td, &sum);
+	admin_stats(td, &sum);
 	n = (size_t)snprintf(line, sizeof(line), "stats:");
 #define STATS_FMT(name)							\
 	r = snprintf(line + n, sizeof(line) - n, " %s=%llu", #name,	\
@@ -212,7 +213,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stats_log(td);
 		break;
 	case SIGHUP:
-		turnd_reload_log(td);
+		admin_reload_log(td);
 		break;
 	}
 }
@@ -294,7 +295,7 @@ store_realm_cb(void *arg, struct store_realm *sr)
 
 	td->td_realm_uq = sr->sr_user_quota;
 	td->td_realm_tq = sr->sr_total_quota;
-	turnd_quota_limits(td);
+	admin_quota_limits(td);
 	for (i = 0; i < td->td_nworkers; i++) {
 		store_realm_ref(sr);
 		worker_post_realm(td->td_workers[i], sr);
@@ -306,13 +307,13 @@ store_realm_cb(void *arg, struct store_realm *sr)
 static unsigned int
 store_count_cb(void *arg)
 {
-	return (turnd_allocations(arg));
+	return (admin_allocations(arg));
 }
 
 static void
 metrics_stats_cb(void *arg, struct stats *sum)
 {
-	turnd_stats(arg, sum);
+	admin_stats(arg, sum);
 }
 
 static unsigned int
@@ -580,12 +581,10 @@ main(int argc, char *argv[])
 	td.td_started = time(NULL);
 	if (control_fd >= 0) {
 		memset(&chooks, 0, sizeof(chooks));
-		chooks.ch_status = turnd_status;
-		chooks.ch_reload = turnd_reload;
-		chooks.ch_drain = turnd_drain;
+		chooks.ch_request = admin_request;
 		chooks.ch_arg = &td;
 		td.td_control = control_new(td.td_conf, td.td_base, control_fd,
-		    td.td_workers, td.td_nworkers, &chooks);
+		    &chooks);
 	}
 	if (metrics_fd >= 0) {
 		memset(&msrc, 0, sizeof(msrc));

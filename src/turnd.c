@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 #include <openssl/rand.h>
 
+#include "admin/admin.h"
 #include "admin/control.h"
 #include "admin/metrics.h"
 #include "common/addr.h"
@@ -185,7 +186,7 @@ stats_log(struct turnd *td)
 	size_t		 n;
 	int		 r;
 
-	turnd_stats(td, &sum);
+	admin_stats(td, &sum);
 	n = (size_t)snprintf(line, sizeof(line), "stats:");
 #define STATS_FMT(name)							\
 	r = snprintf(line + n, sizeof(line) - n, " %s=%llu", #name,	\
@@ -212,7 +213,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stats_log(td);
 		break;
 	case SIGHUP:
-		turnd_reload_log(td);
+		admin_reload_log(td);
 		break;
 	}
 }
@@ -294,7 +295,7 @@ store_realm_cb(void *arg, struct store_realm *sr)
 
 	td->td_realm_uq = sr->sr_user_quota;
 	td->td_realm_tq = sr->sr_total_quota;
-	turnd_quota_limits(td);
+	admin_quota_limits(td);
 	for (i = 0; i < td->td_nworkers; i++) {
 		store_realm_ref(sr);
 		worker_post_realm(td->td_workers[i], sr);
@@ -306,13 +307,13 @@ store_realm_cb(void *arg, struct store_realm *sr)
 static unsigned int
 store_count_cb(void *arg)
 {
-	return (turnd_allocations(arg));
+	return (admin_allocations(arg));
 }
 
 static void
 metrics_stats_cb(void *arg, struct stats *sum)
 {
-	turnd_stats(arg, sum);
+	admin_stats(arg, sum);
 }
 
 static unsigned int
@@ -380,8 +381,23 @@ listen_string(const struct listen_set *set)
 	return (s);
 }
 
-int
-main(int argc, char *argv[])
+/* What start-up holds until the workers and the services take it. */
+struct turnd_start {
+	const char		*ts_path;	/* -c */
+	int			 ts_debug;	/* -d */
+	int			 ts_foreground;	/* -f */
+	int			 ts_check;	/* -n */
+	int			 ts_demo;	/* --demo */
+	char			 ts_password[32];	/* the demo user's */
+	struct listen_set	*ts_sets;	/* one per worker */
+	char			*ts_reach4, *ts_reach6;
+	int			 ts_metrics_fd;	/* -1: none */
+	int			 ts_control_fd;	/* -1: none */
+};
+
+/* The command line into ts; -V, -h and mistakes exit here. */
+static void
+start_options(int argc, char *argv[], struct turnd_start *ts)
 {
 	static const struct option longopts[] = {
 		{ "demo",	no_argument,	NULL,	'D' },
@@ -389,47 +405,29 @@ main(int argc, char *argv[])
 		{ "version",	no_argument,	NULL,	'V' },
 		{ NULL,		0,		NULL,	0 }
 	};
-	static const int	 sigs[TURND_NSIGNALS] = {
-		SIGTERM, SIGINT, SIGUSR1, SIGHUP, 0
-	};
-	struct turnd		 td;
-	struct listen_set	*sets;
-	struct worker_shared	 ws;
-	struct store_main_hooks	 smh;
-	struct store_realm	*realm;
-	char			*listen_str, *reach4, *reach6;
-	struct metrics_source	 msrc;
-	int			 metrics_fd, control_fd = -1;
-	struct control_hooks	 chooks;
-	uint8_t			 secret[32];
-	const char		*path = TURND_CONF_DEFAULT;
-	char			 err[CONF_ERR_LEN + 256];
-	char			 password[32] = "";
-	int			 ch, debug = 0, foreground = 0, check = 0;
-	int			 demo = 0, level;
-	unsigned int		 i;
+	int	ch;
 
-	memset(&td, 0, sizeof(td));
-	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhnV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			path = optarg;
+			ts->ts_path = optarg;
 			break;
 		case 'd':
-			debug = 1;
+			ts->ts_debug = 1;
 			break;
 		case 'f':
-			foreground = 1;
+			ts->ts_foreground = 1;
 			break;
 		case 'n':
-			check = 1;
+			ts->ts_check = 1;
 			break;
 		case 'V':
 			printf("turnd %s\n", PACKAGE_VERSION);
-			return (0);
+			exit(0);
 		case 'D':
-			demo = 1;
-			foreground = 1;
+			ts->ts_demo = 1;
+			ts->ts_foreground = 1;
 			break;
 		default:
 			usage();
@@ -437,199 +435,290 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+}
 
-	if (demo)
-		td.td_conf = demo_conf(&td, password, sizeof(password), err,
-		    sizeof(err));
+/* The configuration and its TLS context: 0, or -1 (told on stderr). */
+static int
+start_conf(struct turnd *td, struct turnd_start *ts)
+{
+	char	err[CONF_ERR_LEN + 256];
+
+	if (ts->ts_demo)
+		td->td_conf = demo_conf(td, ts->ts_password,
+		    sizeof(ts->ts_password), err, sizeof(err));
 	else
-		td.td_conf = conf_load(path, err, sizeof(err));
-	if (td.td_conf == NULL) {
+		td->td_conf = conf_load(ts->ts_path, err, sizeof(err));
+	if (td->td_conf == NULL) {
 		fprintf(stderr, "turnd: %s\n", err);
-		demo_cleanup(&td);
-		return (1);
+		return (-1);
 	}
-	if (td.td_conf->listen_tls.ca_n > 0 &&
-	    (td.td_tls = tls_ctx_new(td.td_conf, err, sizeof(err))) == NULL) {
+	if (td->td_conf->listen_tls.ca_n > 0 &&
+	    (td->td_tls = tls_ctx_new(td->td_conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "turnd: %s%s%s\n",
-		    td.td_conf->path ? td.td_conf->path : "",
-		    td.td_conf->path ? ": " : "", err);
-		conf_free(td.td_conf);
-		demo_cleanup(&td);
-		return (1);
+		    td->td_conf->path ? td->td_conf->path : "",
+		    td->td_conf->path ? ": " : "", err);
+		return (-1);
 	}
-	if (check) {
-		printf("configuration OK\n");
-		SSL_CTX_free(td.td_tls);
-		conf_free(td.td_conf);
-		return (0);
-	}
+	return (0);
+}
 
-	/* Logging: a daemon with nowhere to write goes to syslog. */
-	level = debug ? LOG_LVL_DEBUG : log_level_parse(td.td_conf->log_level);
-	if (log_open(level, td.td_conf->log_file, td.td_conf->log_syslog ||
-	    (!foreground && *td.td_conf->log_file == '\0')) == -1) {
-		fprintf(stderr, "turnd: log.file: %s: %s\n",
-		    td.td_conf->log_file, strerror(errno));
-		return (1);
+/* Logging: a daemon with nowhere to write goes to syslog.  0, or -1. */
+static int
+start_log(struct turnd *td, struct turnd_start *ts)
+{
+	const struct turnd_conf	*conf = td->td_conf;
+	int			 level;
+
+	level = ts->ts_debug ? LOG_LVL_DEBUG : log_level_parse(conf->log_level);
+	if (log_open(level, conf->log_file, conf->log_syslog ||
+	    (!ts->ts_foreground && *conf->log_file == '\0')) == -1) {
+		fprintf(stderr, "turnd: log.file: %s: %s\n", conf->log_file,
+		    strerror(errno));
+		return (-1);
 	}
+	return (0);
+}
+
+/*
+ * Bind every socket while still root: the listeners of each worker, then
+ * metrics.listen and control.socket.  0, or -1 (logged, and on stderr
+ * too in the demo).
+ */
+static int
+start_bind(struct turnd *td, struct turnd_start *ts)
+{
+	char	err[CONF_ERR_LEN + 256];
 
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
+	td->td_nworkers = worker_count(td->td_conf);
+	ts->ts_sets = xcalloc(td->td_nworkers, sizeof(*ts->ts_sets));
+	if (listen_open(td->td_conf, td->td_nworkers, ts->ts_sets, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	log_listeners(&ts->ts_sets[0]);
+	td->td_listen = listen_string(&ts->ts_sets[0]);
+	ts->ts_reach4 = reach_address(td->td_conf, &ts->ts_sets[0], AF_INET);
+	ts->ts_reach6 = reach_address(td->td_conf, &ts->ts_sets[0], AF_INET6);
+	if ((ts->ts_metrics_fd = metrics_bind(td->td_conf, err,
+	    sizeof(err))) == -2 || (ts->ts_control_fd = control_bind(
+	    td->td_conf, err, sizeof(err))) == -2)
+		goto fail;
+	return (0);
 
-	td.td_nworkers = worker_count(td.td_conf);
-	sets = xcalloc(td.td_nworkers, sizeof(*sets));
-	if (listen_open(td.td_conf, td.td_nworkers, sets, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		if (demo)
-			fprintf(stderr, "turnd: %s\n", err);
-		free(sets);
-		SSL_CTX_free(td.td_tls);
-		demo_cleanup(&td);
-		conf_free(td.td_conf);
-		log_close();
-		return (1);
-	}
-	log_listeners(&sets[0]);
-	listen_str = listen_string(&sets[0]);
-	reach4 = reach_address(td.td_conf, &sets[0], AF_INET);
-	reach6 = reach_address(td.td_conf, &sets[0], AF_INET6);
-	if ((metrics_fd = metrics_bind(td.td_conf, err, sizeof(err))) == -2 ||
-	    (control_fd = control_bind(td.td_conf, err, sizeof(err))) == -2) {
-		log_warnx("%s", err);
-		if (demo)
-			fprintf(stderr, "turnd: %s\n", err);
-		if (metrics_fd >= 0)
-			close(metrics_fd);
-		for (i = 0; i < td.td_nworkers; i++)
-			listen_close(&sets[i]);
-		free(sets);
-		free(listen_str);
-		free(reach4);
-		free(reach6);
-		SSL_CTX_free(td.td_tls);
-		demo_cleanup(&td);
-		conf_free(td.td_conf);
-		log_close();
-		return (1);
-	}
+fail:
+	log_warnx("%s", err);
+	if (ts->ts_demo)
+		fprintf(stderr, "turnd: %s\n", err);
+	return (-1);
+}
 
-	if (!foreground && daemon(0, 0) == -1)
+/* Into the background, the pidfile, the privilege drop, the signals. */
+static void
+start_daemon(struct turnd *td, struct turnd_start *ts)
+{
+	static const int	sigs[TURND_NSIGNALS] = {
+		SIGTERM, SIGINT, SIGUSR1, SIGHUP, 0
+	};
+	unsigned int		i;
+
+	if (!ts->ts_foreground && daemon(0, 0) == -1)
 		fatal("daemon");
-	pidfile_write(&td);
-	drop_privileges(td.td_conf);
+	pidfile_write(td);
+	drop_privileges(td->td_conf);
 
-	if ((td.td_base = event_base_new()) == NULL)
+	if ((td->td_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	for (i = 0; sigs[i] != 0; i++) {
-		td.td_sig[i] = evsignal_new(td.td_base, sigs[i], signal_cb, &td);
-		if (td.td_sig[i] == NULL || event_add(td.td_sig[i], NULL) == -1)
+		td->td_sig[i] = evsignal_new(td->td_base, sigs[i], signal_cb,
+		    td);
+		if (td->td_sig[i] == NULL ||
+		    event_add(td->td_sig[i], NULL) == -1)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
-	td.td_connlimit = connlimit_new(
-	    (unsigned int)td.td_conf->lim_connections,
-	    (unsigned int)td.td_conf->lim_connections_per_source);
-	if (auth_nonce_secret(td.td_conf, secret) == -1)
+}
+
+/* The shared modules, then the workers, which take their sockets. */
+static void
+start_workers(struct turnd *td, struct turnd_start *ts)
+{
+	const struct turnd_conf	*conf = td->td_conf;
+	struct worker_shared	 ws;
+	struct store_realm	*realm;
+	uint8_t			 secret[32];
+	unsigned int		 i;
+
+	td->td_connlimit = connlimit_new(
+	    (unsigned int)conf->lim_connections,
+	    (unsigned int)conf->lim_connections_per_source);
+	if (auth_nonce_secret(conf, secret) == -1)
 		fatalx("cannot make the nonce secret");
-	if ((td.td_auth = auth_new(td.td_conf, secret)) == NULL)
+	if ((td->td_auth = auth_new(conf, secret)) == NULL)
 		fatalx("cannot set up authentication");
-	memcpy(td.td_nonce, secret, sizeof(td.td_nonce));
+	memcpy(td->td_nonce, secret, sizeof(td->td_nonce));
 	explicit_bzero(secret, sizeof(secret));
-	td.td_debug = debug;
-	td.td_realm_uq = td.td_realm_tq = -1;
-	td.td_policy = policy_new(td.td_conf);
-	td.td_resv = resv_new();
-	td.td_quota = quota_new((unsigned int)td.td_conf->relay_user_quota,
-	    (unsigned int)td.td_conf->relay_total_quota);
-	store_instance_id(td.td_iid);
+	td->td_debug = ts->ts_debug;
+	td->td_realm_uq = td->td_realm_tq = -1;
+	td->td_policy = policy_new(conf);
+	td->td_resv = resv_new();
+	td->td_quota = quota_new((unsigned int)conf->relay_user_quota,
+	    (unsigned int)conf->relay_total_quota);
+	store_instance_id(td->td_iid);
 	realm = store_realm_new();
-	ws.ws_iid = td.td_iid;
+	ws.ws_iid = td->td_iid;
 	ws.ws_realm = realm;
-	ws.ws_tls = td.td_tls;
-	ws.ws_connlimit = td.td_connlimit;
-	ws.ws_auth = td.td_auth;
-	ws.ws_policy = td.td_policy;
-	ws.ws_resv = td.td_resv;
-	ws.ws_quota = td.td_quota;
-	td.td_workers = xcalloc(td.td_nworkers, sizeof(*td.td_workers));
-	for (i = 0; i < td.td_nworkers; i++) {
-		td.td_workers[i] = worker_new(i, td.td_conf, &sets[i], &ws);
-		listen_close(&sets[i]);		/* frees what was not taken */
+	ws.ws_tls = td->td_tls;
+	ws.ws_connlimit = td->td_connlimit;
+	ws.ws_auth = td->td_auth;
+	ws.ws_policy = td->td_policy;
+	ws.ws_resv = td->td_resv;
+	ws.ws_quota = td->td_quota;
+	td->td_workers = xcalloc(td->td_nworkers, sizeof(*td->td_workers));
+	for (i = 0; i < td->td_nworkers; i++) {
+		td->td_workers[i] = worker_new(i, conf, &ts->ts_sets[i], &ws);
+		listen_close(&ts->ts_sets[i]);	/* frees what was not taken */
 	}
-	free(sets);
+	free(ts->ts_sets);
+	ts->ts_sets = NULL;
 	store_realm_unref(realm);
-	for (i = 0; i < td.td_nworkers; i++)
-		if (worker_start(td.td_workers[i]) == -1)
+	for (i = 0; i < td->td_nworkers; i++)
+		if (worker_start(td->td_workers[i]) == -1)
 			fatalx("cannot start worker %u", i);
+}
+
+/* The store's registry, the control socket and the metrics. */
+static void
+start_services(struct turnd *td, struct turnd_start *ts)
+{
+	struct store_main_hooks	smh;
+	struct control_hooks	chooks;
+	struct metrics_source	msrc;
+
 	memset(&smh, 0, sizeof(smh));
 	smh.mh_realm = store_realm_cb;
 	smh.mh_count = store_count_cb;
-	smh.mh_arg = &td;
-	td.td_store = store_main_new(td.td_conf, td.td_base, td.td_iid,
-	    listen_str, reach4, reach6, &smh);
-	free(reach4);
-	free(reach6);
-	td.td_listen = listen_str;
-	td.td_started = time(NULL);
-	if (control_fd >= 0) {
+	smh.mh_arg = td;
+	td->td_store = store_main_new(td->td_conf, td->td_base, td->td_iid,
+	    td->td_listen, ts->ts_reach4, ts->ts_reach6, &smh);
+	td->td_started = time(NULL);
+	if (ts->ts_control_fd >= 0) {
 		memset(&chooks, 0, sizeof(chooks));
-		chooks.ch_status = turnd_status;
-		chooks.ch_reload = turnd_reload;
-		chooks.ch_drain = turnd_drain;
-		chooks.ch_arg = &td;
-		td.td_control = control_new(td.td_conf, td.td_base, control_fd,
-		    td.td_workers, td.td_nworkers, &chooks);
+		chooks.ch_request = admin_request;
+		chooks.ch_arg = td;
+		td->td_control = control_new(td->td_conf, td->td_base,
+		    ts->ts_control_fd, &chooks);
+		ts->ts_control_fd = -1;
 	}
-	if (metrics_fd >= 0) {
+	if (ts->ts_metrics_fd >= 0) {
 		memset(&msrc, 0, sizeof(msrc));
 		msrc.ms_stats = metrics_stats_cb;
 		msrc.ms_nworkers = metrics_nworkers_cb;
 		msrc.ms_lag_us = metrics_lag_cb;
 		msrc.ms_ready = metrics_ready_cb;
-		msrc.ms_arg = &td;
-		td.td_metrics = metrics_new(td.td_conf, td.td_base, metrics_fd,
-		    &msrc);
+		msrc.ms_arg = td;
+		td->td_metrics = metrics_new(td->td_conf, td->td_base,
+		    ts->ts_metrics_fd, &msrc);
+		ts->ts_metrics_fd = -1;
 	}
+}
 
-	log_info("turnd %s ready: %u workers, realm \"%s\", store %s",
-	    PACKAGE_VERSION, td.td_nworkers, td.td_conf->realm,
-	    td.td_conf->store_backend);
-	if (demo)
-		demo_print(td.td_conf, password);
+/* The loop has ended: stop the workers, then the last stats line. */
+static void
+turnd_stop(struct turnd *td)
+{
+	unsigned int	i;
 
-	event_base_dispatch(td.td_base);
-	td.td_stopping = 1;
-	if (td.td_drain_ev != NULL)
-		event_free(td.td_drain_ev);
+	td->td_stopping = 1;
+	if (td->td_drain_ev != NULL)
+		event_free(td->td_drain_ev);
+	td->td_drain_ev = NULL;
+	for (i = 0; i < td->td_nworkers; i++)
+		worker_stop(td->td_workers[i]);
+	stats_log(td);
+}
 
-	for (i = 0; i < td.td_nworkers; i++)
-		worker_stop(td.td_workers[i]);
-	stats_log(&td);
-	control_free(td.td_control);
-	metrics_free(td.td_metrics);
-	store_main_free(td.td_store);
-	for (i = 0; i < td.td_nworkers; i++)
-		worker_free(td.td_workers[i]);
-	free(td.td_workers);
-	for (i = 0; td.td_sig[i] != NULL; i++)
-		event_free(td.td_sig[i]);
-	event_base_free(td.td_base);
-	connlimit_free(td.td_connlimit);
-	resv_free(td.td_resv);
-	quota_free(td.td_quota);
-	policy_free(td.td_policy);
-	auth_free(td.td_auth);
-	SSL_CTX_free(td.td_tls);
-	if (td.td_pidfile_written)
-		(void)unlink(td.td_conf->pidfile);
-	demo_cleanup(&td);
-	free(td.td_listen);
-	conf_free(td.td_conf);
-	for (i = 0; i < td.td_nretired; i++)
-		conf_free(td.td_retired[i]);
-	free(td.td_retired);
-	explicit_bzero(td.td_nonce, sizeof(td.td_nonce));
-	log_info("exited cleanly");
+/*
+ * Free whatever start-up made, as far as it got (everything, after a
+ * run): the one way out of main().
+ */
+static void
+turnd_clear(struct turnd *td, struct turnd_start *ts)
+{
+	unsigned int	i;
+
+	if (td->td_drain_ev != NULL)
+		event_free(td->td_drain_ev);
+	control_free(td->td_control);
+	metrics_free(td->td_metrics);
+	store_main_free(td->td_store);
+	for (i = 0; td->td_workers != NULL && i < td->td_nworkers; i++)
+		worker_free(td->td_workers[i]);
+	free(td->td_workers);
+	for (i = 0; i < TURND_NSIGNALS && td->td_sig[i] != NULL; i++)
+		event_free(td->td_sig[i]);
+	if (td->td_base != NULL)
+		event_base_free(td->td_base);
+	connlimit_free(td->td_connlimit);
+	resv_free(td->td_resv);
+	quota_free(td->td_quota);
+	policy_free(td->td_policy);
+	auth_free(td->td_auth);
+	SSL_CTX_free(td->td_tls);
+	if (td->td_pidfile_written)
+		(void)unlink(td->td_conf->pidfile);
+	demo_cleanup(td);
+	free(td->td_listen);
+	conf_free(td->td_conf);
+	for (i = 0; i < td->td_nretired; i++)
+		conf_free(td->td_retired[i]);
+	free(td->td_retired);
+	explicit_bzero(td->td_nonce, sizeof(td->td_nonce));
+	if (ts->ts_metrics_fd >= 0)
+		close(ts->ts_metrics_fd);
+	if (ts->ts_control_fd >= 0)
+		close(ts->ts_control_fd);
+	for (i = 0; ts->ts_sets != NULL && i < td->td_nworkers; i++)
+		listen_close(&ts->ts_sets[i]);
+	free(ts->ts_sets);
+	free(ts->ts_reach4);
+	free(ts->ts_reach6);
+	explicit_bzero(ts->ts_password, sizeof(ts->ts_password));
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct turnd		td;
+	struct turnd_start	ts;
+	int			rc = 1, ran = 0;
+
+	memset(&td, 0, sizeof(td));
+	memset(&ts, 0, sizeof(ts));
+	ts.ts_path = TURND_CONF_DEFAULT;
+	ts.ts_metrics_fd = ts.ts_control_fd = -1;
+	start_options(argc, argv, &ts);
+	if (start_conf(&td, &ts) == -1)
+		rc = 1;
+	else if (ts.ts_check) {
+		printf("configuration OK\n");
+		rc = 0;
+	} else if (start_log(&td, &ts) == 0 && start_bind(&td, &ts) == 0) {
+		start_daemon(&td, &ts);
+		start_workers(&td, &ts);
+		start_services(&td, &ts);
+		log_info("turnd %s ready: %u workers, realm \"%s\", store %s",
+		    PACKAGE_VERSION, td.td_nworkers, td.td_conf->realm,
+		    td.td_conf->store_backend);
+		if (ts.ts_demo)
+			demo_print(td.td_conf, ts.ts_password);
+		event_base_dispatch(td.td_base);
+		turnd_stop(&td);
+		rc = 0;
+		ran = 1;
+	}
+	turnd_clear(&td, &ts);
+	if (ran)
+		log_info("exited cleanly");
 	log_close();
-	return (0);
+	return (rc);
 }

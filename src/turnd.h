@@ -1,6 +1,6 @@
 /*
- * turnd.h -- the daemon's context: one struct made in main() and passed
- * down (STYLE.md section 3).
+ * turnd.h -- the daemon's context: one struct made in main() (turnd.c)
+ * and passed down; admin/admin.h answers the control socket with it.
  */
 
 #ifndef TURND_H
@@ -22,8 +22,6 @@ struct turnd_conf;
 struct store_main;
 struct metrics;
 struct control;
-struct sbuf;
-struct stats;
 struct worker;
 
 #define TURND_NSIGNALS	5
@@ -61,15 +59,5 @@ struct turnd {
 	char			*td_demo_dir;	/* demo certificate, removed at exit */
 	int			 td_pidfile_written;
 };
-
-/* turnd_admin.c: the control socket's hooks */
-/* The counters of every worker, summed into *sum (zeroed first). */
-void		turnd_stats(struct turnd *, struct stats *sum);
-unsigned int	turnd_allocations(struct turnd *);
-void		turnd_status(void *, int json, struct sbuf *);
-int		turnd_reload(void *, int json, struct sbuf *);
-void		turnd_reload_log(struct turnd *);
-void		turnd_quota_limits(struct turnd *);
-int		turnd_drain(void *, int timeout, int json, struct sbuf *);
 
 #endif /* TURND_H */

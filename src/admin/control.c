@@ -1,6 +1,6 @@
 /*
  * control.c -- the control socket (control.h): accept, read one request
- * line, answer it on the main thread or through the workers, close.
+ * line, parse it, hand it to the hook, write its answer, close.
  */
 
 #include <sys/socket.h>
@@ -27,55 +27,37 @@
 #include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
-#include "net/net.h"
-#include "turn/server.h"
 
 #define CONTROL_WORDS		16
-#define CONTROL_LIST_MAX	100000	/* sessions listed at most */
-#define CONTROL_DRAIN_MAX	(366 * 86400)	/* longest drain timeout, s */
 
 struct control {
-	const struct turnd_conf	*ct_conf;
 	struct event_base	*ct_base;
 	struct evconnlistener	*ct_lev;
-	struct worker		**ct_workers;
-	unsigned int		 ct_nworkers;
 	struct control_hooks	 ct_hooks;
 	char			*ct_path;
 };
 
-/* One connection, and the request it carries to the workers. */
+/*
+ * One connection and its request.  It lives until its answer is out, or
+ * until the hook has answered when the client left first (cc_gone).
+ */
 struct ctl_conn {
 	struct control		*cc_ctl;
 	struct bufferevent	*cc_bev;
-	int			 cc_busy;	/* the workers are at it */
+	int			 cc_asked;	/* the request line came */
+	int			 cc_busy;	/* the hook has not answered */
 	int			 cc_gone;	/* closed meanwhile */
-	/* the request */
-	char			*cc_cmd;
-	int			 cc_json;
-	struct server_filter	 cc_filter;
-	char			*cc_user;
-	unsigned int		 cc_limit;
-	/* per worker answers, then the total */
-	unsigned int		 cc_pending;
-	struct sbuf		*cc_part;
-	unsigned int		*cc_count;
+	struct control_req	 cc_req;
+	struct sbuf		 cc_out;	/* the answer's body */
 };
 
 static void
 ctl_free(struct ctl_conn *cc)
 {
-	unsigned int	i;
-
 	if (cc->cc_bev != NULL)
 		bufferevent_free(cc->cc_bev);
-	if (cc->cc_part != NULL)
-		for (i = 0; i < cc->cc_ctl->ct_nworkers; i++)
-			sbuf_free(&cc->cc_part[i]);
-	free(cc->cc_part);
-	free(cc->cc_count);
-	free(cc->cc_cmd);
-	free(cc->cc_user);
+	sbuf_free(&cc->cc_out);
+	free(cc->cc_req.cr_user);
 	free(cc);
 }
 
@@ -96,7 +78,7 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		if (cc->cc_busy) {	/* the workers still hold it */
+		if (cc->cc_busy) {	/* the hook still holds it */
 			bufferevent_free(cc->cc_bev);
 			cc->cc_bev = NULL;
 			cc->cc_gone = 1;
@@ -106,6 +88,7 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* The status line and the body; the connection closes once it is out. */
 static void
 ctl_answer(struct ctl_conn *cc, int ok, const char *body)
 {
@@ -133,7 +116,7 @@ ctl_error(struct ctl_conn *cc, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	sbuf_init(&sb);
-	if (cc->cc_json) {
+	if (cc->cc_req.cr_json) {
 		sbuf_printf(&sb, "{\"error\":");
 		sbuf_json_str(&sb, msg);
 		sbuf_printf(&sb, "}\n");
@@ -143,112 +126,28 @@ ctl_error(struct ctl_conn *cc, const char *fmt, ...)
 	sbuf_free(&sb);
 }
 
-/* ---- sessions, session, kill: every worker, then the main thread ---- */
-
-static void ctl_worker_done(evutil_socket_t, short, void *);
-
+/* The hook's control_done_cb. */
 static void
-ctl_in_worker(struct worker *w, void *arg)
+ctl_done(void *ctx, int ok)
 {
-	struct ctl_conn	*cc = arg;
-	struct server	*sv = &w->w_srv;
+	struct ctl_conn	*cc = ctx;
 
-	if (strcmp(cc->cc_cmd, "kill") == 0)
-		cc->cc_count[w->w_id] = server_kill(sv, &cc->cc_filter);
-	else
-		cc->cc_count[w->w_id] = server_sessions(sv, &cc->cc_filter,
-		    cc->cc_limit, &cc->cc_part[w->w_id]);
-	if (event_base_once(cc->cc_ctl->ct_base, -1, EV_TIMEOUT,
-	    ctl_worker_done, cc, NULL) == -1)
-		fatalx("%s: cannot reach the main thread", __func__);
-}
-
-/* Every worker answered: put the parts together. */
-static void
-ctl_finish(struct ctl_conn *cc)
-{
-	struct control	*ct = cc->cc_ctl;
-	struct sbuf	 sb;
-	unsigned int	 i, n = 0, listed = 0;
-
-	for (i = 0; i < ct->ct_nworkers; i++)
-		n += cc->cc_count[i];
-	sbuf_init(&sb);
-	if (strcmp(cc->cc_cmd, "kill") == 0) {
-		if (cc->cc_json)
-			sbuf_printf(&sb, "{\"killed\":%u}\n", n);
-		else
-			sbuf_printf(&sb, "killed %u allocation%s\n", n,
-			    n == 1 ? "" : "s");
-		ctl_answer(cc, 1, sbuf_str(&sb));
-	} else if (strcmp(cc->cc_cmd, "session") == 0 && n == 0) {
-		ctl_error(cc, "no allocation %s", cc->cc_user != NULL ?
-		    cc->cc_user : "");
-	} else {
-		if (cc->cc_json)
-			sbuf_printf(&sb, strcmp(cc->cc_cmd, "session") == 0 ?
-			    "" : "{\"sessions\":[");
-		else if (strcmp(cc->cc_cmd, "sessions") == 0)
-			sbuf_printf(&sb, "%-20s %-16s %-3s %-22s %-22s %6s %6s "
-			    "%3s %3s %s\n", "ID", "USER", "TR", "CLIENT",
-			    "RELAYED", "AGE", "LEFT", "PRM", "CHN",
-			    "PKTS OUT/IN");
-		for (i = 0; i < ct->ct_nworkers; i++) {
-			if (cc->cc_count[i] == 0 || listed >= cc->cc_limit)
-				continue;
-			if (cc->cc_json && listed > 0)
-				sbuf_printf(&sb, ",");
-			sbuf_printf(&sb, "%s", sbuf_str(&cc->cc_part[i]));
-			listed += cc->cc_count[i];
-		}
-		if (cc->cc_json)
-			sbuf_printf(&sb, strcmp(cc->cc_cmd, "session") == 0 ?
-			    "\n" : "]}\n");
-		ctl_answer(cc, 1, sbuf_str(&sb));
-	}
-	sbuf_free(&sb);
-}
-
-static void
-ctl_worker_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl_conn	*cc = arg;
-
-	(void)fd;
-	(void)what;
-	if (--cc->cc_pending > 0)
-		return;
 	cc->cc_busy = 0;
-	ctl_finish(cc);
-}
-
-static void
-ctl_to_workers(struct ctl_conn *cc)
-{
-	struct control	*ct = cc->cc_ctl;
-	unsigned int	 i;
-
-	cc->cc_part = xcalloc(ct->ct_nworkers, sizeof(*cc->cc_part));
-	cc->cc_count = xcalloc(ct->ct_nworkers, sizeof(*cc->cc_count));
-	cc->cc_pending = ct->ct_nworkers;
-	cc->cc_busy = 1;
-	bufferevent_disable(cc->cc_bev, EV_READ);
-	for (i = 0; i < ct->ct_nworkers; i++)
-		if (worker_run(ct->ct_workers[i], ctl_in_worker, cc) == -1)
-			fatalx("%s: cannot reach worker %u", __func__, i);
+	ctl_answer(cc, ok, sbuf_str(&cc->cc_out));
 }
 
 /* ---- parsing ---- */
 
-/* The arguments of sessions/session/kill into cc; -1 after an error. */
+/* The arguments of sessions/session/kill; -1 after an error. */
 static int
-ctl_args(struct ctl_conn *cc, char **word, int n)
+ctl_filter_args(struct ctl_conn *cc, char **word, int n)
 {
-	char		*v, *end;
-	unsigned long	 l;
-	int		 i;
+	struct control_req	*req = &cc->cc_req;
+	char			*v, *end;
+	unsigned long		 l;
+	int			 i;
 
-	cc->cc_limit = CONTROL_LIST_MAX;
+	req->cr_limit = CONTROL_LIST_MAX;
 	for (i = 1; i < n; i++) {
 		if ((v = strchr(word[i], '=')) == NULL) {
 			ctl_error(cc, "bad argument \"%s\"", word[i]);
@@ -256,19 +155,18 @@ ctl_args(struct ctl_conn *cc, char **word, int n)
 		}
 		*v++ = '\0';
 		if (strcmp(word[i], "user") == 0 && *v != '\0') {
-			free(cc->cc_user);
-			cc->cc_user = xstrdup(v);
-			cc->cc_filter.sf_user = cc->cc_user;
+			free(req->cr_user);
+			req->cr_user = xstrdup(v);
 		} else if (strcmp(word[i], "id") == 0) {
 			errno = 0;
-			cc->cc_filter.sf_id = strtoull(v, &end, 10);
+			req->cr_id = strtoull(v, &end, 10);
 			if (*v == '\0' || *end != '\0' || errno != 0 ||
-			    cc->cc_filter.sf_id == 0) {
+			    req->cr_id == 0) {
 				ctl_error(cc, "bad allocation id \"%s\"", v);
 				return (-1);
 			}
 		} else if (strcmp(word[i], "peer") == 0) {
-			if (addr_parse_ip(v, &cc->cc_filter.sf_peer) == -1) {
+			if (addr_parse_ip(v, &req->cr_peer) == -1) {
 				ctl_error(cc, "bad peer address \"%s\"", v);
 				return (-1);
 			}
@@ -280,106 +178,104 @@ ctl_args(struct ctl_conn *cc, char **word, int n)
 				ctl_error(cc, "bad limit \"%s\"", v);
 				return (-1);
 			}
-			cc->cc_limit = (unsigned int)l;
+			req->cr_limit = (unsigned int)l;
 		} else {
 			ctl_error(cc, "unknown argument \"%s\"", word[i]);
 			return (-1);
 		}
 	}
+	if (req->cr_cmd == CONTROL_SESSION && req->cr_id == 0) {
+		ctl_error(cc, "session needs id=ID");
+		return (-1);
+	}
+	if (req->cr_cmd == CONTROL_KILL && req->cr_id == 0 &&
+	    req->cr_user == NULL) {
+		ctl_error(cc, "kill needs id=ID or user=USER");
+		return (-1);
+	}
 	return (0);
 }
 
-static void
-ctl_request(struct ctl_conn *cc, char *line)
+/* drain's timeout=S; -1 after an error. */
+static int
+ctl_drain_args(struct ctl_conn *cc, char **word, int n)
 {
-	struct control	*ct = cc->cc_ctl;
-	struct sbuf	 sb;
-	char		*word[CONTROL_WORDS], *p, *save = NULL, *end;
-	long		 l;
-	int		 n = 0, i, rc, timeout = 0;
+	char	*end;
+	long	 l;
+	int	 i;
+
+	for (i = 1; i < n; i++) {
+		errno = 0;
+		l = strncmp(word[i], "timeout=", 8) == 0 ?
+		    strtol(word[i] + 8, &end, 10) : -1;
+		if (l < 0 || l > CONTROL_DRAIN_MAX || errno != 0 ||
+		    word[i][8] == '\0' || *end != '\0') {
+			ctl_error(cc, "bad argument \"%s\" (timeout=0 to %d "
+			    "seconds)", word[i], CONTROL_DRAIN_MAX);
+			return (-1);
+		}
+		cc->cc_req.cr_timeout = (int)l;
+	}
+	return (0);
+}
+
+/* The request line into cc->cc_req: 0, or -1 once an error is answered. */
+static int
+ctl_parse(struct ctl_conn *cc, char *line)
+{
+	struct control_req	*req = &cc->cc_req;
+	char			*word[CONTROL_WORDS], *p, *save = NULL;
+	int			 n = 0;
 
 	for (p = strtok_r(line, " \t\r", &save); p != NULL;
 	    p = strtok_r(NULL, " \t\r", &save)) {
 		if (strcmp(p, "json") == 0) {
-			cc->cc_json = 1;
+			req->cr_json = 1;
 			continue;
 		}
 		if (n == CONTROL_WORDS) {
 			ctl_error(cc, "too many words");
-			return;
+			return (-1);
 		}
 		word[n++] = p;
 	}
 	if (n == 0) {
 		ctl_error(cc, "empty request");
-		return;
+		return (-1);
 	}
-	cc->cc_cmd = xstrdup(word[0]);
-	cc->cc_filter.sf_json = cc->cc_json;
-	sbuf_init(&sb);
-	if (strcmp(word[0], "status") == 0 && n == 1) {
-		ct->ct_hooks.ch_status(ct->ct_hooks.ch_arg, cc->cc_json, &sb);
-		ctl_answer(cc, 1, sbuf_str(&sb));
-	} else if (strcmp(word[0], "reload") == 0 && n == 1) {
-		rc = ct->ct_hooks.ch_reload(ct->ct_hooks.ch_arg, cc->cc_json,
-		    &sb);
-		ctl_answer(cc, rc == 0, sbuf_str(&sb));
-	} else if (strcmp(word[0], "drain") == 0) {
-		for (i = 1; i < n; i++) {
-			errno = 0;
-			l = strncmp(word[i], "timeout=", 8) == 0 ?
-			    strtol(word[i] + 8, &end, 10) : -1;
-			if (l < 0 || l > CONTROL_DRAIN_MAX || errno != 0 ||
-			    word[i][8] == '\0' || *end != '\0') {
-				ctl_error(cc, "bad argument \"%s\" (timeout=0 "
-				    "to %d seconds)", word[i],
-				    CONTROL_DRAIN_MAX);
-				sbuf_free(&sb);
-				return;
-			}
-			timeout = (int)l;
-		}
-		rc = ct->ct_hooks.ch_drain(ct->ct_hooks.ch_arg, timeout,
-		    cc->cc_json, &sb);
-		ctl_answer(cc, rc == 0, sbuf_str(&sb));
-	} else if (strcmp(word[0], "sessions") == 0 ||
-	    strcmp(word[0], "kill") == 0 || strcmp(word[0], "session") == 0) {
-		if (ctl_args(cc, word, n) == -1) {
-			sbuf_free(&sb);
-			return;
-		}
-		if (strcmp(word[0], "session") == 0) {
-			if (cc->cc_filter.sf_id == 0) {
-				ctl_error(cc, "session needs id=ID");
-				sbuf_free(&sb);
-				return;
-			}
-			cc->cc_filter.sf_full = 1;
-			free(cc->cc_user);
-			cc->cc_user = xasprintf("%020llu",
-			    (unsigned long long)cc->cc_filter.sf_id);
-		}
-		if (strcmp(word[0], "kill") == 0 &&
-		    cc->cc_filter.sf_id == 0 && cc->cc_filter.sf_user == NULL) {
-			ctl_error(cc, "kill needs id=ID or user=USER");
-			sbuf_free(&sb);
-			return;
-		}
-		ctl_to_workers(cc);
-	} else
+	if (strcmp(word[0], "status") == 0 && n == 1)
+		req->cr_cmd = CONTROL_STATUS;
+	else if (strcmp(word[0], "reload") == 0 && n == 1)
+		req->cr_cmd = CONTROL_RELOAD;
+	else if (strcmp(word[0], "drain") == 0) {
+		req->cr_cmd = CONTROL_DRAIN;
+		return (ctl_drain_args(cc, word, n));
+	} else if (strcmp(word[0], "sessions") == 0) {
+		req->cr_cmd = CONTROL_SESSIONS;
+		return (ctl_filter_args(cc, word, n));
+	} else if (strcmp(word[0], "session") == 0) {
+		req->cr_cmd = CONTROL_SESSION;
+		return (ctl_filter_args(cc, word, n));
+	} else if (strcmp(word[0], "kill") == 0) {
+		req->cr_cmd = CONTROL_KILL;
+		return (ctl_filter_args(cc, word, n));
+	} else {
 		ctl_error(cc, "unknown request \"%s\"", word[0]);
-	sbuf_free(&sb);
+		return (-1);
+	}
+	return (0);
 }
 
 static void
 ctl_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn	*cc = arg;
+	struct control	*ct = cc->cc_ctl;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	char		*line;
 	size_t		 len;
 
-	if (cc->cc_cmd != NULL)
+	if (cc->cc_asked)
 		return;		/* one request per connection */
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
@@ -396,7 +292,14 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		ctl_free(cc);
 		return;
 	}
-	ctl_request(cc, line);
+	cc->cc_asked = 1;
+	if (ctl_parse(cc, line) == 0) {
+		/* cc may be freed once the hook has answered */
+		cc->cc_busy = 1;
+		bufferevent_disable(cc->cc_bev, EV_READ);
+		ct->ct_hooks.ch_request(ct->ct_hooks.ch_arg, &cc->cc_req,
+		    &cc->cc_out, ctl_done, cc);
+	}
 	free(line);
 }
 
@@ -413,6 +316,7 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)salen;
 	cc = xcalloc(1, sizeof(*cc));
 	cc->cc_ctl = ct;
+	sbuf_init(&cc->cc_out);
 	cc->cc_bev = bufferevent_socket_new(ct->ct_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (cc->cc_bev == NULL) {
@@ -519,16 +423,12 @@ control_bind(const struct turnd_conf *conf, char *err, size_t errlen)
 
 struct control *
 control_new(const struct turnd_conf *conf, struct event_base *base, int fd,
-    struct worker **workers, unsigned int nworkers,
     const struct control_hooks *hooks)
 {
 	struct control	*ct;
 
 	ct = xcalloc(1, sizeof(*ct));
-	ct->ct_conf = conf;
 	ct->ct_base = base;
-	ct->ct_workers = workers;
-	ct->ct_nworkers = nworkers;
 	ct->ct_hooks = *hooks;
 	ct->ct_path = xstrdup(conf->control_socket);
 	ct->ct_lev = evconnlistener_new(base, ctl_accept_cb, ct,

@@ -96,6 +96,15 @@ server_set_realm(struct server *sv, struct store_realm *sr)
 	store_realm_unref(old);
 }
 
+void
+server_set_conf(struct server *sv, const struct turnd_conf *conf,
+    const struct auth *auth, const struct policy *policy)
+{
+	sv->sv_conf = conf;
+	sv->sv_auth = auth;
+	sv->sv_policy = policy;
+}
+
 /*
  * Unknown comprehension-required attributes, plus the RFC 5780 ones when
  * this socket cannot honour them (RFC 5780 section 6.1: a server without

@@ -164,6 +164,12 @@ void	server_set_store(struct server *, struct store *);
 void	server_drain(struct server *, const struct sockaddr *alt4,
 	    const struct sockaddr *alt6);
 void	server_set_realm(struct server *, struct store_realm *);
+/*
+ * A reload: the new conf, and the auth and policy made from it (the
+ * caller keeps them alive while the server may use them).
+ */
+void	server_set_conf(struct server *, const struct turnd_conf *,
+	    const struct auth *, const struct policy *);
 void	server_wake(struct server *, const void *tag);
 void	server_rewrite(struct server *);
 void	server_traffic(struct server *);

@@ -116,7 +116,7 @@ struct turnd_conf {
 	int			 lim_idle_timeout;	/* s */
 	int			 lim_frame_timeout;	/* s, mid-frame stall */
 
-	/* relay (used from issue 3 on) */
+	/* relay */
 	struct conf_addrs	 relay_addresses;
 	struct conf_addrs	 relay_external;
 	int			 relay_min_port;

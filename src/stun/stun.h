@@ -305,8 +305,7 @@ int	stun_attr_get_str(const struct stun_attr *, size_t max, char *out,
  *
  * pad is the byte used to pad attribute values to 4 bytes: 0 after
  * stun_build_init() (RFC 8489 14); a test may set it to 0x20 to rebuild
- * the RFC 5769 vectors byte for byte.  (Added after the first draft of
- * this header; additive only.)
+ * the RFC 5769 vectors byte for byte.
  */
 struct stun_build {
 	uint8_t		*buf;

@@ -1,6 +1,7 @@
 """TURN clients and peers nobody here wrote: coturn's turnutils_uclient
-and turnutils_peer, and aioice's TURN client (see
-/work/shared/reference/clients.md for their quirks).
+and turnutils_peer, and aioice's TURN client.  Their quirks that matter
+here: Debian's coturn 4.6 uclient binds channel numbers above 0x4FFF
+(relay.rfc5766_channels, turnd.conf(5)).
 
 turnutils_uclient waits 1-6 s (random) before it sends, so its runs are
 started together, each against its own turnd and its own turnutils_peer,

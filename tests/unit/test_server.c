@@ -421,8 +421,8 @@ test_malformed_indication(void)
 }
 
 /*
- * Unsupported methods get a 400 for now.  The TURN methods (Allocate,
- * Refresh, ...) arrive in a later issue; this test changes then.
+ * A server without TURN (server_enable_turn() not called: a STUN-only
+ * server) answers the TURN methods (Allocate, Refresh, ...) with 400.
  */
 static void
 test_unsupported_method(void)

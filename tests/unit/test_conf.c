@@ -139,40 +139,6 @@ field_eq(const struct conf_key *k, const struct turnd_conf *a,
 	return (0);
 }
 
-/* A file of the source tree, read whole; NULL if not found. */
-static char *
-slurp(const char *rel)
-{
-	const char	*dirs[] = { getenv("top_srcdir"), "..", "../.." };
-	char		 path[1024], *buf;
-	FILE		*fp = NULL;
-	long		 n;
-	size_t		 i;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fp == NULL; i++) {
-		if (dirs[i] == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], rel);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL) {
-		printf("# cannot find %s (set top_srcdir)\n", rel);
-		return (NULL);
-	}
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		fclose(fp);
-		free(buf);
-		return (NULL);
-	}
-	buf[n] = '\0';
-	fclose(fp);
-	return (buf);
-}
-
 /* ------------------------------------------------------------ tests */
 
 static void
@@ -823,8 +789,8 @@ test_files(void)
 	size_t			 n;
 	int			 found;
 
-	man = slurp("man/turnd.conf.5");
-	etc = slurp("etc/turnd.conf");
+	man = unit_slurp("man/turnd.conf.5");
+	etc = unit_slurp("etc/turnd.conf");
 	CHECK(man != NULL && etc != NULL);
 	if (man == NULL || etc == NULL) {
 		free(man);

@@ -187,40 +187,6 @@ test_bound(void)
 
 /* ---- man/turnd-redis.7 documents the same names ---- */
 
-/* A file of the source tree, read whole; NULL if not found. */
-static char *
-slurp(const char *rel)
-{
-	const char	*dirs[] = { getenv("top_srcdir"), "..", "../.." };
-	char		 path[1024], *buf;
-	FILE		*fp = NULL;
-	long		 n;
-	size_t		 i;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fp == NULL; i++) {
-		if (dirs[i] == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], rel);
-		fp = fopen(path, "r");
-	}
-	if (fp == NULL) {
-		printf("# cannot find %s (set top_srcdir)\n", rel);
-		return (NULL);
-	}
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		fclose(fp);
-		free(buf);
-		return (NULL);
-	}
-	buf[n] = '\0';
-	fclose(fp);
-	return (buf);
-}
-
 /*
  * One line of mdoc as plain words: macros dropped, "Ar x" as "<x>",
  * no space after "Ns".  Enough for the lines that name keys.
@@ -308,7 +274,7 @@ test_man_page(void)
 	char		*man, b[KEYS_LEN], pfx[KEYS_LEN], *p;
 	size_t		 i;
 
-	man = slurp("man/turnd-redis.7");
+	man = unit_slurp("man/turnd-redis.7");
 	CHECK(man != NULL);
 	if (man == NULL)
 		return;

@@ -24,6 +24,7 @@
 #define UNIT_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,6 +101,40 @@ unit_rng(void)
 	unit_rng_state ^= unit_rng_state >> 17;
 	unit_rng_state ^= unit_rng_state << 5;
 	return (unit_rng_state);
+}
+
+/* A file of the source tree, read whole; NULL if not found. */
+static inline char *
+unit_slurp(const char *rel)
+{
+	const char	*dirs[] = { getenv("top_srcdir"), "..", "../.." };
+	char		 path[1024], *buf;
+	FILE		*fp = NULL;
+	long		 n;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fp == NULL; i++) {
+		if (dirs[i] == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], rel);
+		fp = fopen(path, "r");
+	}
+	if (fp == NULL) {
+		printf("# cannot find %s (set top_srcdir)\n", rel);
+		return (NULL);
+	}
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)n + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		fclose(fp);
+		free(buf);
+		return (NULL);
+	}
+	buf[n] = '\0';
+	fclose(fp);
+	return (buf);
 }
 
 #endif /* UNIT_H */

@@ -31,6 +31,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "net/nlroute.h"
 #include "stun/stun.h"
 #include "turn/alloc.h"
 
@@ -51,6 +52,8 @@ struct relay_set {
 	struct wheel		 rs_wheel;	/* allocation expiry */
 	int			 rs_ep;		/* epoll set of relay sockets */
 	struct event		*rs_ev;		/* on rs_ep */
+	int			 rs_nl;		/* route lookups (nlroute.c) */
+	uint32_t		 rs_nlseq;
 };
 
 /* What an allocation holds in the net layer (a->a_net). */
@@ -299,6 +302,23 @@ relay_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
 	rio_to_peer(w->w_rio, r->r_fd[i], peer, data, len);
 }
 
+/*
+ * relay_ops.ro_is_local: the kernel's view of own addresses, asked at
+ * CreatePermission and ChannelBind (turn.c turn_peer()), never per
+ * datagram.  A failed lookup counts the address as own (policy.h).
+ */
+static int
+relay_is_local(void *net, const struct sockaddr *peer)
+{
+	struct worker	*w = net;
+	int		 r;
+
+	r = nlroute_is_local(w->w_relay->rs_nl, &w->w_relay->rs_nlseq, peer);
+	if (r == -1)
+		STATS_INC(&w->w_stats, local_lookup_failed);
+	return (r);
+}
+
 /* Up to RELAY_READS datagrams from relay socket idx of r to its client. */
 static void
 relay_read(struct worker *w, struct relay *r, unsigned int idx)
@@ -371,6 +391,8 @@ relay_set_new(struct worker *w, struct resv *resv)
 	    relay_ready_cb, w);
 	if (rs->rs_ev == NULL || event_add(rs->rs_ev, NULL) == -1)
 		fatalx("%s: cannot watch the relay sockets", __func__);
+	if ((rs->rs_nl = nlroute_open()) == -1)
+		fatalx("%s: no route lookups: own addresses unknown", __func__);
 	return (rs);
 }
 
@@ -382,6 +404,7 @@ relay_set_free(struct relay_set *rs)
 		return;
 	event_free(rs->rs_ev);
 	close(rs->rs_ep);
+	nlroute_close(rs->rs_nl);
 	free(rs);
 }
 
@@ -401,4 +424,5 @@ const struct relay_ops relay_ops = {
 	.ro_timer = relay_timer,
 	.ro_attach = relay_attach,
 	.ro_to_peer = relay_to_peer,
+	.ro_is_local = relay_is_local,
 };

@@ -40,6 +40,8 @@ const char *const policy_builtin_deny[] = {
 	/* IPv6 */
 	"::/128",		/* unspecified */
 	"::1/128",		/* loopback */
+	"::/96",		/* IPv4-compatible, deprecated (RFC 4291) */
+	"::ffff:0:0:0/96",	/* IPv4-translated, SIIT (RFC 2765) */
 	"64:ff9b::/96",		/* NAT64 well-known prefix (RFC 6052) */
 	"64:ff9b:1::/48",	/* NAT64 local use (RFC 8215) */
 	"100::/64",		/* discard-only (RFC 6666) */
@@ -280,53 +282,115 @@ policy_match_any(const struct cidr *c, unsigned int n,
 }
 
 /*
+ * The address policy.h step 1 checks peer as: a copy of peer, with an
+ * IPv4-mapped (::ffff:a.b.c.d, RFC 4291 2.5.5.2), IPv4-compatible
+ * (::a.b.c.d but :: and ::1, RFC 4291 2.5.5.1) or IPv4-translated
+ * (::ffff:0:a.b.c.d, RFC 2765 2.1) address turned into a.b.c.d.  -1 if
+ * peer is neither IPv4 nor IPv6.
+ */
+static int
+policy_canon(const struct sockaddr *peer, struct sockaddr_storage *ss)
+{
+	static const uint8_t	 siit[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+				    0xff, 0xff, 0, 0 };
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	const uint8_t		*b;
+
+	memset(ss, 0, sizeof(*ss));
+	switch (peer->sa_family) {
+	case AF_INET:
+		memcpy(ss, peer, sizeof(struct sockaddr_in));
+		return (0);
+	case AF_INET6:
+		break;
+	default:
+		return (-1);
+	}
+	memcpy(&sin6, peer, sizeof(sin6));
+	b = sin6.sin6_addr.s6_addr;
+	/* IN6_IS_ADDR_V4COMPAT leaves out :: and ::1 */
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr) &&
+	    !IN6_IS_ADDR_V4COMPAT(&sin6.sin6_addr) &&
+	    memcmp(b, siit, sizeof(siit)) != 0) {
+		memcpy(ss, &sin6, sizeof(sin6));
+		return (0);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	memcpy(&sin->sin_addr, b + 12, 4);
+	return (0);
+}
+
+/* Does a range of c[n], or of the realm's set (allow or deny), match? */
+static int
+policy_match(const struct cidr *c, unsigned int n,
+    const struct store_realm *rules, int allow, const struct sockaddr *sa)
+{
+	if (policy_match_any(c, n, sa))
+		return (1);
+	return (allow ? store_realm_allows(rules, sa) :
+	    store_realm_denies(rules, sa));
+}
+
+/* The same for the address as given and as step 1 checks it. */
+static int
+policy_match2(const struct cidr *c, unsigned int n,
+    const struct store_realm *rules, int allow, const struct sockaddr *sa,
+    const struct sockaddr *peer)
+{
+	return (policy_match(c, n, rules, allow, sa) ||
+	    (peer->sa_family != sa->sa_family &&
+	    policy_match(c, n, rules, allow, peer)));
+}
+
+/*
  * The check of policy.h, in its order.  Runs per relayed packet: no
  * allocation, no logging, a linear scan over a few dozen entries.
  */
 int
 policy_peer_allowed(const struct policy *pol, const struct sockaddr *peer)
 {
-	return (policy_peer_allowed_rules(pol, NULL, peer));
+	return (policy_peer_check(pol, NULL, peer, NULL, NULL));
 }
 
 int
 policy_peer_allowed_rules(const struct policy *pol,
     const struct store_realm *rules, const struct sockaddr *peer)
 {
+	return (policy_peer_check(pol, rules, peer, NULL, NULL));
+}
+
+int
+policy_peer_check(const struct policy *pol, const struct store_realm *rules,
+    const struct sockaddr *peer, policy_local_cb is_local, void *arg)
+{
 	struct sockaddr_storage	 ss;
 	const struct sockaddr	*sa = (const struct sockaddr *)&ss;
 	uint16_t		 port;
 	unsigned int		 i;
 
-	/* 1. canonical form: a local copy, unmapped */
-	memset(&ss, 0, sizeof(ss));
-	switch (peer->sa_family) {
-	case AF_INET:
-		memcpy(&ss, peer, sizeof(struct sockaddr_in));
-		break;
-	case AF_INET6:
-		memcpy(&ss, peer, sizeof(struct sockaddr_in6));
-		addr_unmap(&ss);
-		break;
-	default:
+	/* 1. canonical form: a local copy, the embedded IPv4 */
+	if (policy_canon(peer, &ss) == -1)
 		return (0);
-	}
 
 	/* 2. an explicit allow wins */
-	if (policy_match_any(pol->po_allow, pol->po_nallow, sa) ||
-	    store_realm_allows(rules, sa))
+	if (policy_match2(pol->po_allow, pol->po_nallow, rules, 1, sa, peer))
 		return (1);
 
 	/* 3. built-in and configured deny ranges, the Redis server */
-	if (policy_match_any(pol->po_deny, pol->po_ndeny, sa) ||
-	    store_realm_denies(rules, sa))
+	if (policy_match2(pol->po_deny, pol->po_ndeny, rules, 0, sa, peer))
 		return (0);
 	if (pol->po_redis_set &&
 	    addr_eq(sa, (const struct sockaddr *)&pol->po_redis))
 		return (0);
 
-	/* 4. own addresses: relay ports only, never a listening port */
-	if (policy_match_any(pol->po_own, pol->po_nown, sa)) {
+	/*
+	 * 4. own addresses: relay ports only, never a listening port; the
+	 * kernel's view last, as it costs a system call
+	 */
+	if (policy_match_any(pol->po_own, pol->po_nown, sa) ||
+	    (is_local != NULL && is_local(arg, sa) != 0)) {
 		port = addr_port(sa);
 		if (port < pol->po_min_port || port > pol->po_max_port)
 			return (0);

@@ -4,8 +4,11 @@
  *
  * Built once from the configuration and never changed (a reload builds a
  * new one), so workers read it without locks.  The check is:
- *   1. an IPv4-mapped IPv6 peer (::ffff:a.b.c.d) is checked as a.b.c.d;
- *      a family other than IPv4 or IPv6 is denied;
+ *   1. an IPv6 peer that embeds an IPv4 address a.b.c.d -- IPv4-mapped
+ *      ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d (:: and ::1 aside),
+ *      IPv4-translated ::ffff:0:a.b.c.d -- is checked as a.b.c.d, and
+ *      in steps 2 and 3 as given too (a range matching either form
+ *      counts); a family other than IPv4 or IPv6 is denied;
  *   2. relay.allow_peers matches: allowed, on every port (an allow wins
  *      over any deny, turnd's own addresses included);
  *   3. the built-in deny list, relay.deny_peers, or the Redis server
@@ -14,10 +17,13 @@
  *   4. one of turnd's own addresses (listen.*, relay.addresses,
  *      relay.external and metrics.listen; a wildcard 0.0.0.0 or ::
  *      stands for every address of the host's interfaces, both
- *      families): allowed only on a port in relay.min_port..max_port
- *      that turnd does not listen on, so two clients of this server can
- *      relay to each other through their relayed addresses, but nothing
- *      can reach turnd's other services;
+ *      families, as getifaddrs(3) lists them when the policy is made)
+ *      or, in policy_peer_check() with is_local, any address the kernel
+ *      delivers locally at the time of the check: allowed only on a
+ *      port in relay.min_port..max_port that turnd does not listen on,
+ *      so two clients of this server can relay to each other through
+ *      their relayed addresses, but nothing can reach turnd's other
+ *      services;
  *   5. otherwise allowed.
  *
  * Own addresses come after the deny lists on purpose.  A wildcard
@@ -46,7 +52,8 @@ struct store_realm;
  * 169.254.169.254 included), IETF protocol assignments 192.0.0/24,
  * documentation 192.0.2/24, 198.51.100/24, 203.0.113/24, 6to4 relay
  * anycast 192.88.99/24, benchmarking 198.18/15, multicast 224/4,
- * reserved 240/4 and broadcast; ::/128, ::1/128, NAT64 64:ff9b::/96 and
+ * reserved 240/4 and broadcast; ::/128, ::1/128, IPv4-compatible ::/96,
+ * IPv4-translated ::ffff:0:0:0/96, NAT64 64:ff9b::/96 and
  * 64:ff9b:1::/48, discard 100::/64, Teredo 2001::/32, documentation
  * 2001:db8::/32, 6to4 2002::/16, ULA fc00::/7, link-local fe80::/10,
  * site-local fec0::/10, multicast ff00::/8.
@@ -68,5 +75,20 @@ int		 policy_peer_allowed(const struct policy *,
 int		 policy_peer_allowed_rules(const struct policy *,
 		    const struct store_realm *rules,
 		    const struct sockaddr *peer);
+
+/*
+ * 1 if the kernel delivers the address of sa (an IPv4 or IPv6 address,
+ * the port aside) locally, 0 if not, -1 if it cannot tell (then the
+ * address counts as own).  A system call: for requests, not packets.
+ */
+typedef int	(*policy_local_cb)(void *arg, const struct sockaddr *sa);
+/*
+ * The same with the kernel's view of own addresses (step 4): what
+ * CreatePermission and ChannelBind check (is_local NULL: as above).
+ */
+int		 policy_peer_check(const struct policy *,
+		    const struct store_realm *rules,
+		    const struct sockaddr *peer, policy_local_cb is_local,
+		    void *arg);
 
 #endif /* POLICY_H */

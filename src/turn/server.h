@@ -83,6 +83,11 @@ struct relay_ops {
 	/* Send data to peer from the relay socket of peer's family. */
 	void	(*ro_to_peer)(void *net, struct alloc *,
 		    const struct sockaddr *peer, const uint8_t *, size_t);
+	/*
+	 * Is peer's address one of the host's own now (policy_local_cb,
+	 * turn/policy.h)?  NULL: only the addresses known at start count.
+	 */
+	int	(*ro_is_local)(void *net, const struct sockaddr *peer);
 };
 
 /* One per worker: read-only conf, the worker's own counters. */

@@ -21,6 +21,7 @@
 	X(err_420)							\
 	X(err_401)							\
 	X(err_403)	/* peer address refused by the policy */	\
+	X(local_lookup_failed) /* own-address route lookups failed */	\
 	X(err_437)							\
 	X(err_438)							\
 	X(err_440)							\

@@ -113,12 +113,15 @@ static int
 turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
     struct sockaddr_storage *peer)
 {
+	const struct server	*sv = t->t_sv;
+
 	if (stun_attr_get_xaddr(attr, t->t_m->tid, peer) == -1)
 		return (STUN_ERR_BAD_REQUEST);
 	if (relay_idx(a, peer->ss_family) < 0)
 		return (STUN_ERR_PEER_ADDRESS_FAMILY);
-	if (!policy_peer_allowed_rules(t->t_sv->sv_policy, t->t_sv->sv_realm,
-	    (const struct sockaddr *)peer))
+	if (!policy_peer_check(sv->sv_policy, sv->sv_realm,
+	    (const struct sockaddr *)peer, sv->sv_ops->ro_is_local,
+	    sv->sv_net))
 		return (STUN_ERR_FORBIDDEN);
 	return (0);
 }

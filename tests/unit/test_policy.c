@@ -119,7 +119,7 @@ test_builtin_list(void)
 	}
 	/* exactly the ranges policy.h lists */
 	CHECK_EQ_INT(n4, 16);
-	CHECK_EQ_INT(n6, 12);
+	CHECK_EQ_INT(n6, 14);
 	CHECK(bcast);
 }
 
@@ -215,6 +215,8 @@ test_builtin_neighbours(void)
 		{ NULL, "255.255.255.255", "255.255.255.255", NULL },
 		{ NULL, "::", "::", NULL },
 		{ NULL, "::1", "::1", NULL },
+		{ NULL, "::", "::255.255.255.255", NULL },
+		{ NULL, "::ffff:0:0.0.0.0", "::ffff:0:255.255.255.255", NULL },
 		{ NULL, "64:ff9b::", "64:ff9b::ffff:ffff", NULL },
 		{ NULL, "64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
 		    NULL },
@@ -263,6 +265,8 @@ test_named(void)
 		"2001::1", "2002::1", "2002:7f00:1::", "64:ff9b::1",
 		"64:ff9b::7f00:1", "2001:db8::1", "ff02::1", "fec0::1",
 		"100::1", "192.168.1.1", "172.16.0.1", "10.0.0.1",
+		"::127.0.0.1", "::10.0.0.1", "::ffff:0:127.0.0.1",
+		"::ffff:0:10.0.0.1", "::8.8.8.8", "::ffff:0:8.8.8.8",
 		NULL
 	};
 	static const char *const allow[] = {
@@ -362,6 +366,126 @@ test_allow_wins(void)
 	ALLOW(pol, "10.1.255.255", RPORT);
 	DENY(pol, "10.2.0.0", RPORT);
 	DENY(pol, "10.0.255.255", RPORT);
+	policy_free(pol);
+}
+
+/*
+ * IPv4-compatible ::a.b.c.d and IPv4-translated ::ffff:0:a.b.c.d peers
+ * (RFC 4291 2.5.5.1, RFC 2765 2.1): both ranges are denied, and a range
+ * matches the embedded IPv4 address as it does for ::ffff:a.b.c.d.
+ */
+static void
+test_embedded_v4(void)
+{
+	struct policy	*pol;
+
+	pol = pol_of(LISTEN RELAY_ADDRS
+	    "  allow_peers = [ \"10.0.0.0/8\" ];\n"
+	    "  deny_peers = [ \"8.8.8.0/24\" ];\n};\n");
+	if (pol == NULL) {
+		CHECK(0);
+		return;
+	}
+	ALLOW(pol, "::10.1.2.3", RPORT);
+	ALLOW(pol, "::ffff:0:10.1.2.3", RPORT);
+	ALLOW(pol, "::ffff:10.1.2.3", RPORT);
+	DENY(pol, "::127.0.0.1", RPORT);
+	DENY(pol, "::ffff:0:127.0.0.1", RPORT);
+	DENY(pol, "::ffff:0:8.8.8.8", RPORT);
+	DENY(pol, "::ffff:8.8.8.8", RPORT);
+	DENY(pol, "::9.9.9.9", RPORT);		/* the range itself */
+	ALLOW(pol, "::ffff:9.9.9.9", RPORT);	/* mapped: a plain IPv4 */
+	policy_free(pol);
+
+	/* an allow of the IPv6 form itself works too */
+	pol = pol_of(LISTEN RELAY_ADDRS
+	    "  allow_peers = [ \"::/96\" ];\n};\n");
+	if (pol == NULL) {
+		CHECK(0);
+		return;
+	}
+	ALLOW(pol, "::9.9.9.9", RPORT);
+	DENY(pol, "::ffff:0:9.9.9.9", RPORT);
+	policy_free(pol);
+}
+
+/* What a policy_local_cb saw, and what it answers. */
+struct fake_kernel {
+	int			fk_answer;	/* for every address */
+	unsigned int		fk_calls;
+	struct sockaddr_storage	fk_last;
+};
+
+static int
+fake_is_local(void *arg, const struct sockaddr *sa)
+{
+	struct fake_kernel	*fk = arg;
+
+	fk->fk_calls++;
+	memset(&fk->fk_last, 0, sizeof(fk->fk_last));
+	memcpy(&fk->fk_last, sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	return (fk->fk_answer);
+}
+
+/* policy_peer_check(): 1 allowed, 0 denied, -1 if ip does not parse. */
+static int
+checked(const struct policy *pol, struct fake_kernel *fk, const char *ip,
+    uint16_t port)
+{
+	struct sockaddr_storage	ss;
+
+	if (addr_parse_ip(ip, &ss) == -1)
+		return (-1);
+	addr_set_port((struct sockaddr *)&ss, port);
+	return (policy_peer_check(pol, NULL, (const struct sockaddr *)&ss,
+	    fake_is_local, fk));
+}
+
+/*
+ * The kernel's view (step 4): an address it calls local, or cannot
+ * tell about, is own -- relay ports only, never a listening port -- and
+ * it is asked only when steps 1 to 3 leave the answer open.
+ */
+static void
+test_kernel_local(void)
+{
+	struct fake_kernel	 fk;
+	struct policy		*pol;
+	char			 buf[ADDR_STRLEN];
+
+	pol = pol_of(LISTEN RELAY_ADDRS
+	    "  allow_peers = [ \"8.8.4.0/24\" ];\n};\n");
+	if (pol == NULL) {
+		CHECK(0);
+		return;
+	}
+	memset(&fk, 0, sizeof(fk));
+	fk.fk_answer = 1;
+	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", 3478), 0);
+	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", 22), 0);
+	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", RPORT), 1);
+	CHECK_EQ_INT(checked(pol, &fk, "2606:4700::1111", 3478), 0);
+	CHECK_EQ_INT(fk.fk_calls, 4);
+	/* asked about the embedded IPv4 address */
+	CHECK_EQ_INT(checked(pol, &fk, "::ffff:9.9.9.9", 3478), 0);
+	CHECK_EQ_STR(addr_fmt_ip((struct sockaddr *)&fk.fk_last, buf,
+	    sizeof(buf)), "9.9.9.9");
+	/* not asked: allowed, or denied already */
+	fk.fk_calls = 0;
+	CHECK_EQ_INT(checked(pol, &fk, "8.8.4.4", 3478), 1);
+	CHECK_EQ_INT(checked(pol, &fk, "127.0.0.1", RPORT), 0);
+	CHECK_EQ_INT(fk.fk_calls, 0);
+	/* cannot tell: own */
+	fk.fk_answer = -1;
+	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", 3478), 0);
+	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", RPORT), 1);
+	/* not local: any port */
+	fk.fk_answer = 0;
+	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", 3478), 1);
+	/* per packet: the kernel is not asked, only the start's view */
+	fk.fk_answer = 1;
+	ALLOW(pol, "9.9.9.9", 3478);
 	policy_free(pol);
 }
 
@@ -694,6 +818,8 @@ main(void)
 	RUN(test_allow_peers);
 	RUN(test_allow_wins);
 	RUN(test_deny_peers);
+	RUN(test_embedded_v4);
+	RUN(test_kernel_local);
 	RUN(test_own);
 	RUN(test_own_loopback);
 	RUN(test_wildcard);

@@ -144,7 +144,7 @@ policy_add_lport(struct policy *pol, unsigned int *cap, uint16_t port)
 /*
  * Add every address of the host's interfaces, both families: a wildcard
  * "::" socket also takes IPv4, and counting too many addresses as own
- * can only deny more (policy.h, step 4).
+ * can only deny more (policy.h, step 5).
  */
 static void
 policy_add_ifaddrs(struct policy *pol, unsigned int *cap)
@@ -344,6 +344,29 @@ policy_match2(const struct cidr *c, unsigned int n,
 	    policy_match(c, n, rules, allow, peer)));
 }
 
+/* Is sa one of turnd's own addresses, by the list or the kernel's view? */
+static int
+policy_is_own(const struct policy *pol, const struct sockaddr *sa,
+    policy_local_cb is_local, void *arg)
+{
+	return (policy_match_any(pol->po_own, pol->po_nown, sa) ||
+	    (is_local != NULL && is_local(arg, sa) != 0));
+}
+
+/* Is sa a port turnd listens on, at one of its own addresses? */
+static int
+policy_own_listener(const struct policy *pol, const struct sockaddr *sa,
+    policy_local_cb is_local, void *arg)
+{
+	uint16_t	 port = addr_port(sa);
+	unsigned int	 i;
+
+	for (i = 0; i < pol->po_nlport; i++)
+		if (pol->po_lport[i] == port)
+			return (policy_is_own(pol, sa, is_local, arg));
+	return (0);
+}
+
 /*
  * The check of policy.h, in its order.  Runs per relayed packet: no
  * allocation, no logging, a linear scan over a few dozen entries.
@@ -368,17 +391,18 @@ policy_peer_check(const struct policy *pol, const struct store_realm *rules,
 	struct sockaddr_storage	 ss;
 	const struct sockaddr	*sa = (const struct sockaddr *)&ss;
 	uint16_t		 port;
-	unsigned int		 i;
 
 	/* 1. canonical form: a local copy, the embedded IPv4 */
 	if (policy_canon(peer, &ss) == -1)
 		return (0);
 
-	/* 2. an explicit allow wins */
+	/* 2. a listener of turnd itself, never; 3. an explicit allow wins */
+	if (policy_own_listener(pol, sa, is_local, arg))
+		return (0);
 	if (policy_match2(pol->po_allow, pol->po_nallow, rules, 1, sa, peer))
 		return (1);
 
-	/* 3. built-in and configured deny ranges, the Redis server */
+	/* 4. built-in and configured deny ranges, the Redis server */
 	if (policy_match2(pol->po_deny, pol->po_ndeny, rules, 0, sa, peer))
 		return (0);
 	if (pol->po_redis_set &&
@@ -386,19 +410,14 @@ policy_peer_check(const struct policy *pol, const struct store_realm *rules,
 		return (0);
 
 	/*
-	 * 4. own addresses: relay ports only, never a listening port; the
-	 * kernel's view last, as it costs a system call
+	 * 5. own addresses: relay ports only (listening ports went in step
+	 * 2); the kernel's view last, as it costs a system call
 	 */
-	if (policy_match_any(pol->po_own, pol->po_nown, sa) ||
-	    (is_local != NULL && is_local(arg, sa) != 0)) {
-		port = addr_port(sa);
-		if (port < pol->po_min_port || port > pol->po_max_port)
-			return (0);
-		for (i = 0; i < pol->po_nlport; i++)
-			if (pol->po_lport[i] == port)
-				return (0);
-	}
+	port = addr_port(sa);
+	if ((port < pol->po_min_port || port > pol->po_max_port) &&
+	    policy_is_own(pol, sa, is_local, arg))
+		return (0);
 
-	/* 5. */
+	/* 6. */
 	return (1);
 }

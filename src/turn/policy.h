@@ -9,29 +9,31 @@
  *      IPv4-translated ::ffff:0:a.b.c.d -- is checked as a.b.c.d, and
  *      in steps 2 and 3 as given too (a range matching either form
  *      counts); a family other than IPv4 or IPv6 is denied;
- *   2. relay.allow_peers matches: allowed, on every port (an allow wins
- *      over any deny, turnd's own addresses included);
- *   3. the built-in deny list, relay.deny_peers, or the Redis server
+ *   2. a port turnd listens on (listen.*, metrics.listen) at one of
+ *      its own addresses (step 5): denied, whatever the lists say, as
+ *      relaying to turnd itself is the building block of a relay loop;
+ *   3. relay.allow_peers matches: allowed, on every other port (an
+ *      allow wins over any deny, turnd's own addresses included);
+ *   4. the built-in deny list, relay.deny_peers, or the Redis server
  *      (store.redis.host when numeric, on store.redis.port) matches:
  *      denied;
- *   4. one of turnd's own addresses (listen.*, relay.addresses,
+ *   5. one of turnd's own addresses (listen.*, relay.addresses,
  *      relay.external and metrics.listen; a wildcard 0.0.0.0 or ::
  *      stands for every address of the host's interfaces, both
  *      families, as getifaddrs(3) lists them when the policy is made)
  *      or, in policy_peer_check() with is_local, any address the kernel
  *      delivers locally at the time of the check: allowed only on a
- *      port in relay.min_port..max_port that turnd does not listen on,
- *      so two clients of this server can relay to each other through
- *      their relayed addresses, but nothing can reach turnd's other
- *      services;
- *   5. otherwise allowed.
+ *      port in relay.min_port..max_port, so two clients of this server
+ *      can relay to each other through their relayed addresses, but
+ *      nothing can reach turnd's other services;
+ *   6. otherwise allowed.
  *
  * Own addresses come after the deny lists on purpose.  A wildcard
  * listener makes 127.0.0.1, ::1 and the host's private and link-local
  * addresses "own", and the relay range overlaps Linux's ephemeral ports
  * (32768-60999), where loopback-only and internal services of the host
- * bind; letting step 4 win would expose them to any client (as
- * CVE-2020-26262 did for coturn).  Step 4 only ever narrows: a relayed
+ * bind; letting step 5 win would expose them to any client (as
+ * CVE-2020-26262 did for coturn).  Step 5 only ever narrows: a relayed
  * address in a denied range (a test on loopback, a LAN-only server)
  * needs relay.allow_peers, and a relay.deny_peers range that covers the
  * relay or external address also stops client-to-client relaying.
@@ -83,7 +85,7 @@ int		 policy_peer_allowed_rules(const struct policy *,
  */
 typedef int	(*policy_local_cb)(void *arg, const struct sockaddr *sa);
 /*
- * The same with the kernel's view of own addresses (step 4): what
+ * The same with the kernel's view of own addresses (step 5): what
  * CreatePermission and ChannelBind check (is_local NULL: as above).
  */
 int		 policy_peer_check(const struct policy *,

@@ -175,3 +175,24 @@ def test_embedded_ipv4_follows_allow_peers(turn_factory, turn_client):
     expect_ok(c.create_permission(("::10.1.2.3", 3478)))
     expect_ok(c.create_permission(("::ffff:0:10.1.2.3", 3478)))
     expect_error(c.create_permission(("::127.0.0.1", 3478)), 403)
+
+
+# ------------------------------------------------- listeners, allowed or not
+
+def test_own_listener_refused_even_when_allowed(turn_factory, turn_client):
+    """relay.allow_peers 127.0.0.0/8 (the tests' default) lets clients
+    relay to loopback, but never to turnd's own listeners there: that
+    would be a relay loop (policy.h step 2)."""
+    t = turn_factory()
+    c = turn_client(t)
+    expect_ok(c.allocate())
+    for port in (t.port, t.tls_port):
+        expect_error(c.create_permission(("127.0.0.1", port)), 403,
+                     stun.CREATE_PERMISSION)
+        expect_error(c.channel_bind(0x4000, ("127.0.0.1", port)), 403,
+                     stun.CHANNEL_BIND)
+    # any other loopback port stays allowed, as the allow says
+    expect_ok(c.create_permission(("127.0.0.1", FREE_RELAY_PORT)))
+    expect_ok(c.create_permission(("127.0.0.1", 22)))
+    s = t.stats()
+    assert s["err_403"] == 4, s

@@ -443,9 +443,11 @@ checked(const struct policy *pol, struct fake_kernel *fk, const char *ip,
 }
 
 /*
- * The kernel's view (step 4): an address it calls local, or cannot
- * tell about, is own -- relay ports only, never a listening port -- and
- * it is asked only when steps 1 to 3 leave the answer open.
+ * The kernel's view (steps 2 and 5): an address it calls local, or
+ * cannot tell about, is own -- relay ports only, never a listening port
+ * even when allowed -- and it is asked only about a listening port or,
+ * when steps 1 to 4 leave the answer open, a port outside the relay
+ * range.
  */
 static void
 test_kernel_local(void)
@@ -466,14 +468,19 @@ test_kernel_local(void)
 	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", 22), 0);
 	CHECK_EQ_INT(checked(pol, &fk, "9.9.9.9", RPORT), 1);
 	CHECK_EQ_INT(checked(pol, &fk, "2606:4700::1111", 3478), 0);
-	CHECK_EQ_INT(fk.fk_calls, 4);
+	/* a relay port is never asked about: it is allowed either way */
+	CHECK_EQ_INT(fk.fk_calls, 3);
 	/* asked about the embedded IPv4 address */
 	CHECK_EQ_INT(checked(pol, &fk, "::ffff:9.9.9.9", 3478), 0);
 	CHECK_EQ_STR(addr_fmt_ip((struct sockaddr *)&fk.fk_last, buf,
 	    sizeof(buf)), "9.9.9.9");
+	/* a listening port: asked even when allowed, and then denied */
+	fk.fk_calls = 0;
+	CHECK_EQ_INT(checked(pol, &fk, "8.8.4.4", 3478), 0);
+	CHECK_EQ_INT(fk.fk_calls, 1);
 	/* not asked: allowed, or denied already */
 	fk.fk_calls = 0;
-	CHECK_EQ_INT(checked(pol, &fk, "8.8.4.4", 3478), 1);
+	CHECK_EQ_INT(checked(pol, &fk, "8.8.4.4", 22), 1);
 	CHECK_EQ_INT(checked(pol, &fk, "127.0.0.1", RPORT), 0);
 	CHECK_EQ_INT(fk.fk_calls, 0);
 	/* cannot tell: own */
@@ -597,7 +604,8 @@ test_own(void)
 /*
  * An own address on loopback stays denied on a relay port: the
  * own-address rule never overrides the deny lists (policy.h), only
- * relay.allow_peers lets it through, and then on every port.
+ * relay.allow_peers lets it through, and then on every port but a
+ * listening one.
  */
 static void
 test_own_loopback(void)
@@ -627,7 +635,8 @@ test_own_loopback(void)
 		return;
 	}
 	ALLOW(pol, "127.0.0.1", RPORT);
-	ALLOW(pol, "127.0.0.1", 3478);		/* allow wins on every port */
+	DENY(pol, "127.0.0.1", 3478);		/* never a listener */
+	ALLOW(pol, "127.0.0.1", 22);		/* allow wins on other ports */
 	ALLOW(pol, "::ffff:127.0.0.1", 22);
 	ALLOW(pol, "::1", RPORT);
 	DENY(pol, "127.0.0.2", RPORT);

@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "turn/auth.h"
+#include "turn/ratelim.h"
 #include "turn/server.h"
 #include "turn/stats.h"
 #include "turn/txn.h"
@@ -66,31 +67,13 @@ txn_count_error(struct stats *st, int code)
 
 /*
  * May this source get another 401 or 438 this second (auth.unauth_rate)?
- * A fixed table of per-second counters indexed by a hash of the IP: no
- * state grows with the number of sources; two IPs that share a slot take
- * turns owning it.
+ * The budget is the source IP's across all workers (ratelim.h).
  */
 static int
 txn_unauth_allow(struct server *sv, const struct sockaddr *src)
 {
-	struct server_ratelimit	*rl = sv->sv_rl;
-	struct rl_slot		*sl;
-	uint32_t		 h;
-	int			 rate = sv->sv_conf->auth_unauth_rate;
-
-	if (rate == 0 || rl == NULL)
-		return (1);
-	h = addr_hash_ip(src, rl->rl_seed);
-	sl = &rl->rl_slot[h % RL_SLOTS];
-	if (sl->sl_key != h || sl->sl_sec != sv->sv_now) {
-		sl->sl_key = h;
-		sl->sl_sec = sv->sv_now;
-		sl->sl_count = 0;
-	}
-	if (sl->sl_count >= (uint32_t)rate)
-		return (0);
-	sl->sl_count++;
-	return (1);
+	return (ratelim_allow(sv->sv_rl, src, sv->sv_now,
+	    (unsigned int)sv->sv_conf->auth_unauth_rate));
 }
 
 /* REALM, a fresh NONCE, PASSWORD-ALGORITHMS (RFC 8489 9.2.4, 14.11). */

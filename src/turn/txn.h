@@ -75,21 +75,4 @@ void	txn_error_full(struct txn *, int code, const char *reason,
 /* The same without extra attributes. */
 void	txn_error(struct txn *, int code, const char *reason);
 
-/*
- * auth.unauth_rate: per-second counters of unauthenticated answers in
- * a fixed table indexed by a hash of the source IP (sv_rl).
- */
-#define RL_SLOTS	4096
-
-struct rl_slot {
-	uint32_t	sl_key;		/* hash of the IP owning the slot */
-	uint32_t	sl_count;
-	time_t		sl_sec;
-};
-
-struct server_ratelimit {
-	uint32_t	rl_seed;
-	struct rl_slot	rl_slot[RL_SLOTS];
-};
-
 #endif /* TXN_H */

@@ -25,17 +25,18 @@ txn_success(struct txn *t, struct stun_build *b)
 }
 
 /*
- * SOFTWARE; MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the
- * request's key when it was authenticated (RFC 8489 9.2.4: the response
- * uses the same algorithm); FINGERPRINT if the request carried one.
+ * SOFTWARE when software (it is optional, RFC 8489 14.14);
+ * MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the request's key
+ * when it was authenticated (RFC 8489 9.2.4: the response uses the same
+ * algorithm); FINGERPRINT if the request carried one.
  */
-void
-txn_finish(struct txn *t, struct stun_build *b)
+static void
+txn_trailer(struct txn *t, struct stun_build *b, int software)
 {
 	const char			*sw = t->t_sv->sv_conf->software;
 	const struct auth_result	*ar = t->t_ar;
 
-	if (sw != NULL && *sw != '\0')
+	if (software && sw != NULL && *sw != '\0')
 		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
 	if (ar != NULL) {
 		if (ar->ar_sha256_mi)
@@ -49,6 +50,12 @@ txn_finish(struct txn *t, struct stun_build *b)
 	t->t_reply->len = stun_build_finish(b);
 	t->t_reply->change = 0;
 	t->t_reply->port = 0;
+}
+
+void
+txn_finish(struct txn *t, struct stun_build *b)
+{
+	txn_trailer(t, b, 1);
 }
 
 static void
@@ -114,7 +121,12 @@ txn_error_full(struct txn *t, int code, const char *reason,
 		    reason != NULL ? reason : stun_err_reason(code));
 	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
 	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(&b, code, reason);
+	/*
+	 * A challenge has no reason phrase: the client needs only the code,
+	 * and a spoofed source draws fewer bytes (RFC 8489 14.8 allows an
+	 * empty phrase).
+	 */
+	stun_build_error(&b, code, challenge ? "" : reason);
 	if (challenge)
 		txn_challenge(t, &b);
 	if (x != NULL && x->tx_nunknown > 0)
@@ -122,7 +134,7 @@ txn_error_full(struct txn *t, int code, const char *reason,
 	if (x != NULL && x->tx_alternate != NULL)
 		stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER,
 		    x->tx_alternate);
-	txn_finish(t, &b);
+	txn_trailer(t, &b, t->t_sv->sv_conf->software_errors);
 	if (t->t_reply->len > 0)
 		txn_count_error(t->t_sv->sv_stats, code);
 }

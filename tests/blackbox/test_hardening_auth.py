@@ -113,3 +113,89 @@ def test_unauth_rate_is_per_source_across_workers(turn_factory):
         expect_error(other.request(minimal_allocate()), 401, stun.ALLOCATE)
     finally:
         other.close()
+
+
+# ------------------------------------------------------ the 401's size
+
+def challenge(t, transport="udp", family=4):
+    """A minimal Allocate; its request bytes and the 401 answer's bytes."""
+    c = t.client(transport, family)
+    try:
+        req = minimal_allocate().encode()
+        assert len(req) == MIN_ALLOCATE_LEN
+        c.send(req)
+        data = c.recv(5.0) if transport == "udp" else c.recv_frame(5.0)
+        assert data is not None, "no answer"
+        return req, data
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("transport,family", [("udp", 4), ("udp", 6),
+                                              ("tcp", 4)])
+def test_401_reflects_at_most_3_4x(turn_server, transport, family):
+    req, data = challenge(turn_server, transport, family)
+    r = stun.decode(data)
+    expect_error(r, 401, stun.ALLOCATE)
+    ratio = len(data) / len(req)
+    assert ratio <= MAX_401_RATIO, "%d-byte 401 to a %d-byte Allocate: " \
+        "%.2fx" % (len(data), len(req), ratio)
+    # What the client needs to answer it, SHA-256 included (9.2.4).
+    assert r.realm() == "test.realm"
+    assert r.nonce().startswith(stun.NONCE_COOKIE + "AAAD"), r.nonce()
+    algs = [a for a, _ in r.password_algorithms()]
+    assert algs == [stun.PWALG_SHA256, stun.PWALG_MD5], algs
+    assert not r.has(stun.SOFTWARE)
+
+
+@pytest.mark.parametrize("alg", [stun.PWALG_SHA256, stun.PWALG_MD5])
+def test_compact_nonce_authenticates(turn_server, turn_client, alg):
+    """The nonce of the small 401 is accepted with either password
+    algorithm; the answer to the signed request is signed with it."""
+    c = turn_client(turn_server, alg=alg)
+    r = c.exchange(minimal_allocate())
+    expect_error(r, 401, stun.ALLOCATE)
+    assert len(r.raw) <= MAX_401_RATIO * MIN_ALLOCATE_LEN, len(r.raw)
+    c.learn(r)
+    c.verify(expect_ok(c.allocate()))
+
+
+def test_438_is_as_small(turn_server, turn_client):
+    """A forged nonce gets a 438 challenge no larger than the 401."""
+    c = turn_client(turn_server)
+    r = c.exchange(minimal_allocate())
+    c.learn(r)
+    n401 = len(r.raw)
+    c.nonce = c.nonce[:-1] + ("A" if c.nonce[-1] != "A" else "B")
+    m = minimal_allocate()
+    r = c.exchange(m, c.sign(m))
+    expect_error(r, 438, stun.ALLOCATE)
+    assert len(r.raw) <= n401
+    assert not r.has(stun.SOFTWARE)
+
+
+def test_software_in_errors_only_when_configured(turn_factory):
+    """software goes in success responses; in error responses only with
+    software_errors = true."""
+    t = turn_factory()
+    c = t.client("udp")
+    try:
+        req = stun.binding_request().encode()
+        c.send(req)
+        data = c.recv(5.0)
+        r = stun.decode(data)
+        assert r.cls == stun.SUCCESS and r.software() == "turnd", r
+        assert len(data) / len(req) <= MAX_BINDING_RATIO, len(data)
+        r = c.request(minimal_allocate())
+        expect_error(r, 401, stun.ALLOCATE)
+        assert not r.has(stun.SOFTWARE)
+    finally:
+        c.close()
+    t2 = turn_factory({"software_errors": True})
+    c = t2.client("udp")
+    try:
+        r = c.request(minimal_allocate())
+        expect_error(r, 401, stun.ALLOCATE)
+        assert r.software() == "turnd"
+    finally:
+        c.close()

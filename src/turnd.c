@@ -36,6 +36,7 @@
 #include "turn/auth.h"
 #include "turn/policy.h"
 #include "turn/quota.h"
+#include "turn/ratelim.h"
 #include "turnd.h"
 
 #define TURND_CONF_DEFAULT	SYSCONFDIR "/turnd/turnd.conf"
@@ -561,6 +562,7 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	td->td_realm_uq = td->td_realm_tq = -1;
 	td->td_policy = policy_new(conf);
 	td->td_resv = resv_new();
+	td->td_ratelim = ratelim_new();
 	td->td_quota = quota_new((unsigned int)conf->relay_user_quota,
 	    (unsigned int)conf->relay_total_quota);
 	store_instance_id(td->td_iid);
@@ -573,6 +575,7 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	ws.ws_policy = td->td_policy;
 	ws.ws_resv = td->td_resv;
 	ws.ws_quota = td->td_quota;
+	ws.ws_ratelim = td->td_ratelim;
 	td->td_workers = xcalloc(td->td_nworkers, sizeof(*td->td_workers));
 	for (i = 0; i < td->td_nworkers; i++) {
 		td->td_workers[i] = worker_new(i, conf, &ts->ts_sets[i], &ws);
@@ -661,6 +664,7 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	connlimit_free(td->td_connlimit);
 	resv_free(td->td_resv);
 	quota_free(td->td_quota);
+	ratelim_free(td->td_ratelim);
 	policy_free(td->td_policy);
 	auth_free(td->td_auth);
 	SSL_CTX_free(td->td_tls);

@@ -15,6 +15,7 @@ struct auth;
 struct connlimit;
 struct policy;
 struct quota;
+struct ratelim;
 struct resv;
 struct event;
 struct event_base;
@@ -37,6 +38,7 @@ struct turnd {
 	struct policy		*td_policy;
 	struct resv		*td_resv;
 	struct quota		*td_quota;
+	struct ratelim		*td_ratelim;	/* auth.unauth_rate */
 	struct store_main	*td_store;	/* NULL: memory store */
 	struct metrics		*td_metrics;	/* NULL: metrics.listen "" */
 	int			 td_draining;	/* no new allocations */

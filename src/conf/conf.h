@@ -87,6 +87,7 @@ struct turnd_conf {
 	int			 workers;	/* 0: one per CPU */
 	char			*realm;
 	char			*software;	/* "": no SOFTWARE attribute */
+	int			 software_errors;	/* SOFTWARE in errors */
 	char			*user;		/* drop to this user, "": stay */
 	char			*group;
 	char			*pidfile;	/* "": none */

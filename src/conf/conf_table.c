@@ -46,6 +46,8 @@ const struct conf_key conf_keys[] = {
 	    "REALM of long-term credentials (RFC 8489 9.2)" },
 	{ "software", CONF_STR, 0, 127, OFF(software), "\"turnd\"", NULL,
 	    "SOFTWARE attribute in responses; \"\": none" },
+	{ "software_errors", CONF_BOOL, 0, 0, OFF(software_errors), "false",
+	    NULL, "SOFTWARE in error responses too" },
 	{ "user", CONF_STR, 0, 255, OFF(user), "\"\"", NULL,
 	    "user to switch to after binding; \"\": stay" },
 	{ "group", CONF_STR, 0, 255, OFF(group), "\"\"", NULL,

@@ -44,6 +44,7 @@ struct alloc_table;
 struct auth;
 struct policy;
 struct quota;
+struct ratelim;
 struct resv;
 struct store;
 struct store_realm;
@@ -109,6 +110,7 @@ struct worker_shared {
 	const struct policy	*ws_policy;
 	struct quota		*ws_quota;
 	struct resv		*ws_resv;
+	struct ratelim		*ws_ratelim;	/* auth.unauth_rate */
 };
 
 struct udp_set;

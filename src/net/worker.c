@@ -191,6 +191,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	w->w_relay = relay_set_new(w, ws->ws_resv);
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
+	server_set_ratelim(&w->w_srv, ws->ws_ratelim);
 	worker_store_start(w, ws);
 	w->w_udp = udp_set_new(w, set);
 	w->w_stream = stream_set_new(w, set);

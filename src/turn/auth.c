@@ -43,10 +43,16 @@
 #define AUTH_COOKIE_LEN		9	/* "obMatJos2" */
 #define AUTH_FEAT_LEN		3	/* feature bytes */
 #define AUTH_FEAT_B64		4	/* ... in base64 */
-#define AUTH_EXPIRY_LEN		8	/* big-endian seconds since the epoch */
-#define AUTH_NONCE_MAC		16	/* truncated HMAC-SHA256 */
+/*
+ * The rest of the nonce is compact: every byte of it is reflected in
+ * each 401 and 438 (RFC 8489 9.2.4), the answers a spoofed source draws.
+ * A 64-bit MAC can only be guessed online, one request per guess.
+ */
+#define AUTH_EXPIRY_LEN		4	/* big-endian seconds since the epoch,
+					 * unsigned: good until 2106 */
+#define AUTH_NONCE_MAC		8	/* truncated HMAC-SHA256 */
 #define AUTH_NONCE_RAW		(AUTH_EXPIRY_LEN + AUTH_NONCE_MAC)
-#define AUTH_NONCE_B64		32	/* base64 of 24 bytes: no padding */
+#define AUTH_NONCE_B64		16	/* base64 of 12 bytes: no padding */
 #define AUTH_NONCE_LEN		(AUTH_COOKIE_LEN + AUTH_FEAT_B64 + \
 				    AUTH_NONCE_B64)
 #define AUTH_USERHASH_LEN	32
@@ -72,25 +78,19 @@ static const uint8_t auth_offer[] = {
 };
 
 static void
-put64(uint8_t *p, uint64_t v)
+put32(uint8_t *p, uint32_t v)
 {
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 
-static uint64_t
-get64(const uint8_t *p)
+static uint32_t
+get32(const uint8_t *p)
 {
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (v);
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
 }
 
 /*
@@ -108,7 +108,7 @@ auth_client_ip(const struct sockaddr *sa, uint8_t out[16])
 
 /*
  * The nonce MAC: HMAC-SHA256 keyed with the nonce secret over the
- * feature bits, the expiry (8 bytes) and the client's IP address,
+ * feature bits, the expiry (4 bytes) and the client's IP address,
  * truncated to AUTH_NONCE_MAC bytes.  The lengths before the address
  * are fixed, so the input cannot be read two ways.  0 or -1.
  */
@@ -141,7 +141,9 @@ auth_nonce_make(const struct auth *a, const struct sockaddr *client,
 	uint64_t	expiry;
 
 	expiry = (uint64_t)(now > 0 ? now : 0) + (uint64_t)a->a_nonce_lifetime;
-	put64(raw, expiry);
+	if (expiry > UINT32_MAX)
+		expiry = UINT32_MAX;
+	put32(raw, (uint32_t)expiry);
 	if (auth_nonce_mac(a, raw, client, raw + AUTH_EXPIRY_LEN) == -1) {
 		out[0] = '\0';
 		return (0);
@@ -156,7 +158,7 @@ auth_nonce_make(const struct auth *a, const struct sockaddr *client,
 /*
  * Is nonce (len bytes, NUL-terminated) one we made for this client's IP
  * address and not yet expired at now?  The cookie and feature bits must
- * be ours, the rest exactly 32 base64 characters, the MAC right
+ * be ours, the rest exactly 16 base64 characters, the MAC right
  * (CRYPTO_memcmp) and now before the expiry.  0 or -1.
  */
 static int
@@ -177,7 +179,7 @@ auth_nonce_check(const struct auth *a, const char *nonce, size_t len,
 	if (auth_nonce_mac(a, raw, client, mac) == -1 ||
 	    CRYPTO_memcmp(mac, raw + AUTH_EXPIRY_LEN, AUTH_NONCE_MAC) != 0)
 		return (-1);
-	if (now < 0 || (uint64_t)now >= get64(raw))
+	if (now < 0 || (uint64_t)now >= get32(raw))
 		return (-1);
 	return (0);
 }

@@ -76,8 +76,9 @@ void		 auth_free(struct auth *);
  * (password algorithms and username anonymity both offered), then the
  * base64 of the expiry time and a truncated HMAC-SHA256 over the feature
  * bits, the expiry and the client's IP address (not its port: a client
- * may retry from a new port).  Writes a NUL-terminated string; returns
- * its length (45), or 0 with "" if OpenSSL failed.  The feature bits are
+ * may retry from a new port), 4 and 8 bytes: 16 characters.  Writes a
+ * NUL-terminated string; returns its length (29), or 0 with "" if
+ * OpenSSL failed.  The feature bits are
  * numbered from the right, as RFC 8489 erratum 6290 says: "AAAD".
  */
 size_t		 auth_nonce_make(const struct auth *, const struct sockaddr *,

@@ -50,8 +50,6 @@ server_enable_turn(struct server *sv, struct alloc_table *allocs,
 	sv->sv_quota = quota;
 	sv->sv_ops = ops;
 	sv->sv_net = net;
-	sv->sv_rl = xcalloc(1, sizeof(*sv->sv_rl));
-	sv->sv_rl->rl_seed = arc4random();
 	sv->sv_park = park_new(SERVER_PARK_MAX);
 	sv->sv_pbuf = xmalloc(SERVER_PBUF);
 }
@@ -61,8 +59,6 @@ server_clear(struct server *sv)
 {
 	park_free(sv->sv_park);
 	sv->sv_park = NULL;
-	free(sv->sv_rl);
-	sv->sv_rl = NULL;
 	free(sv->sv_pbuf);
 	sv->sv_pbuf = NULL;
 	store_realm_unref(sv->sv_realm);
@@ -79,6 +75,12 @@ server_drain(struct server *sv, const struct sockaddr *alt4,
 		memcpy(&sv->sv_alt[0], alt4, addr_len(alt4));
 	if (alt6 != NULL)
 		memcpy(&sv->sv_alt[1], alt6, addr_len(alt6));
+}
+
+void
+server_set_ratelim(struct server *sv, struct ratelim *rl)
+{
+	sv->sv_rl = rl;
 }
 
 void

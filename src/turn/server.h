@@ -24,7 +24,7 @@ struct alloc_table;
 struct auth;
 struct policy;
 struct quota;
-struct server_ratelimit;
+struct ratelim;
 struct stats;
 struct store;
 struct store_realm;
@@ -99,7 +99,8 @@ struct server {
 	const struct auth	*sv_auth;
 	const struct policy	*sv_policy;
 	struct quota		*sv_quota;	/* shared, locked inside */
-	struct server_ratelimit	*sv_rl;		/* 401/438 per source */
+	struct ratelim		*sv_rl;		/* 401/438 per source IP,
+						 * shared; NULL: no limit */
 	const struct relay_ops	*sv_ops;
 	void			*sv_net;
 	time_t			 sv_now;	/* set by the net layer */
@@ -120,6 +121,11 @@ void	server_init(struct server *, const struct turnd_conf *,
 void	server_enable_turn(struct server *, struct alloc_table *,
 	    const struct auth *, const struct policy *, struct quota *,
 	    const struct relay_ops *, void *net);
+/*
+ * The budget of auth.unauth_rate, shared by every worker (ratelim.h;
+ * the caller keeps it alive while the server may use it).
+ */
+void	server_set_ratelim(struct server *, struct ratelim *);
 /* Free what server_enable_turn() made. */
 void	server_clear(struct server *);
 /*

@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "turn/auth.h"
+#include "turn/ratelim.h"
 #include "turn/server.h"
 #include "turn/stats.h"
 #include "turn/txn.h"
@@ -24,17 +25,18 @@ txn_success(struct txn *t, struct stun_build *b)
 }
 
 /*
- * SOFTWARE; MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the
- * request's key when it was authenticated (RFC 8489 9.2.4: the response
- * uses the same algorithm); FINGERPRINT if the request carried one.
+ * SOFTWARE when software (it is optional, RFC 8489 14.14);
+ * MESSAGE-INTEGRITY-SHA256 or MESSAGE-INTEGRITY with the request's key
+ * when it was authenticated (RFC 8489 9.2.4: the response uses the same
+ * algorithm); FINGERPRINT if the request carried one.
  */
-void
-txn_finish(struct txn *t, struct stun_build *b)
+static void
+txn_trailer(struct txn *t, struct stun_build *b, int software)
 {
 	const char			*sw = t->t_sv->sv_conf->software;
 	const struct auth_result	*ar = t->t_ar;
 
-	if (sw != NULL && *sw != '\0')
+	if (software && sw != NULL && *sw != '\0')
 		stun_build_str(b, STUN_ATTR_SOFTWARE, sw);
 	if (ar != NULL) {
 		if (ar->ar_sha256_mi)
@@ -48,6 +50,12 @@ txn_finish(struct txn *t, struct stun_build *b)
 	t->t_reply->len = stun_build_finish(b);
 	t->t_reply->change = 0;
 	t->t_reply->port = 0;
+}
+
+void
+txn_finish(struct txn *t, struct stun_build *b)
+{
+	txn_trailer(t, b, 1);
 }
 
 static void
@@ -66,31 +74,13 @@ txn_count_error(struct stats *st, int code)
 
 /*
  * May this source get another 401 or 438 this second (auth.unauth_rate)?
- * A fixed table of per-second counters indexed by a hash of the IP: no
- * state grows with the number of sources; two IPs that share a slot take
- * turns owning it.
+ * The budget is the source IP's across all workers (ratelim.h).
  */
 static int
 txn_unauth_allow(struct server *sv, const struct sockaddr *src)
 {
-	struct server_ratelimit	*rl = sv->sv_rl;
-	struct rl_slot		*sl;
-	uint32_t		 h;
-	int			 rate = sv->sv_conf->auth_unauth_rate;
-
-	if (rate == 0 || rl == NULL)
-		return (1);
-	h = addr_hash_ip(src, rl->rl_seed);
-	sl = &rl->rl_slot[h % RL_SLOTS];
-	if (sl->sl_key != h || sl->sl_sec != sv->sv_now) {
-		sl->sl_key = h;
-		sl->sl_sec = sv->sv_now;
-		sl->sl_count = 0;
-	}
-	if (sl->sl_count >= (uint32_t)rate)
-		return (0);
-	sl->sl_count++;
-	return (1);
+	return (ratelim_allow(sv->sv_rl, src, sv->sv_now,
+	    (unsigned int)sv->sv_conf->auth_unauth_rate));
 }
 
 /* REALM, a fresh NONCE, PASSWORD-ALGORITHMS (RFC 8489 9.2.4, 14.11). */
@@ -131,7 +121,12 @@ txn_error_full(struct txn *t, int code, const char *reason,
 		    reason != NULL ? reason : stun_err_reason(code));
 	stun_build_init(&b, t->t_reply->buf, t->t_reply->cap,
 	    STUN_TYPE(t->t_m->method, STUN_CLASS_ERROR), t->t_m->tid);
-	stun_build_error(&b, code, reason);
+	/*
+	 * A challenge has no reason phrase: the client needs only the code,
+	 * and a spoofed source draws fewer bytes (RFC 8489 14.8 allows an
+	 * empty phrase).
+	 */
+	stun_build_error(&b, code, challenge ? "" : reason);
 	if (challenge)
 		txn_challenge(t, &b);
 	if (x != NULL && x->tx_nunknown > 0)
@@ -139,7 +134,7 @@ txn_error_full(struct txn *t, int code, const char *reason,
 	if (x != NULL && x->tx_alternate != NULL)
 		stun_build_addr(&b, STUN_ATTR_ALTERNATE_SERVER,
 		    x->tx_alternate);
-	txn_finish(t, &b);
+	txn_trailer(t, &b, t->t_sv->sv_conf->software_errors);
 	if (t->t_reply->len > 0)
 		txn_count_error(t->t_sv->sv_stats, code);
 }

@@ -48,9 +48,9 @@ struct txn {
 void	txn_success(struct txn *, struct stun_build *);
 
 /*
- * Finish any response: SOFTWARE, MESSAGE-INTEGRITY(-SHA256) with the
- * request's key when it was authenticated, FINGERPRINT when the request
- * had one; sets the reply's length (0 if it did not fit).
+ * Finish a success response: SOFTWARE, MESSAGE-INTEGRITY(-SHA256) with
+ * the request's key when it was authenticated, FINGERPRINT when the
+ * request had one; sets the reply's length (0 if it did not fit).
  */
 void	txn_finish(struct txn *, struct stun_build *);
 
@@ -64,9 +64,12 @@ struct txn_extra {
 /*
  * The one function that builds error responses: ERROR-CODE with code
  * and reason (NULL: the RFC's phrase), the attributes of x (may be
- * NULL), then txn_finish(); a response sent is counted (error_responses
- * and err_<code>).  A 401 or 438 is the challenge of RFC 8489 9.2.4: it
- * carries REALM, a fresh NONCE and PASSWORD-ALGORITHMS, and beyond
+ * NULL), then the trailer of txn_finish(), SOFTWARE only with
+ * software_errors; a response sent is counted (error_responses and
+ * err_<code>).  A 401 or 438 is the challenge of RFC 8489 9.2.4: it has
+ * an empty reason phrase and carries REALM, a fresh NONCE and
+ * PASSWORD-ALGORITHMS (nothing more: it is what a spoofed source can
+ * draw), and beyond
  * auth.unauth_rate such answers a second to one source IP it is not
  * sent at all (counted as dropped_ratelimited).
  */
@@ -74,22 +77,5 @@ void	txn_error_full(struct txn *, int code, const char *reason,
 	    const struct txn_extra *x);
 /* The same without extra attributes. */
 void	txn_error(struct txn *, int code, const char *reason);
-
-/*
- * auth.unauth_rate: per-second counters of unauthenticated answers in
- * a fixed table indexed by a hash of the source IP (sv_rl).
- */
-#define RL_SLOTS	4096
-
-struct rl_slot {
-	uint32_t	sl_key;		/* hash of the IP owning the slot */
-	uint32_t	sl_count;
-	time_t		sl_sec;
-};
-
-struct server_ratelimit {
-	uint32_t	rl_seed;
-	struct rl_slot	rl_slot[RL_SLOTS];
-};
 
 #endif /* TXN_H */

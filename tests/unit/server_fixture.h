@@ -49,6 +49,7 @@ static const uint8_t tid0[STUN_TID_LEN] = {
 
 static struct turnd_conf	*conf_def;	/* software "turnd" */
 static struct turnd_conf	*conf_nosw;	/* software "" */
+static struct turnd_conf	*conf_swerr;	/* software_errors */
 static struct turnd_conf	*conf_mapped;	/* stun.mapped_address */
 
 static struct sockaddr_storage	src4, src6, local4, local6;
@@ -361,6 +362,7 @@ fixture_init(void)
 
 	conf_def = conf_new_defaults();
 	conf_nosw = load("software = \"\";\n");
+	conf_swerr = load("software_errors = true;\n");
 	conf_mapped = load("stun: { mapped_address = true; };\n");
 
 	addr_or_die("192.0.2.1:32853", &src4);
@@ -387,6 +389,7 @@ fixture_clear(void)
 {
 	conf_free(conf_def);
 	conf_free(conf_nosw);
+	conf_free(conf_swerr);
 	conf_free(conf_mapped);
 }
 

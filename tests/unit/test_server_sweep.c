@@ -51,7 +51,7 @@ test_420_rfc5780_off(void)
 	len = build(msg, sizeof(msg), BINDING_REQ, rp, 1, FP);
 	CHECK(handle(&pkt, msg, len) > 0);
 	check_420(BINDING_ERR, want_rp, 1);
-	check_tail("turnd", FP);
+	check_tail("", FP);
 	CHECK_EQ_INT(reply.port, 0);
 	len = build(msg, sizeof(msg), BINDING_REQ, all, 3, NOFP);
 	CHECK(handle(&pkt, msg, len) > 0);
@@ -209,7 +209,7 @@ test_rfc5780_bad(void)
 		CHECK(handle(&pkt, msg, len) > 0);
 		check_head(BINDING_ERR);
 		CHECK_EQ_INT(ans_error(), STUN_ERR_BAD_REQUEST);
-		check_tail("turnd", FP);
+		check_tail("", FP);
 		/* no redirection of an error response */
 		CHECK_EQ_INT(reply.change, 0);
 		CHECK_EQ_INT(reply.port, 0);

@@ -33,6 +33,7 @@
 #include "turn/path.h"
 #include "turn/policy.h"
 #include "turn/quota.h"
+#include "turn/ratelim.h"
 #include "turn/server.h"
 #include "turn/stats.h"
 #include "unit.h"
@@ -186,6 +187,7 @@ static struct turnd_conf	*conf;
 static struct auth		*auth;
 static struct policy		*policy;
 static struct quota		*quota;
+static struct ratelim		*rlim;
 static struct alloc_table	*allocs;
 static struct event_base	*base;
 static struct store		*store;
@@ -234,6 +236,8 @@ world_new(int with_store)
 	memset(&st, 0, sizeof(st));
 	server_init(&sv, conf, &st);
 	server_enable_turn(&sv, allocs, auth, policy, quota, &stub_ops, NULL);
+	rlim = ratelim_new();
+	server_set_ratelim(&sv, rlim);
 	sv.sv_now = NOW;
 	path_init(&tp1.tp_path, &tpath_ops, TRANSPORT_UDP, -1, 0, 0);
 	path_init(&tp2.tp_path, &tpath_ops, TRANSPORT_UDP, -1, 0, 0);
@@ -275,6 +279,8 @@ world_free(void)
 	}
 	alloc_table_free(allocs);
 	quota_free(quota);
+	ratelim_free(rlim);
+	rlim = NULL;
 	policy_free(policy);
 	auth_free(auth);
 	conf_free(conf);

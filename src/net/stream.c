@@ -4,8 +4,9 @@
  *
  * Bytes are cut into frames by stun_frame_next(): STUN messages and
  * ChannelData (padded to 4) interleave, may arrive split or several per
- * read.  A connection is closed when its bytes cannot be framed, when it
- * stays in the middle of a frame longer than limits.frame_timeout
+ * read.  A connection is closed when its bytes cannot be framed or are
+ * ChannelData that cannot be relayed (no allocation, channel not bound),
+ * when it stays in the middle of a frame longer than limits.frame_timeout
  * (slowloris), when it is idle longer than limits.idle_timeout, or when
  * it stops reading its answers.  Memory per connection is bounded: at
  * most one partial frame plus one read is buffered, and answers beyond
@@ -137,11 +138,23 @@ conn_tls_info(const struct path *p, const char **version, const char **cipher)
 	*cipher = SSL_get_cipher_name(ssl);
 }
 
+static void
+conn_pkt(struct conn *c, struct server_pkt *pkt)
+{
+	pkt->transport = c->c_transport;
+	pkt->src = (const struct sockaddr *)&c->c_peer;
+	pkt->local = (const struct sockaddr *)&c->c_local;
+	pkt->origin = NULL;
+	pkt->path = &c->c_path;
+}
+
 /*
  * Hand one whole frame to the server; its answer goes to out (cap bytes,
- * at least CONN_REPLY_MAX).  Returns the answer's length, 0 for none.
+ * at least CONN_REPLY_MAX).  Returns the answer's length, 0 for none, or
+ * -1 for ChannelData that can never be relayed (no allocation, channel
+ * not bound: RFC 8656 12.4), which the caller treats as garbage.
  */
-static size_t
+static ssize_t
 conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
     uint8_t *out, size_t cap)
 {
@@ -149,19 +162,29 @@ conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
 	struct server_pkt	 pkt;
 	struct server_reply	 reply;
 
-	pkt.transport = c->c_transport;
-	pkt.src = (const struct sockaddr *)&c->c_peer;
-	pkt.local = (const struct sockaddr *)&c->c_local;
-	pkt.origin = NULL;
-	pkt.path = &c->c_path;
-	if (f->kind == STUN_FRAME_CHAN) {
-		server_chandata(&w->w_srv, &pkt, p, f->msglen);
-		return (0);
-	}
+	conn_pkt(c, &pkt);
+	if (f->kind == STUN_FRAME_CHAN)
+		return (server_chandata(&w->w_srv, &pkt, p, f->msglen));
 	reply.buf = out;
 	reply.cap = cap;
 	server_handle(&w->w_srv, &pkt, p, f->msglen, &reply);
-	return (reply.len);
+	return ((ssize_t)reply.len);
+}
+
+/*
+ * A ChannelData header is in but not its data: 1 if the channel is bound
+ * on this connection's allocation.  Otherwise the frame can only be
+ * dropped, and its length is no reason to wait: text such as "GET /"
+ * (channel 0x4745, 21536 bytes) or "SSH-2.0" (0x5353) reads this way.
+ */
+static int
+conn_chan_ok(struct conn *c, const uint8_t *hdr)
+{
+	struct server_pkt	pkt;
+
+	conn_pkt(c, &pkt);
+	return (server_chan_bound(&c->c_w->w_srv, &pkt,
+	    (uint16_t)(hdr[0] << 8 | hdr[1])));
 }
 
 /*
@@ -278,6 +301,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t			 hdr[STUN_FRAME_HDR_NEED];
 	uint8_t			 batch[CONN_BATCH];
 	size_t			 avail, hlen, blen = 0;
+	ssize_t			 n;
 	uint8_t			*p;
 	int			 r, garbage = 0, backlog = 0;
 	struct timeval		 tv;
@@ -296,8 +320,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			garbage = 1;
 			break;
 		}
-		if (f.framelen == 0 || avail < f.framelen)
-			break;		/* wait for the rest */
+		if (f.framelen == 0)
+			break;		/* wait for the length */
+		if (avail < f.framelen) {
+			/* wait for the rest, if it can be of use */
+			if (f.kind == STUN_FRAME_CHAN && !conn_chan_ok(c, hdr))
+				garbage = 1;
+			break;
+		}
 		p = evbuffer_pullup(in, (ssize_t)f.framelen);
 		if (p == NULL || (r == 0 && stun_frame_next(p, f.framelen,
 		    &f) != 1)) {
@@ -308,8 +338,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_send(c, batch, blen);
 			blen = 0;
 		}
-		blen += conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
+		n = conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
 		evbuffer_drain(in, f.framelen);
+		if (n < 0) {
+			garbage = 1;
+			break;
+		}
+		blen += (size_t)n;
 	}
 	rio_flush(c->c_w->w_rio);
 	if (blen > 0)

@@ -7,7 +7,8 @@
  * read.  A connection is closed when its bytes cannot be framed or are
  * ChannelData that cannot be relayed (no allocation, channel not bound),
  * when it stays in the middle of a frame longer than limits.frame_timeout
- * (slowloris), when it is idle longer than limits.idle_timeout, or when
+ * (slowloris), when its TLS handshake is not done within that time of
+ * the accept, when it is idle longer than limits.idle_timeout, or when
  * it stops reading its answers.  Memory per connection is bounded: at
  * most one partial frame plus one read is buffered, and answers beyond
  * CONN_OUT_MAX pause reading.
@@ -65,6 +66,7 @@ struct conn {
 	enum transport		 c_transport;
 	struct sockaddr_storage	 c_peer;
 	struct sockaddr_storage	 c_local;
+	struct event		*c_hs_timer;	/* TLS: handshake deadline */
 	int			 c_tls_up;	/* handshake done */
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
@@ -120,6 +122,8 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&c->c_set->ss_conns, c, c_entry);
 	c->c_set->ss_nconns--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
+	if (c->c_hs_timer != NULL)
+		event_free(c->c_hs_timer);
 	bufferevent_free(c->c_bev);	/* closes the socket, frees the SSL */
 	free(c);
 }
@@ -399,6 +403,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		/* TLS handshake done: from now on the idle timeout holds. */
 		c->c_tls_up = 1;
+		if (c->c_hs_timer != NULL)
+			event_free(c->c_hs_timer);
+		c->c_hs_timer = NULL;
 		tv = secs(c->c_w->w_conf->lim_idle_timeout);
 		bufferevent_set_timeouts(bev, &tv, NULL);
 		return;
@@ -413,6 +420,23 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			STATS_INC(st, conn_closed_idle);
 	}
+	conn_free(c);
+}
+
+/*
+ * The TLS handshake did not complete within limits.frame_timeout of the
+ * accept.  The bufferevent's read timeout cannot say so: every byte that
+ * trickles in restarts it.
+ */
+static void
+conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	worker_clock(c->c_w);
+	STATS_INC(&c->c_w->w_stats, tls_handshake_failed);
 	conn_free(c);
 }
 
@@ -458,7 +482,10 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 				bufferevent_openssl_set_allow_dirty_shutdown(
 				    bev, 1);
 		}
-		/* The handshake must finish within the frame timeout. */
+		/*
+		 * The handshake must finish within the frame timeout of the
+		 * accept (c_hs_timer); until then no read may wait longer.
+		 */
 		tv = secs(w->w_conf->lim_frame_timeout);
 	} else {
 		bev = bufferevent_socket_new(w->w_base, fd,
@@ -472,6 +499,9 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		free(c);
 		return;
 	}
+	if (c->c_transport == TRANSPORT_TLS && (c->c_hs_timer =
+	    evtimer_new(w->w_base, conn_hs_timeout_cb, c)) == NULL)
+		fatalx("%s: out of memory", __func__);
 	c->c_bev = bev;
 	TAILQ_INSERT_TAIL(&sl->sl_set->ss_conns, c, c_entry);
 	sl->sl_set->ss_nconns++;
@@ -481,6 +511,8 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_setwatermark(bev, EV_READ, 0, CONN_IN_MAX);
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_MAX / 2, 0);
 	bufferevent_set_timeouts(bev, &tv, NULL);
+	if (c->c_hs_timer != NULL)
+		evtimer_add(c->c_hs_timer, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 

@@ -1,8 +1,10 @@
-"""TCP and TLS under abuse: text from scanners on a stream port.
+"""TCP and TLS under abuse: a trickled TLS handshake, text from scanners
+on a stream port.
 
-What src/net/stream.c promises: a ChannelData header that cannot be
-relayed closes the connection at once instead of waiting for the frame
-it announces.
+What src/net/stream.c promises: a TLS handshake is done within
+limits.frame_timeout of the accept, whatever trickles in; a ChannelData
+header that cannot be relayed closes the connection at once instead of
+waiting for the frame it announces.
 """
 
 import socket
@@ -10,9 +12,77 @@ import time
 
 import pytest
 
+import harness
 import stun
 from conftest import STREAMS, expect_ok
-from test_stream import ok
+from test_stream import client_hello, ok
+
+
+def turnd_end_inode(t, sock, timeout=5.0):
+    """The inode of turnd's end of sock once turnd has accepted it (a
+    connection still in the listen queue has no descriptor, inode 0)."""
+    def accepted():
+        e = harness.far_end(sock)
+        return e is not None and e[2] != 0 and e[2]
+    return harness.poll_until(accepted, timeout, "turnd to accept")
+
+
+def closed_within(t, inode, timeout):
+    """True once turnd has no descriptor for inode, False after timeout."""
+    try:
+        t.wait_sock_closed(inode, timeout)
+        return True
+    except AssertionError:
+        if not t.alive():
+            raise
+        return False
+
+
+# ------------------------------------------------------------- TLS handshake
+
+def test_tls_handshake_deadline_counts_from_accept(turnd_factory):
+    """One byte of ClientHello a second: each byte restarts a read
+    timeout, so only a deadline from the accept ends it.  frame_timeout
+    3 s, idle 6 s: closed about 3 s after the accept, hundreds of bytes
+    before the ClientHello is in; a handshake done in time is not
+    touched by that deadline."""
+    t = turnd_factory({"workers": 1,
+                       "limits": {"frame_timeout": 3, "idle_timeout": 6}})
+    good = t.client("tls")              # handshake done: idle rules apply
+    assert ok(good)
+    hello = client_hello()
+    raw = socket.create_connection(t.addr("tls"), timeout=5)
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        inode = turnd_end_inode(t, raw)
+        t0 = time.monotonic()
+        closed = False
+        sent = 0
+        # One byte, then up to 1 s for turnd to close its end: the pace
+        # of the trickle.  Bounded at 10 s (over three deadlines).
+        for sent in range(1, len(hello)):
+            try:
+                raw.send(hello[sent - 1:sent])
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+            if closed or closed_within(t, inode, 1.0):
+                closed = True
+                break
+            if time.monotonic() - t0 > 10.0:
+                break
+        elapsed = time.monotonic() - t0
+    finally:
+        raw.close()
+    assert closed, "a trickled handshake still open after %.1f s (%d of %d " \
+        "bytes), frame_timeout is 3 s" % (elapsed, sent, len(hello))
+    assert 2.5 <= elapsed <= 4.5, \
+        "closed %.2f s after the accept, frame_timeout is 3 s" % elapsed
+    assert sent < len(hello) // 4
+    assert ok(good), "a connection past its handshake was closed"
+    assert t.binding_ok("tls")
+    s = t.wait_stats(lambda s: s.get("tls_handshake_failed") == 1)
+    assert s["tls_handshake_failed"] == 1, s
+    assert s["conn_closed_idle"] == 0 and s["conn_closed_stall"] == 0, s
 
 
 # ------------------------------------------------------------- scanners

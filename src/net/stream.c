@@ -11,7 +11,8 @@
  * the accept, when it is idle longer than limits.idle_timeout, or when
  * it stops reading its answers.  Memory per connection is bounded: at
  * most one partial frame plus one read is buffered, and answers beyond
- * CONN_OUT_MAX pause reading.
+ * CONN_OUT_MAX pause reading.  Out of descriptors, a listener pauses
+ * rather than fail accept() in a loop.
  *
  * Each connection is a path (src/turn/path.h) without a socket for the
  * batches: whatever goes to its client comes through conn_path_send().
@@ -45,6 +46,7 @@
 #define CONN_IN_MAX	(2 * (STUN_MSG_MAX + 3))
 #define CONN_REPLY_MAX	2048		/* room for any one answer */
 #define CONN_BATCH	16384		/* answers of one read pass */
+#define ACCEPT_PAUSE_US	100000		/* out of descriptors: retry then */
 
 struct stream_set;
 
@@ -53,6 +55,7 @@ struct slisten {
 	struct stream_set	*sl_set;
 	struct lsock		 sl_ls;
 	struct evconnlistener	*sl_lev;
+	struct event		*sl_resume;	/* ends a pause of accept */
 	time_t			 sl_last_warn;	/* accept errors, rate limit */
 };
 
@@ -517,16 +520,41 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 }
 
 static void
+stream_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slisten	*sl = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(sl->sl_lev);
+}
+
+/*
+ * accept() failed.  Out of descriptors (or of memory), the connection
+ * that made the listener readable is still queued, so it would fail
+ * again at once, round after round: the listener pauses for
+ * ACCEPT_PAUSE_US instead, and what is queued waits in the backlog.  The
+ * UDP listeners and the other connections go on.  Logged rarely.
+ */
+static void
 stream_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct slisten	*sl = arg;
-	struct timeval	 now;
+	struct worker	*w = sl->sl_set->ss_w;
+	struct timeval	 now, tv = { 0, ACCEPT_PAUSE_US };
+	int		 err = errno;
 
-	/* EMFILE and friends: the listener keeps going; say so rarely. */
-	event_base_gettimeofday_cached(sl->sl_set->ss_w->w_base, &now);
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		evconnlistener_disable(lev);
+		evtimer_add(sl->sl_resume, &tv);
+		STATS_INC(&w->w_stats, accept_paused);
+	}
+	event_base_gettimeofday_cached(w->w_base, &now);
 	if (now.tv_sec - sl->sl_last_warn < 10)
 		return;
 	sl->sl_last_warn = now.tv_sec;
+	errno = err;
 	log_warn("%s: accept", __func__);
 }
 
@@ -537,7 +565,8 @@ stream_listen(struct stream_set *ss, struct slisten *sl)
 	sl->sl_lev = evconnlistener_new(ss->ss_w->w_base, stream_accept_cb, sl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
 	    sl->sl_ls.ls_fd);
-	if (sl->sl_lev == NULL)
+	sl->sl_resume = evtimer_new(ss->ss_w->w_base, stream_resume_cb, sl);
+	if (sl->sl_lev == NULL || sl->sl_resume == NULL)
 		fatalx("%s: worker %u cannot watch a listening socket",
 		    __func__, ss->ss_w->w_id);
 	evconnlistener_set_error_cb(sl->sl_lev, stream_error_cb);
@@ -584,9 +613,12 @@ stream_set_free(struct stream_set *ss)
 
 	if (ss == NULL)
 		return;
-	for (i = 0; i < ss->ss_n; i++)
+	for (i = 0; i < ss->ss_n; i++) {
+		if (ss->ss_ls[i].sl_resume != NULL)
+			event_free(ss->ss_ls[i].sl_resume);
 		if (ss->ss_ls[i].sl_lev != NULL)
 			evconnlistener_free(ss->ss_ls[i].sl_lev);
+	}
 	free(ss->ss_ls);
 	free(ss);
 }

@@ -1,12 +1,15 @@
-"""TCP and TLS under abuse: a trickled TLS handshake, text from scanners
-on a stream port.
+"""TCP and TLS under abuse: a trickled TLS handshake, accept at the
+descriptor limit, text from scanners on a stream port.
 
-What src/net/stream.c promises: a TLS handshake is done within
-limits.frame_timeout of the accept, whatever trickles in; a ChannelData
-header that cannot be relayed closes the connection at once instead of
-waiting for the frame it announces.
+The deadlines here are what src/net/stream.c promises: a TLS handshake is
+done within limits.frame_timeout of the accept, whatever trickles in; out
+of descriptors a listener pauses instead of spinning on accept(); a
+ChannelData header that cannot be relayed closes the connection at once
+instead of waiting for the frame it announces.
 """
 
+import os
+import resource
 import socket
 import time
 
@@ -83,6 +86,52 @@ def test_tls_handshake_deadline_counts_from_accept(turnd_factory):
     s = t.wait_stats(lambda s: s.get("tls_handshake_failed") == 1)
     assert s["tls_handshake_failed"] == 1, s
     assert s["conn_closed_idle"] == 0 and s["conn_closed_stall"] == 0, s
+
+
+# ------------------------------------------------------------- fd limit
+
+def cpu_seconds(pid):
+    """utime + stime of pid (all its threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        x = f.read().rsplit(")", 1)[1].split()
+    return (int(x[11]) + int(x[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_accept_pauses_at_descriptor_limit(turnd_factory):
+    """Out of descriptors the listener pauses (accept_paused) instead of
+    failing accept() in a loop: turnd stays near idle, UDP is answered,
+    and once descriptors come back the queued connections are served."""
+    t = turnd_factory({"workers": 1,
+                       "limits": {"connections_per_source": 1000}})
+    nfd = len(os.listdir("/proc/%d/fd" % t.pid))
+    soft, hard = resource.prlimit(t.pid, resource.RLIMIT_NOFILE)
+    room, queued = 6, 40
+    conns = []
+    resource.prlimit(t.pid, resource.RLIMIT_NOFILE, (nfd + room, hard))
+    try:
+        for _ in range(queued):
+            conns.append(t.client("tcp"))   # the kernel completes them
+        s = t.wait_stats(lambda s: s.get("accept_paused", 0) >= 3)
+        assert s.get("accept_paused", 0) >= 3, s
+        assert s["conn_accepted"] <= room, s
+        # At the limit: near idle, and UDP answered.
+        c0, t0 = cpu_seconds(t.pid), time.monotonic()
+        assert t.binding_ok("udp"), "UDP not answered at the fd limit"
+        # A measuring window, not a synchronisation.
+        time.sleep(1.0)
+        cpu = (cpu_seconds(t.pid) - c0) / (time.monotonic() - t0)
+        assert cpu < 0.2, "turnd used %.0f%% of a core at the fd limit" % (
+            100 * cpu)
+        s = t.stats()
+        assert s["conn_accepted"] <= room, s
+    finally:
+        resource.prlimit(t.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    # Descriptors back: every queued connection is accepted and served.
+    s = t.wait_stats(lambda s: s.get("conn_accepted") == queued)
+    assert s["conn_accepted"] == queued, s
+    for c in conns:
+        assert ok(c), "a connection queued at the fd limit was not served"
+    assert t.binding_ok("tcp")
 
 
 # ------------------------------------------------------------- scanners

@@ -562,8 +562,9 @@ static void
 stream_listen(struct stream_set *ss, struct slisten *sl)
 {
 	sl->sl_set = ss;
+	/* backlog 0: listening already, with listen.c's LISTEN_BACKLOG */
 	sl->sl_lev = evconnlistener_new(ss->ss_w->w_base, stream_accept_cb, sl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
 	    sl->sl_ls.ls_fd);
 	sl->sl_resume = evtimer_new(ss->ss_w->w_base, stream_resume_cb, sl);
 	if (sl->sl_lev == NULL || sl->sl_resume == NULL)

@@ -11,6 +11,7 @@ instead of waiting for the frame it announces.
 import os
 import resource
 import socket
+import subprocess
 import time
 
 import pytest
@@ -132,6 +133,24 @@ def test_accept_pauses_at_descriptor_limit(turnd_factory):
     for c in conns:
         assert ok(c), "a connection queued at the fd limit was not served"
     assert t.binding_ok("tcp")
+
+
+def test_listen_queue_is_listen_backlog(turnd):
+    """Each TCP and TLS listener keeps the queue listen.c asked for
+    (LISTEN_BACKLOG 1024, src/net/listen.c): it is what holds
+    connections while accept pauses.  ss(8) shows a listening socket's
+    backlog as its Send-Q."""
+    ports = {turnd.port, turnd.tls_port}
+    out = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True,
+                         timeout=10, check=True).stdout
+    backlogs = []
+    for line in out.splitlines():
+        x = line.split()
+        if int(x[3].rsplit(":", 1)[1]) in ports:
+            backlogs.append(int(x[2]))
+    # two workers, each with a socket per address: 2 x (v4, v6) x 2 ports
+    assert len(backlogs) == 8, out
+    assert backlogs == [1024] * 8, backlogs
 
 
 # ------------------------------------------------------------- scanners

@@ -132,6 +132,8 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW("backlog", conn_closed_backlog), END };
 	static const struct mrow tlsfail[] = {
 		ROW(NULL, tls_handshake_failed) };
+	static const struct mrow paused[] = {
+		ROW(NULL, accept_paused) };
 	static const struct mrow waits[] = {
 		ROW(NULL, store_waits) };
 	static const struct mrow redirected[] = {
@@ -173,6 +175,9 @@ render_stats(struct evbuffer *b, const struct stats *st)
 	family(b, st, "tls_handshake_failures_total", "counter",
 	    "TLS connections that ended before the handshake completed.",
 	    NULL, tlsfail);
+	family(b, st, "accept_paused_total", "counter",
+	    "Times a TCP or TLS listener paused accepting, out of descriptors.",
+	    NULL, paused);
 	family(b, st, "store_waits_total", "counter",
 	    "Requests that waited for an answer from Redis.", NULL, waits);
 	family(b, st, "allocations_refused_draining_total", "counter",

@@ -4,12 +4,15 @@
  *
  * Bytes are cut into frames by stun_frame_next(): STUN messages and
  * ChannelData (padded to 4) interleave, may arrive split or several per
- * read.  A connection is closed when its bytes cannot be framed, when it
- * stays in the middle of a frame longer than limits.frame_timeout
- * (slowloris), when it is idle longer than limits.idle_timeout, or when
+ * read.  A connection is closed when its bytes cannot be framed or are
+ * ChannelData that cannot be relayed (no allocation, channel not bound),
+ * when it stays in the middle of a frame longer than limits.frame_timeout
+ * (slowloris), when its TLS handshake is not done within that time of
+ * the accept, when it is idle longer than limits.idle_timeout, or when
  * it stops reading its answers.  Memory per connection is bounded: at
  * most one partial frame plus one read is buffered, and answers beyond
- * CONN_OUT_MAX pause reading.
+ * CONN_OUT_MAX pause reading.  Out of descriptors, a listener pauses
+ * rather than fail accept() in a loop.
  *
  * Each connection is a path (src/turn/path.h) without a socket for the
  * batches: whatever goes to its client comes through conn_path_send().
@@ -43,6 +46,7 @@
 #define CONN_IN_MAX	(2 * (STUN_MSG_MAX + 3))
 #define CONN_REPLY_MAX	2048		/* room for any one answer */
 #define CONN_BATCH	16384		/* answers of one read pass */
+#define ACCEPT_PAUSE_US	100000		/* out of descriptors: retry then */
 
 struct stream_set;
 
@@ -51,6 +55,7 @@ struct slisten {
 	struct stream_set	*sl_set;
 	struct lsock		 sl_ls;
 	struct evconnlistener	*sl_lev;
+	struct event		*sl_resume;	/* ends a pause of accept */
 	time_t			 sl_last_warn;	/* accept errors, rate limit */
 };
 
@@ -64,6 +69,7 @@ struct conn {
 	enum transport		 c_transport;
 	struct sockaddr_storage	 c_peer;
 	struct sockaddr_storage	 c_local;
+	struct event		*c_hs_timer;	/* TLS: handshake deadline */
 	int			 c_tls_up;	/* handshake done */
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
@@ -119,6 +125,8 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&c->c_set->ss_conns, c, c_entry);
 	c->c_set->ss_nconns--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
+	if (c->c_hs_timer != NULL)
+		event_free(c->c_hs_timer);
 	bufferevent_free(c->c_bev);	/* closes the socket, frees the SSL */
 	free(c);
 }
@@ -137,11 +145,23 @@ conn_tls_info(const struct path *p, const char **version, const char **cipher)
 	*cipher = SSL_get_cipher_name(ssl);
 }
 
+static void
+conn_pkt(struct conn *c, struct server_pkt *pkt)
+{
+	pkt->transport = c->c_transport;
+	pkt->src = (const struct sockaddr *)&c->c_peer;
+	pkt->local = (const struct sockaddr *)&c->c_local;
+	pkt->origin = NULL;
+	pkt->path = &c->c_path;
+}
+
 /*
  * Hand one whole frame to the server; its answer goes to out (cap bytes,
- * at least CONN_REPLY_MAX).  Returns the answer's length, 0 for none.
+ * at least CONN_REPLY_MAX).  Returns the answer's length, 0 for none, or
+ * -1 for ChannelData that can never be relayed (no allocation, channel
+ * not bound: RFC 8656 12.4), which the caller treats as garbage.
  */
-static size_t
+static ssize_t
 conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
     uint8_t *out, size_t cap)
 {
@@ -149,19 +169,29 @@ conn_frame(struct conn *c, const uint8_t *p, const struct stun_frame *f,
 	struct server_pkt	 pkt;
 	struct server_reply	 reply;
 
-	pkt.transport = c->c_transport;
-	pkt.src = (const struct sockaddr *)&c->c_peer;
-	pkt.local = (const struct sockaddr *)&c->c_local;
-	pkt.origin = NULL;
-	pkt.path = &c->c_path;
-	if (f->kind == STUN_FRAME_CHAN) {
-		server_chandata(&w->w_srv, &pkt, p, f->msglen);
-		return (0);
-	}
+	conn_pkt(c, &pkt);
+	if (f->kind == STUN_FRAME_CHAN)
+		return (server_chandata(&w->w_srv, &pkt, p, f->msglen));
 	reply.buf = out;
 	reply.cap = cap;
 	server_handle(&w->w_srv, &pkt, p, f->msglen, &reply);
-	return (reply.len);
+	return ((ssize_t)reply.len);
+}
+
+/*
+ * A ChannelData header is in but not its data: 1 if the channel is bound
+ * on this connection's allocation.  Otherwise the frame can only be
+ * dropped, and its length is no reason to wait: text such as "GET /"
+ * (channel 0x4745, 21536 bytes) or "SSH-2.0" (0x5353) reads this way.
+ */
+static int
+conn_chan_ok(struct conn *c, const uint8_t *hdr)
+{
+	struct server_pkt	pkt;
+
+	conn_pkt(c, &pkt);
+	return (server_chan_bound(&c->c_w->w_srv, &pkt,
+	    (uint16_t)(hdr[0] << 8 | hdr[1])));
 }
 
 /*
@@ -278,6 +308,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t			 hdr[STUN_FRAME_HDR_NEED];
 	uint8_t			 batch[CONN_BATCH];
 	size_t			 avail, hlen, blen = 0;
+	ssize_t			 n;
 	uint8_t			*p;
 	int			 r, garbage = 0, backlog = 0;
 	struct timeval		 tv;
@@ -296,8 +327,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			garbage = 1;
 			break;
 		}
-		if (f.framelen == 0 || avail < f.framelen)
-			break;		/* wait for the rest */
+		if (f.framelen == 0)
+			break;		/* wait for the length */
+		if (avail < f.framelen) {
+			/* wait for the rest, if it can be of use */
+			if (f.kind == STUN_FRAME_CHAN && !conn_chan_ok(c, hdr))
+				garbage = 1;
+			break;
+		}
 		p = evbuffer_pullup(in, (ssize_t)f.framelen);
 		if (p == NULL || (r == 0 && stun_frame_next(p, f.framelen,
 		    &f) != 1)) {
@@ -308,8 +345,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_send(c, batch, blen);
 			blen = 0;
 		}
-		blen += conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
+		n = conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
 		evbuffer_drain(in, f.framelen);
+		if (n < 0) {
+			garbage = 1;
+			break;
+		}
+		blen += (size_t)n;
 	}
 	rio_flush(c->c_w->w_rio);
 	if (blen > 0)
@@ -364,6 +406,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		/* TLS handshake done: from now on the idle timeout holds. */
 		c->c_tls_up = 1;
+		if (c->c_hs_timer != NULL)
+			event_free(c->c_hs_timer);
+		c->c_hs_timer = NULL;
 		tv = secs(c->c_w->w_conf->lim_idle_timeout);
 		bufferevent_set_timeouts(bev, &tv, NULL);
 		return;
@@ -378,6 +423,23 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			STATS_INC(st, conn_closed_idle);
 	}
+	conn_free(c);
+}
+
+/*
+ * The TLS handshake did not complete within limits.frame_timeout of the
+ * accept.  The bufferevent's read timeout cannot say so: every byte that
+ * trickles in restarts it.
+ */
+static void
+conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	worker_clock(c->c_w);
+	STATS_INC(&c->c_w->w_stats, tls_handshake_failed);
 	conn_free(c);
 }
 
@@ -423,7 +485,10 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 				bufferevent_openssl_set_allow_dirty_shutdown(
 				    bev, 1);
 		}
-		/* The handshake must finish within the frame timeout. */
+		/*
+		 * The handshake must finish within the frame timeout of the
+		 * accept (c_hs_timer); until then no read may wait longer.
+		 */
 		tv = secs(w->w_conf->lim_frame_timeout);
 	} else {
 		bev = bufferevent_socket_new(w->w_base, fd,
@@ -437,6 +502,9 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		free(c);
 		return;
 	}
+	if (c->c_transport == TRANSPORT_TLS && (c->c_hs_timer =
+	    evtimer_new(w->w_base, conn_hs_timeout_cb, c)) == NULL)
+		fatalx("%s: out of memory", __func__);
 	c->c_bev = bev;
 	TAILQ_INSERT_TAIL(&sl->sl_set->ss_conns, c, c_entry);
 	sl->sl_set->ss_nconns++;
@@ -446,20 +514,47 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_setwatermark(bev, EV_READ, 0, CONN_IN_MAX);
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_MAX / 2, 0);
 	bufferevent_set_timeouts(bev, &tv, NULL);
+	if (c->c_hs_timer != NULL)
+		evtimer_add(c->c_hs_timer, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
 static void
+stream_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slisten	*sl = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(sl->sl_lev);
+}
+
+/*
+ * accept() failed.  Out of descriptors (or of memory), the connection
+ * that made the listener readable is still queued, so it would fail
+ * again at once, round after round: the listener pauses for
+ * ACCEPT_PAUSE_US instead, and what is queued waits in the backlog.  The
+ * UDP listeners and the other connections go on.  Logged rarely.
+ */
+static void
 stream_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct slisten	*sl = arg;
-	struct timeval	 now;
+	struct worker	*w = sl->sl_set->ss_w;
+	struct timeval	 now, tv = { 0, ACCEPT_PAUSE_US };
+	int		 err = errno;
 
-	/* EMFILE and friends: the listener keeps going; say so rarely. */
-	event_base_gettimeofday_cached(sl->sl_set->ss_w->w_base, &now);
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		evconnlistener_disable(lev);
+		evtimer_add(sl->sl_resume, &tv);
+		STATS_INC(&w->w_stats, accept_paused);
+	}
+	event_base_gettimeofday_cached(w->w_base, &now);
 	if (now.tv_sec - sl->sl_last_warn < 10)
 		return;
 	sl->sl_last_warn = now.tv_sec;
+	errno = err;
 	log_warn("%s: accept", __func__);
 }
 
@@ -467,10 +562,12 @@ static void
 stream_listen(struct stream_set *ss, struct slisten *sl)
 {
 	sl->sl_set = ss;
+	/* backlog 0: listening already, with listen.c's LISTEN_BACKLOG */
 	sl->sl_lev = evconnlistener_new(ss->ss_w->w_base, stream_accept_cb, sl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
 	    sl->sl_ls.ls_fd);
-	if (sl->sl_lev == NULL)
+	sl->sl_resume = evtimer_new(ss->ss_w->w_base, stream_resume_cb, sl);
+	if (sl->sl_lev == NULL || sl->sl_resume == NULL)
 		fatalx("%s: worker %u cannot watch a listening socket",
 		    __func__, ss->ss_w->w_id);
 	evconnlistener_set_error_cb(sl->sl_lev, stream_error_cb);
@@ -517,9 +614,12 @@ stream_set_free(struct stream_set *ss)
 
 	if (ss == NULL)
 		return;
-	for (i = 0; i < ss->ss_n; i++)
+	for (i = 0; i < ss->ss_n; i++) {
+		if (ss->ss_ls[i].sl_resume != NULL)
+			event_free(ss->ss_ls[i].sl_resume);
 		if (ss->ss_ls[i].sl_lev != NULL)
 			evconnlistener_free(ss->ss_ls[i].sl_lev);
+	}
 	free(ss->ss_ls);
 	free(ss);
 }

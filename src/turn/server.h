@@ -139,9 +139,22 @@ void	server_handle(struct server *, const struct server_pkt *,
 /*
  * TURN data from the client: a ChannelData message (a datagram or a
  * stream frame) on the 5-tuple of pkt.  Relays or drops (counted).
+ * Returns -1 when the message is malformed, the 5-tuple has no
+ * allocation or the channel is not bound on it (RFC 8656 12.4: such a
+ * message can never be relayed; a stream endpoint closes on it), else 0.
  */
-void	server_chandata(struct server *, const struct server_pkt *,
+int	server_chandata(struct server *, const struct server_pkt *,
 	    const uint8_t *msg, size_t len);
+
+/*
+ * 1 if the 5-tuple of pkt has an allocation with channel chan bound
+ * (a number outside 0x4000..0x4FFF, RFC 8656 12, or 0x7FFE for RFC 5766
+ * clients, never is); else 0, counted as server_chandata() counts it.
+ * A stream endpoint asks as soon as a frame's header is in, before it
+ * waits for the data.
+ */
+int	server_chan_bound(struct server *, const struct server_pkt *,
+	    uint16_t chan);
 
 /*
  * TURN data from a peer to allocation a, without copying it: writes into

@@ -69,7 +69,8 @@
 	X(conn_closed_idle)	/* idle timeout */			\
 	X(conn_closed_stall)	/* stalled mid-frame */			\
 	X(conn_closed_backlog)	/* client not reading its answers */	\
-	X(tls_handshake_failed)
+	X(tls_handshake_failed)						\
+	X(accept_paused)	/* accept paused: out of descriptors */
 
 struct stats {
 #define STATS_DECL(name)	_Atomic uint64_t name;

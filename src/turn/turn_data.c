@@ -88,7 +88,28 @@ turn_send_indication(struct server *sv, const struct server_pkt *pkt,
 	turn_to_peer(sv, a, (struct sockaddr *)&peer, da->val, da->len);
 }
 
-void
+/*
+ * The live binding of chan on the allocation of pkt's 5-tuple, that
+ * allocation in *ap; NULL, counted, when there is no allocation or chan
+ * is not bound on it.
+ */
+static const struct chan *
+turn_chan_find(struct server *sv, const struct server_pkt *pkt,
+    uint16_t chan, struct alloc **ap)
+{
+	const struct chan	*c;
+
+	if (sv->sv_allocs == NULL || (*ap = alloc_find(sv->sv_allocs,
+	    pkt->transport, pkt->src, pkt->local)) == NULL) {
+		STATS_INC(sv->sv_stats, dropped_no_alloc);
+		return (NULL);
+	}
+	if ((c = chan_by_num(*ap, chan, sv->sv_now)) == NULL)
+		STATS_INC(sv->sv_stats, dropped_chandata);
+	return (c);
+}
+
+int
 server_chandata(struct server *sv, const struct server_pkt *pkt,
     const uint8_t *msg, size_t len)
 {
@@ -98,19 +119,22 @@ server_chandata(struct server *sv, const struct server_pkt *pkt,
 
 	if (stun_chan_parse(msg, len, &cd) == -1) {
 		STATS_INC(sv->sv_stats, dropped_malformed);
-		return;
+		return (-1);
 	}
-	if (sv->sv_allocs == NULL || (a = alloc_find(sv->sv_allocs,
-	    pkt->transport, pkt->src, pkt->local)) == NULL) {
-		STATS_INC(sv->sv_stats, dropped_no_alloc);
-		return;
-	}
-	if ((c = chan_by_num(a, cd.chan, sv->sv_now)) == NULL) {
-		STATS_INC(sv->sv_stats, dropped_chandata);
-		return;
-	}
+	if ((c = turn_chan_find(sv, pkt, cd.chan, &a)) == NULL)
+		return (-1);
 	turn_to_peer(sv, a, (const struct sockaddr *)&c->ch_peer, cd.data,
 	    cd.len);
+	return (0);
+}
+
+int
+server_chan_bound(struct server *sv, const struct server_pkt *pkt,
+    uint16_t chan)
+{
+	struct alloc	*a;
+
+	return (turn_chan_find(sv, pkt, chan, &a) != NULL);
 }
 
 size_t

@@ -31,6 +31,7 @@ COUNTERS = (
     "dropped_fingerprint", "dropped_chandata", "dropped_other",
     "conn_accepted", "conn_rejected", "conn_closed_garbage",
     "conn_closed_idle", "conn_closed_stall", "tls_handshake_failed",
+    "accept_paused",
 )
 
 STATS_RE = re.compile(r"\bstats:(.*)$")

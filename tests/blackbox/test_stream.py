@@ -121,13 +121,20 @@ def test_request_split_across_writes(turnd_factory, transport):
 
 
 @pytest.mark.parametrize("transport", STREAMS)
-def test_channeldata_interleaved_dropped(turnd, transport):
-    c = turnd.client(transport)
-    reqs = [stun.binding_request() for _ in range(4)]
-    cds = [stun.channel_data(0x4000, b"abcde"),      # 5 -> padded 8
-           stun.channel_data(0x4001, b""),
-           stun.channel_data(0x4FFF, b"wxyz"),
-           stun.channel_data(0x4002, b"x" * 101)]
+def test_channeldata_interleaved(turn_server, turn_client, peers, transport):
+    """STUN messages and ChannelData (RFC 8656 12.5) interleave on one
+    stream, a frame cut anywhere: each request is answered, each frame
+    relayed on its channel.  (ChannelData that cannot be relayed closes
+    the connection: test_hardening_stream.py.)"""
+    c = turn_client(turn_server, transport)
+    assert c.allocate().cls == stun.SUCCESS
+    chans = (0x4000, 0x4001, 0x4FFF, 0x4002)
+    payloads = (b"abcde", b"", b"wxyz", b"x" * 101)   # 5 -> padded 8, ...
+    ps = [peers() for _ in chans]
+    for ch, p in zip(chans, ps):
+        assert c.channel_bind(ch, p.addr).cls == stun.SUCCESS
+    reqs = [stun.binding_request() for _ in chans]
+    cds = [stun.channel_data(ch, d) for ch, d in zip(chans, payloads)]
     blob = b""
     for req, cd in zip(reqs, cds):
         blob += req.encode() + cd
@@ -138,17 +145,19 @@ def test_channeldata_interleaved_dropped(turnd, transport):
     # from the read pass that ends on those 6 bytes, and the rest, sent
     # after that answer, comes in a later pass.
     cut = len(reqs[0].encode()) + 6
-    c.send(blob[:cut])
+    c.send_raw(blob[:cut])
     for i, req in enumerate(reqs):
-        raw = c.recv(5.0)
+        raw = c.recv_frame(5.0)
         assert raw is not None, "missing response %d" % i
         assert stun.decode(raw).tid == req.tid
         if i == 0:
-            c.send(blob[cut:])
-    assert c.recv(0.3) is None
-    assert ok(c)
-    s = turnd.wait_stats(lambda s: s.get("dropped_no_alloc") == len(cds))
-    assert s["dropped_no_alloc"] == len(cds), s
+            c.send_raw(blob[cut:])
+    for p, d in zip(ps, payloads):
+        assert p.recv(5.0) == (d, c.relayed[0])
+    assert c.recv_frame(0.3) is None
+    assert ok(c.conn)
+    s = turn_server.wait_stats(lambda s: s.get("relay_pkts_out") == len(cds))
+    assert s["relay_pkts_out"] == len(cds), s
     assert s["conn_closed_garbage"] == 0
 
 

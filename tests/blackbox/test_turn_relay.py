@@ -180,15 +180,23 @@ def test_send_to_denied_peer_counted(turn_factory, turn_client, peer):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_no_allocation_dropped(turn_server, turn_client, peer, transport):
+    """Dropped and counted; a stream is closed on the ChannelData, which
+    without an allocation can never be relayed (src/net/stream.c)."""
     c = turn_client(turn_server, transport)
     c.send_indication(peer.addr, b"no allocation")
+    if transport != "udp":
+        expect_error(c.exchange(stun.turn_message(stun.REFRESH)), 401)
     c.send_channel(0x4000, b"nor here")
-    # Still served afterwards (an unsigned request: the challenge).
-    r = c.exchange(stun.turn_message(stun.REFRESH))
-    expect_error(r, 401)
+    if transport == "udp":
+        # Still served afterwards (an unsigned request: the challenge).
+        r = c.exchange(stun.turn_message(stun.REFRESH))
+        expect_error(r, 401)
+    else:
+        assert c.conn.wait_closed(5.0)
     assert peer.recv(0.2) is None
     s = turn_server.wait_stats(lambda s: s.get("dropped_no_alloc") == 2)
     assert s["dropped_no_alloc"] == 2
+    assert s["conn_closed_garbage"] == (transport != "udp")
 
 
 @pytest.mark.parametrize("bad", ["no-peer", "no-data"])
@@ -327,13 +335,19 @@ def test_channel_bind_installs_permission(shared_turn, turn_client, peer):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_unbound_channel_dropped(turn_server, turn_client, peer, transport):
+    """Dropped and counted; a stream is closed on it (src/net/stream.c)."""
     c = allocated(turn_client, turn_server, transport)
     expect_ok(c.channel_bind(0x4000, peer.addr))
-    c.send_channel(0x4001, b"unbound")
     to_peer(c, peer, b"bound", channel=0x4000)
+    c.send_channel(0x4001, b"unbound")
+    if transport == "udp":
+        to_peer(c, peer, b"bound again", channel=0x4000)
+    else:
+        assert c.conn.wait_closed(5.0)
     s = turn_server.wait_stats(lambda s: s.get("dropped_chandata") == 1)
     assert s["dropped_chandata"] == 1
-    assert s["relay_pkts_out"] == 1
+    assert s["relay_pkts_out"] == 1 + (transport == "udp")
+    assert s["conn_closed_garbage"] == (transport != "udp")
 
 
 # ------------------------------------------------------------- IPv6, c2c

@@ -427,6 +427,7 @@ turn_allocate_create(struct txn *t, const struct turn_areq *rq,
 	a->a_created = sv->sv_now;
 	a->a_lifetime = (int)rq->aq_life;
 	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
+	a->a_ubw = quota_bw_get(sv->sv_quota, ar->ar_quota_id);
 	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
@@ -444,6 +445,7 @@ turn_allocate_create(struct txn *t, const struct turn_areq *rq,
 	if (code != 0) {
 		sv->sv_ops->ro_close(sv->sv_net, a, -1);
 		turn_claim_release(sv, a->a_quota_id, cl);
+		quota_bw_put(sv->sv_quota, a->a_ubw);
 		alloc_free(sv->sv_allocs, a);
 		return (code);
 	}
@@ -782,6 +784,7 @@ server_alloc_end(struct server *sv, struct alloc *a, int expired)
 	turn_gauge(sv, a, -1, -1);
 	sv->sv_ops->ro_close(sv->sv_net, a, -1);
 	quota_release(sv->sv_quota, a->a_quota_id);
+	quota_bw_put(sv->sv_quota, a->a_ubw);
 	alloc_free(sv->sv_allocs, a);
 	if (expired)
 		STATS_INC(sv->sv_stats, alloc_expired);

@@ -174,3 +174,90 @@ def test_reservation_quota_across_instances(redis_srv, rcli, redis_turn,
         time.sleep(0.1)                 # polling interval, not a sync
     expect_ok(turn_client(t2).allocate())
     expect_error(turn_client(t1).allocate(), 486)
+
+
+# ------------------------------------------------- item 10: user_max_bps
+
+CH = 0x4000
+PAYLOAD = 1000
+SEND_FOR = 2.0          # seconds of sending: at most 3 one-second windows
+TICK = 0.01             # one datagram per client per tick: 100 kB/s each
+
+
+def drain_bytes(ps):
+    """Bytes queued at peers ps, read without waiting."""
+    n = 0
+    for p in ps:
+        p.sock.setblocking(False)
+        for _ in range(10000):
+            try:
+                n += len(p.sock.recv(65536))
+            except BlockingIOError:
+                break
+    return n
+
+
+def blast(cs, ps, seconds=SEND_FOR):
+    """Each client of cs sends PAYLOAD-byte ChannelData every TICK for
+    seconds, the peers ps read as it goes; the bytes the peers got."""
+    got = 0
+    end = time.monotonic() + seconds
+    for _ in range(int(seconds / TICK) + 10):
+        if time.monotonic() >= end:
+            break
+        for c in cs:
+            c.send_channel(CH, b"u" * PAYLOAD)
+        got += drain_bytes(ps)
+        time.sleep(TICK)                # pacing of the sender, not a sync
+    deadline = time.monotonic() + 0.5
+    for _ in range(50):                 # what is still on the way
+        n = drain_bytes(ps)
+        got += n
+        if n == 0 and time.monotonic() > deadline:
+            break
+        time.sleep(0.02)                # polling interval, not a sync
+    return got
+
+
+def relaying(t, turn_client, peers, n, **kw):
+    cs, ps = [], []
+    for _ in range(n):
+        c, p = turn_client(t, **kw), peers()
+        expect_ok(c.allocate())
+        expect_ok(c.channel_bind(CH, p.addr))
+        cs.append(c)
+        ps.append(p)
+    return cs, ps
+
+
+def test_user_max_bps_sums_allocations(turn_factory, turn_client, peers):
+    """user_max_bps = 20000: alice's five allocations (on the two
+    workers as the kernel spreads their source ports) sending 500 kB/s in
+    all get at most 20000 B per one-second window together, so at most 3
+    windows' worth in 2 s; bob beside her is not held back.  Without the
+    cap they got 5 x 100 kB/s."""
+    cap = 20000
+    t = turn_factory({"relay": {"user_max_bps": cap}})
+    cs, ps = relaying(t, turn_client, peers, 5)
+    bob, bp = relaying(t, turn_client, peers, 1, user="bob",
+                       password="hunter2")
+    got = blast(cs, ps)
+    assert cap <= got <= 3 * cap, "%d B in %.1f s" % (got, SEND_FOR)
+    for i in range(5):
+        bob[0].send_channel(CH, b"b%d" % i)
+    assert drain_bytes(bp) + blast([], bp, 0.3) == 10
+    s = t.wait_stats(lambda s: s.get("dropped_user_bandwidth", 0) > 0)
+    assert s.get("dropped_user_bandwidth", 0) > 0, s
+    assert s.get("dropped_bandwidth", 0) == 0, s
+
+
+def test_max_bps_still_per_allocation(turn_factory, turn_client, peers):
+    """relay.max_bps still caps one allocation under a looser user cap."""
+    cap = 5000
+    t = turn_factory({"relay": {"max_bps": cap, "user_max_bps": 1000000}})
+    cs, ps = relaying(t, turn_client, peers, 2)
+    got = blast(cs, ps)
+    assert 2 * cap <= got <= 2 * 3 * cap, "%d B in %.1f s" % (got, SEND_FOR)
+    s = t.wait_stats(lambda s: s.get("dropped_bandwidth", 0) > 0)
+    assert s.get("dropped_bandwidth", 0) > 0, s
+    assert s.get("dropped_user_bandwidth", 0) == 0, s

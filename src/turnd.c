@@ -561,10 +561,10 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	td->td_debug = ts->ts_debug;
 	td->td_realm_uq = td->td_realm_tq = -1;
 	td->td_policy = policy_new(conf);
-	td->td_resv = resv_new();
 	td->td_ratelim = ratelim_new();
 	td->td_quota = quota_new((unsigned int)conf->relay_user_quota,
 	    (unsigned int)conf->relay_total_quota);
+	td->td_resv = resv_new(td->td_quota);
 	store_instance_id(td->td_iid);
 	realm = store_realm_new();
 	ws.ws_iid = td->td_iid;

@@ -117,6 +117,7 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW("denied_peer", dropped_denied_peer),
 		ROW("rate_limited", dropped_ratelimited),
 		ROW("bandwidth", dropped_bandwidth),
+		ROW("user_bandwidth", dropped_user_bandwidth),
 		ROW("not_stun", dropped_notstun),
 		ROW("malformed", dropped_malformed),
 		ROW("bad_fingerprint", dropped_fingerprint),

@@ -133,6 +133,8 @@ struct turnd_conf {
 	int			 relay_user_quota;	/* allocations/user */
 	int			 relay_total_quota;	/* allocations */
 	int			 relay_max_bps;		/* bytes/s, per alloc */
+	int			 relay_user_max_bps;	/* bytes/s, per user */
+	int			 relay_reservation_lifetime;	/* s, EVEN-PORT R */
 	int			 relay_rfc5766_channels;	/* 0x4000-0x7FFE */
 
 	/* auth */

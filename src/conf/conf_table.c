@@ -133,6 +133,12 @@ const struct conf_key conf_keys[] = {
 	    "0", NULL, "allocations in all; 0: as many as the ports allow" },
 	{ "relay.max_bps", CONF_INT, 0, INT_MAX, OFF(relay_max_bps), "0",
 	    NULL, "bytes per second relayed per allocation; 0: no cap" },
+	{ "relay.user_max_bps", CONF_INT, 0, INT_MAX, OFF(relay_user_max_bps),
+	    "0", NULL, "bytes per second relayed for all allocations of one "
+	    "user on this instance; 0: no cap" },
+	{ "relay.reservation_lifetime", CONF_INT, 1, 3600,
+	    OFF(relay_reservation_lifetime), "30", NULL,
+	    "seconds an EVEN-PORT reservation is kept unclaimed" },
 	{ "relay.rfc5766_channels", CONF_BOOL, 0, 0,
 	    OFF(relay_rfc5766_channels), "false", NULL,
 	    "also accept channels 0x5000-0x7FFE (RFC 5766 clients)" },

@@ -92,13 +92,34 @@ int	connlimit_acquire(struct connlimit *, const struct sockaddr *);
 void	connlimit_release(struct connlimit *, const struct sockaddr *);
 void	connlimit_free(struct connlimit *);
 
-/* EVEN-PORT reservations (RFC 8656 7.2), shared by the workers: resv.c */
-struct resv *resv_new(void);
+/*
+ * EVEN-PORT reservations (RFC 8656 7.2), shared by the workers: resv.c.
+ * Each holds a slot of its user's quota q (given back when it expires).
+ */
+struct quota;
+struct resv *resv_new(struct quota *);
 void	resv_free(struct resv *);
-/* Keep fd for 30 s under a new *token; 0, or -1 when full. */
-int	resv_put(struct resv *, int fd, time_t now, uint64_t *token);
-/* The fd kept for token (now the caller's), or -1. */
-int	resv_take(struct resv *, uint64_t token, time_t now);
+/* Whose quota a reservation holds (quota_id NULL: none), until when. */
+struct resv_hold {
+	const char	*rh_quota_id;
+	uint64_t	 rh_id;		/* the claim id (the store's member) */
+	time_t		 rh_expires;
+};
+/* Keep fd under a new *token as h says; 0, or -1 when full. */
+int	resv_put(struct resv *, int fd, time_t now, const struct resv_hold *,
+	    uint64_t *token);
+/*
+ * The fd kept for token (now the caller's), or -1.  *quota_id (the
+ * caller frees it; NULL: none) and *id: the quota claim it held, now
+ * the caller's to hand on or give back.
+ */
+int	resv_take(struct resv *, uint64_t token, time_t now, char **quota_id,
+	    uint64_t *id);
+/* 1 with *id when token's reservation is live and holds quota_id's slot. */
+int	resv_held(struct resv *, uint64_t token, time_t now,
+	    const char *quota_id, uint64_t *id);
+/* Close the expired reservations, their quota slots given back. */
+void	resv_expire(struct resv *, time_t now);
 
 /* What every worker shares, read-only or locked inside. */
 struct worker_shared {

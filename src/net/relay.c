@@ -32,15 +32,15 @@
 #include "conf/conf.h"
 #include "net/net.h"
 #include "net/nlroute.h"
+#include "store/store.h"
 #include "stun/stun.h"
 #include "turn/alloc.h"
+#include "turn/quota.h"
 
 #define RELAY_BIND_TRIES	64	/* random ports tried before 508 */
 #define RELAY_READS		16	/* datagrams per socket per turn */
 #define RELAY_EVENTS		64	/* ready sockets per wakeup */
 #define RELAY_SOCKBUF		(256 * 1024)	/* a burst from a peer */
-#define RESV_MAX		1024
-#define RESV_LIFETIME		30	/* s a reserved port is kept */
 
 _Static_assert(ALLOC_FAMILIES == 2, "one bit of epoll data holds idx");
 
@@ -134,16 +134,44 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 	return (0);
 }
 
+/* Keep fd2 as the reservation of a's port + 1, holding resv_id. */
+static int
+relay_reserve(struct worker *w, struct alloc *a, int fd2, uint64_t resv_id,
+    uint64_t *token)
+{
+	struct resv_hold	h;
+
+	h.rh_quota_id = resv_id != 0 ? a->a_quota_id : NULL;
+	h.rh_id = resv_id;
+	h.rh_expires = w->w_srv.sv_now + w->w_conf->relay_reservation_lifetime;
+	return (resv_put(w->w_relay->rs_resv, fd2, w->w_srv.sv_now, &h,
+	    token));
+}
+
+/* Undo relay_reserve(): the caller gives the quota slot back. */
+static void
+relay_unreserve(struct worker *w, uint64_t token)
+{
+	char		*qid;
+	uint64_t	 id;
+	int		 fd;
+
+	fd = resv_take(w->w_relay->rs_resv, token, w->w_srv.sv_now, &qid, &id);
+	if (fd != -1)
+		close(fd);
+	free(qid);
+}
+
 static int
 relay_open(void *net, struct alloc *a, unsigned int idx, int family,
-    int even, int df, uint64_t *token)
+    int even, int df, uint64_t resv_id, uint64_t *token)
 {
 	struct worker			*w = net;
 	const struct turnd_conf		*conf = w->w_conf;
 	const struct sockaddr_storage	*ip = NULL;
 	unsigned int			 i, span, tries;
 	uint16_t			 port;
-	int				 fd, fd2;
+	int				 fd, fd2, code;
 
 	for (i = 0; i < conf->relay_addresses.ca_n; i++)
 		if (conf->relay_addresses.ca_addr[i].ss_family == family) {
@@ -170,28 +198,58 @@ relay_open(void *net, struct alloc *a, unsigned int idx, int family,
 				close(fd);
 				continue;
 			}
-			if (resv_put(w->w_relay->rs_resv, fd2, w->w_srv.sv_now,
-			    token) == -1) {
+			if (relay_reserve(w, a, fd2, resv_id, token) == -1) {
 				close(fd2);
 				close(fd);
 				return (STUN_ERR_INSUFFICIENT_CAPACITY);
 			}
 		}
-		return (relay_adopt(a->a_net, idx, fd));
+		if ((code = relay_adopt(a->a_net, idx, fd)) != 0 && even == 2)
+			relay_unreserve(w, *token);
+		return (code);
 	}
 	return (STUN_ERR_INSUFFICIENT_CAPACITY);
+}
+
+static int
+relay_held(void *net, uint64_t token, const char *quota_id, uint64_t *id)
+{
+	struct worker	*w = net;
+
+	return (resv_held(w->w_relay->rs_resv, token, w->w_srv.sv_now,
+	    quota_id, id));
+}
+
+/* Give back the quota slot of a reservation (quota_id is freed). */
+static void
+relay_unhold(struct worker *w, char *quota_id, uint64_t id)
+{
+	if (quota_id == NULL)
+		return;
+	quota_release(w->w_srv.sv_quota, quota_id);
+	if (store_is_redis(w->w_store))
+		store_quota_release(w->w_store, quota_id, id);
+	free(quota_id);
 }
 
 static int
 relay_claim(void *net, struct alloc *a, unsigned int idx, uint64_t token)
 {
 	struct worker	*w = net;
-	int		 fd;
+	char		*qid;
+	uint64_t	 id;
+	int		 fd, code;
 
-	if ((fd = resv_take(w->w_relay->rs_resv, token, w->w_srv.sv_now)) ==
-	    -1)
+	if ((fd = resv_take(w->w_relay->rs_resv, token, w->w_srv.sv_now, &qid,
+	    &id)) == -1)
 		return (STUN_ERR_INSUFFICIENT_CAPACITY);
-	return (relay_adopt(a->a_net, idx, fd));
+	code = relay_adopt(a->a_net, idx, fd);
+	if (qid != NULL && code == 0 && strcmp(qid, a->a_quota_id) == 0) {
+		free(qid);		/* the slot is the allocation's now */
+		return (0);
+	}
+	relay_unhold(w, qid, id);
+	return (code);
 }
 
 static void
@@ -252,6 +310,7 @@ relay_expire_run(struct relay_set *rs)
 {
 	wheel_run(&rs->rs_wheel, rs->rs_w->w_srv.sv_now, relay_expire_cb,
 	    rs->rs_w);
+	resv_expire(rs->rs_resv, rs->rs_w->w_srv.sv_now);
 }
 
 static void
@@ -419,6 +478,7 @@ relay_end_all(struct relay_set *rs)
 
 const struct relay_ops relay_ops = {
 	.ro_open = relay_open,
+	.ro_held = relay_held,
 	.ro_claim = relay_claim,
 	.ro_close = relay_close,
 	.ro_timer = relay_timer,

@@ -3,41 +3,52 @@
  * port after an allocation's even port is bound and kept, under a token
  * the client may bring to a later Allocate.  That Allocate may land on
  * another worker, so the reservations are shared, under a mutex (taken
- * only when an Allocate asks for or brings a reservation).  A kept port
- * that nobody claims is closed after RESV_LIFETIME seconds.
+ * only when an Allocate asks for or brings a reservation, and once a
+ * second by each worker's tick).  A kept port that nobody claims is
+ * closed after relay.reservation_lifetime seconds.
+ *
+ * A reservation holds one slot of its user's quota (relay.user_quota,
+ * src/turn/quota.c) under its own claim id, as an allocation does: it is
+ * given back here when the reservation expires or another user takes it,
+ * and it becomes the allocation's when the same user takes it.
  */
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/xmalloc.h"
 #include "net/net.h"
+#include "turn/quota.h"
 
 #define RESV_MAX	1024
-#define RESV_LIFETIME	30	/* s a reserved port is kept */
 
 struct resv_entry {
 	uint64_t		 re_token;
 	int			 re_fd;
 	time_t			 re_expires;
+	char			*re_quota_id;	/* whose quota it holds */
+	uint64_t		 re_id;		/* under this claim id */
 };
 
 /* Reserved ports, shared by the workers (EVEN-PORT with the R bit). */
 struct resv {
 	pthread_mutex_t		 rv_lock;
+	struct quota		*rv_quota;	/* shared, locked inside */
 	struct resv_entry	 rv_e[RESV_MAX];
 	unsigned int		 rv_n;
 };
 
 struct resv *
-resv_new(void)
+resv_new(struct quota *q)
 {
 	struct resv	*rv = xcalloc(1, sizeof(*rv));
 
 	pthread_mutex_init(&rv->rv_lock, NULL);
+	rv->rv_quota = q;
 	return (rv);
 }
 
@@ -48,61 +59,130 @@ resv_free(struct resv *rv)
 
 	if (rv == NULL)
 		return;
-	for (i = 0; i < rv->rv_n; i++)
+	for (i = 0; i < rv->rv_n; i++) {
 		close(rv->rv_e[i].re_fd);
+		free(rv->rv_e[i].re_quota_id);
+	}
 	pthread_mutex_destroy(&rv->rv_lock);
 	free(rv);
 }
 
-/* Drop expired reservations; the lock is held. */
+/* Remove entry i (its socket and quota id stay the caller's). */
+static void
+resv_remove(struct resv *rv, unsigned int i)
+{
+	rv->rv_e[i] = rv->rv_e[--rv->rv_n];
+}
+
+/*
+ * Drop expired reservations and give back their quota slots; the lock is
+ * held.  In Redis their claim's score is the same expiry time, so the
+ * quota script drops it there by itself (turnd-redis(7)).
+ */
 static void
 resv_purge(struct resv *rv, time_t now)
 {
-	unsigned int	i = 0;
+	struct resv_entry	*e;
+	unsigned int		 i = 0;
 
 	while (i < rv->rv_n) {
-		if (rv->rv_e[i].re_expires > now) {
+		e = &rv->rv_e[i];
+		if (e->re_expires > now) {
 			i++;
 			continue;
 		}
-		close(rv->rv_e[i].re_fd);
-		rv->rv_e[i] = rv->rv_e[--rv->rv_n];
+		close(e->re_fd);
+		if (e->re_quota_id != NULL && rv->rv_quota != NULL)
+			quota_release(rv->rv_quota, e->re_quota_id);
+		free(e->re_quota_id);
+		resv_remove(rv, i);
 	}
 }
 
 int
-resv_put(struct resv *rv, int fd, time_t now, uint64_t *token)
+resv_put(struct resv *rv, int fd, time_t now, const struct resv_hold *h,
+    uint64_t *token)
 {
-	int	rc = -1;
+	struct resv_entry	*e;
+	int			 rc = -1;
 
 	pthread_mutex_lock(&rv->rv_lock);
 	resv_purge(rv, now);
 	if (rv->rv_n < RESV_MAX) {
 		*token = (uint64_t)arc4random() << 32 | arc4random();
-		rv->rv_e[rv->rv_n].re_token = *token;
-		rv->rv_e[rv->rv_n].re_fd = fd;
-		rv->rv_e[rv->rv_n].re_expires = now + RESV_LIFETIME;
-		rv->rv_n++;
+		e = &rv->rv_e[rv->rv_n++];
+		e->re_token = *token;
+		e->re_fd = fd;
+		e->re_expires = h->rh_expires;
+		e->re_quota_id = h->rh_quota_id != NULL ?
+		    xstrdup(h->rh_quota_id) : NULL;
+		e->re_id = h->rh_id;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&rv->rv_lock);
 	return (rc);
 }
 
-int
-resv_take(struct resv *rv, uint64_t token, time_t now)
+/* The live entry of token, or NULL; the lock is held. */
+static struct resv_entry *
+resv_find(struct resv *rv, uint64_t token, time_t now, unsigned int *idx)
 {
 	unsigned int	i;
-	int		fd = -1;
 
-	pthread_mutex_lock(&rv->rv_lock);
 	resv_purge(rv, now);
 	for (i = 0; i < rv->rv_n; i++)
 		if (rv->rv_e[i].re_token == token) {
-			fd = rv->rv_e[i].re_fd;
-			rv->rv_e[i] = rv->rv_e[--rv->rv_n];
-			break;
+			*idx = i;
+			return (&rv->rv_e[i]);
 		}
+	return (NULL);
+}
+
+int
+resv_take(struct resv *rv, uint64_t token, time_t now, char **quota_id,
+    uint64_t *id)
+{
+	struct resv_entry	*e;
+	unsigned int		 i;
+	int			 fd = -1;
+
+	*quota_id = NULL;
+	*id = 0;
+	pthread_mutex_lock(&rv->rv_lock);
+	if ((e = resv_find(rv, token, now, &i)) != NULL) {
+		fd = e->re_fd;
+		*quota_id = e->re_quota_id;
+		*id = e->re_id;
+		resv_remove(rv, i);
+	}
 	pthread_mutex_unlock(&rv->rv_lock);
 	return (fd);
+}
+
+int
+resv_held(struct resv *rv, uint64_t token, time_t now, const char *quota_id,
+    uint64_t *id)
+{
+	struct resv_entry	*e;
+	unsigned int		 i;
+	int			 held = 0;
+
+	pthread_mutex_lock(&rv->rv_lock);
+	if ((e = resv_find(rv, token, now, &i)) != NULL &&
+	    e->re_quota_id != NULL && quota_id != NULL &&
+	    strcmp(e->re_quota_id, quota_id) == 0) {
+		*id = e->re_id;
+		held = 1;
+	}
+	pthread_mutex_unlock(&rv->rv_lock);
+	return (held);
+}
+
+void
+resv_expire(struct resv *rv, time_t now)
+{
+	pthread_mutex_lock(&rv->rv_lock);
+	if (rv->rv_n > 0)
+		resv_purge(rv, now);
+	pthread_mutex_unlock(&rv->rv_lock);
 }

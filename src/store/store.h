@@ -138,20 +138,33 @@ enum store_rc	 store_secrets(struct store *, time_t now,
 /* A per-user quota claim in Redis that may be waiting for its answer. */
 struct store_op;
 
+/* The members a claim adds to a user's quota set. */
+struct store_claim {
+	uint64_t	 sc_id;		/* the allocation */
+	time_t		 sc_expires;
+	uint64_t	 sc_resv_id;	/* its EVEN-PORT reservation; 0: none */
+	time_t		 sc_resv_expires;
+};
+
 /*
  * Claim one of limit (0: none) allocations of quota_id across every
- * instance sharing Redis, for allocation id until expires.  First call
- * with *op NULL: STORE_PENDING with *op set (its address is the wake
- * tag), or STORE_DOWN (Redis away: the caller counts locally only), or
- * STORE_OK (memory store).  After the wake, call again with *op: STORE_OK
- * or STORE_FULL, or STORE_DOWN; *op is then freed and NULL.
+ * instance sharing Redis, for allocation c->sc_id until c->sc_expires,
+ * and a second one for its reservation when c->sc_resv_id is not 0 (both
+ * or neither).  First call with *op NULL: STORE_PENDING with *op set
+ * (its address is the wake tag), or STORE_DOWN (Redis away: the caller
+ * counts locally only), or STORE_OK (memory store).  After the wake,
+ * call again with *op: STORE_OK or STORE_FULL, or STORE_DOWN; *op is
+ * then freed and NULL.
  */
 enum store_rc	 store_quota_claim(struct store *, const char *quota_id,
-		    unsigned int limit, uint64_t id, time_t expires,
+		    unsigned int limit, const struct store_claim *,
 		    struct store_op **op);
 /* Give back a claim (the allocation could not be made after all). */
 void		 store_quota_release(struct store *, const char *quota_id,
 		    uint64_t id);
+/* Claim id now lasts until expires (a reservation became allocation id). */
+void		 store_quota_extend(struct store *, const char *quota_id,
+		    uint64_t id, time_t expires);
 /* Forget an op whose request went away (a claim granted to it is given
  * back). */
 void		 store_op_cancel(struct store_op *);

@@ -52,12 +52,15 @@ struct store_op {
 	enum store_rc		 op_rc;
 	char			*op_key;	/* the user's set */
 	char			*op_member;	/* and the claim in it */
+	char			*op_member2;	/* its reservation's, or NULL */
 };
 
 /*
  * Per-user quota across instances (turnd-redis(7)).  KEYS[1] the user's
- * set; ARGV now, limit (0: none), member, expiry, instance key prefix.
- * Members that expired or whose instance stopped heartbeating go first.
+ * set; ARGV now, limit (0: none), member, expiry, instance key prefix,
+ * and optionally a second member and its expiry (an EVEN-PORT
+ * reservation: both fit or neither is added).  Members that expired or
+ * whose instance stopped heartbeating go first.
  */
 static const char quota_script[] =
     "local k = KEYS[1]\n"
@@ -73,8 +76,11 @@ static const char quota_script[] =
     "  end\n"
     "end\n"
     "local lim = tonumber(ARGV[2])\n"
-    "if lim > 0 and redis.call('ZCARD', k) >= lim then return 0 end\n"
+    "local n = 1\n"
+    "if ARGV[6] ~= nil then n = 2 end\n"
+    "if lim > 0 and redis.call('ZCARD', k) + n > lim then return 0 end\n"
     "redis.call('ZADD', k, ARGV[4], ARGV[3])\n"
+    "if n == 2 then redis.call('ZADD', k, ARGV[7], ARGV[6]) end\n"
     "redis.call('EXPIREAT', k, redis.call('ZRANGE', k, -1, -1,"
     " 'WITHSCORES')[2])\n"
     "return 1\n";
@@ -328,6 +334,7 @@ op_free(struct store_op *op)
 {
 	free(op->op_key);
 	free(op->op_member);
+	free(op->op_member2);
 	free(op);
 }
 
@@ -337,7 +344,7 @@ op_unclaim(struct store_op *op)
 {
 	if (op->op_rc == STORE_OK && rconn_ready(op->op_st->st_rc))
 		(void)rconn_cmdl(op->op_st->st_rc, NULL, NULL, "ZREM",
-		    op->op_key, op->op_member, NULL);
+		    op->op_key, op->op_member, op->op_member2, NULL);
 }
 
 static void
@@ -367,11 +374,12 @@ quota_cb(struct rconn *rc, redisReply *r, void *arg)
 
 enum store_rc
 store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
-    uint64_t id, time_t expires, struct store_op **opp)
+    const struct store_claim *c, struct store_op **opp)
 {
 	struct store_op	*op = *opp;
 	enum store_rc	 rc;
-	char		 k[KEYS_LEN], m[64], now[24], lim[16], exp[24];
+	char		 k[KEYS_LEN], m[64], m2[64], now[24], lim[16];
+	char		 exp[24], exp2[24];
 
 	if (op != NULL) {
 		if (!op->op_done)
@@ -388,14 +396,22 @@ store_quota_claim(struct store *st, const char *quota_id, unsigned int limit,
 	op = xcalloc(1, sizeof(*op));
 	op->op_st = st;
 	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
-	keys_quota_member(m, sizeof(m), st->st_iid, id);
+	keys_quota_member(m, sizeof(m), st->st_iid, c->sc_id);
 	op->op_key = xstrdup(k);
 	op->op_member = xstrdup(m);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(lim, sizeof(lim), "%u", limit);
-	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
+	snprintf(exp, sizeof(exp), "%lld", (long long)c->sc_expires);
+	if (c->sc_resv_id != 0) {
+		keys_quota_member(m2, sizeof(m2), st->st_iid, c->sc_resv_id);
+		op->op_member2 = xstrdup(m2);
+		snprintf(exp2, sizeof(exp2), "%lld",
+		    (long long)c->sc_resv_expires);
+	}
+	/* rconn_cmdl() stops at the first NULL: no reservation, 6 args */
 	if (rconn_cmdl(st->st_rc, quota_cb, op, "EVAL", quota_script, "1", k,
-	    now, lim, m, exp, KEYS_INSTANCE_PREFIX, NULL) == -1) {
+	    now, lim, m, exp, KEYS_INSTANCE_PREFIX, op->op_member2,
+	    op->op_member2 != NULL ? exp2 : NULL, NULL) == -1) {
 		op_free(op);
 		return (STORE_DOWN);
 	}
@@ -413,6 +429,22 @@ store_quota_release(struct store *st, const char *quota_id, uint64_t id)
 	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
 	keys_quota_member(m, sizeof(m), st->st_iid, id);
 	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZREM", k, m, NULL);
+}
+
+void
+store_quota_extend(struct store *st, const char *quota_id, uint64_t id,
+    time_t expires)
+{
+	char	k[KEYS_LEN], m[64], exp[24];
+
+	if (st == NULL || !rconn_ready(st->st_rc))
+		return;
+	keys_quota(k, sizeof(k), st->st_conf->realm, quota_id);
+	keys_quota_member(m, sizeof(m), st->st_iid, id);
+	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "ZADD", k, "XX", exp, m, NULL);
+	(void)rconn_cmdl(st->st_rc, NULL, NULL, "EXPIREAT", k, exp, "GT",
+	    NULL);
 }
 
 void

@@ -69,6 +69,8 @@ struct alloc {
 
 	time_t			 a_bw_sec;	/* relay.max_bps window */
 	uint64_t		 a_bw_bytes;
+	struct quota_bw		*a_ubw;		/* relay.user_max_bps: the
+						 * user's window (quota.h) */
 
 	uint64_t		 a_pkts_in, a_bytes_in;	/* peer -> client */
 	uint64_t		 a_pkts_out, a_bytes_out; /* client -> peer */

@@ -35,6 +35,7 @@ struct park_req {
 	struct store_op		*pr_op;		/* held while parked; NULL:
 						 * none */
 	uint64_t		 pr_id;		/* the caller's, kept as is */
+	uint64_t		 pr_id2;	/* likewise */
 	time_t			 pr_deadline;
 };
 

@@ -301,6 +301,7 @@ server_replay(struct server *sv, struct parked *pk, int expired)
 	memset(&resume, 0, sizeof(resume));
 	resume.tr_op = parked_op(pk);
 	resume.tr_alloc_id = r->pr_id;
+	resume.tr_resv_id = r->pr_id2;
 	resume.tr_expired = expired;
 	server_serve(sv, &pkt, r->pr_msg, r->pr_len, &reply, &resume);
 	if (reply.len > 0)

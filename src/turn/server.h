@@ -66,12 +66,27 @@ struct relay_ops {
 	/*
 	 * Bind a relay socket of family for a->a_relay[idx] on a port of
 	 * relay.min_port..max_port (even: 0 any, 1 even, 2 even and keep the
-	 * next port for a reservation, whose token goes to *token).  Returns
-	 * 0, or 508 (no port free) or 440 (no relay address of that family).
+	 * next port for a reservation, whose token goes to *token).  The
+	 * reservation holds the quota slot of a->a_quota_id claimed under
+	 * resv_id (0: none) until relay.reservation_lifetime passes or it
+	 * is claimed.  Returns 0, or 508 (no port free) or 440 (no relay
+	 * address of that family).
 	 */
 	int	(*ro_open)(void *net, struct alloc *, unsigned int idx,
-		    int family, int even, int dont_fragment, uint64_t *token);
-	/* Use the socket kept for reservation token; 0, or 508 if gone. */
+		    int family, int even, int dont_fragment, uint64_t resv_id,
+		    uint64_t *token);
+	/*
+	 * 1 when the reservation of token is live and holds the quota slot
+	 * of quota_id, with its claim id in *id: an Allocate of that user
+	 * bringing it claims no other slot (ro_claim hands this one over).
+	 */
+	int	(*ro_held)(void *net, uint64_t token, const char *quota_id,
+		    uint64_t *id);
+	/*
+	 * Use the socket kept for reservation token; 0, or 508 if gone.
+	 * The reservation's quota slot becomes a's when it was a's user's,
+	 * else it is given back.
+	 */
 	int	(*ro_claim)(void *net, struct alloc *, unsigned int idx,
 		    uint64_t token);
 	/* Close relay socket idx, or everything the net layer holds (-1). */

@@ -57,6 +57,7 @@
 	X(dropped_denied_peer)	/* Send to a peer the policy refuses */	\
 	X(dropped_ratelimited)	/* 401/438 over auth.unauth_rate */	\
 	X(dropped_bandwidth)	/* over relay.max_bps */		\
+	X(dropped_user_bandwidth) /* over relay.user_max_bps */		\
 	X(dropped_notstun)	/* not STUN: bad header */		\
 	X(dropped_malformed)	/* broken attributes, not answerable */	\
 	X(dropped_fingerprint)	/* wrong FINGERPRINT */			\

@@ -34,11 +34,18 @@ struct turn_areq {
 	time_t		 aq_life;
 };
 
-/* The quota claimed for a new allocation. */
+/*
+ * The quota claimed for a new allocation: one slot, and a second one for
+ * the reservation of EVEN-PORT with R (RFC 8656 7.2), which holds a
+ * port as an allocation does; none when the RESERVATION-TOKEN brought
+ * is the user's own (cl_held: that reservation's slot is handed over).
+ */
 struct turn_claim {
 	uint64_t	 cl_id;		/* the allocation id claimed for */
+	uint64_t	 cl_resv_id;	/* the reservation's; 0: none */
 	int		 cl_store;	/* held in Redis: give it back if the
 					 * allocation is not made */
+	int		 cl_held;	/* the reservation's slot, not ours */
 };
 
 /* turn_allocate_claim(): the request has been parked or answered. */
@@ -128,13 +135,14 @@ turn_peer(struct txn *t, const struct alloc *a, const struct stun_attr *attr,
 
 /*
  * Keep the request of t until the store answers tag (op: a quota claim
- * the request holds from now on, for allocation id), to be served again
+ * the request holds from now on, for the ids of cl), to be served again
  * then (server_wake()) or answered 500 after
  * store.redis.command_timeout (server_tick()).  A retransmission of a
  * waiting request gets no answer; 500 when too many wait.
  */
 static void
-turn_park(struct txn *t, const void *tag, struct store_op *op, uint64_t id)
+turn_park(struct txn *t, const void *tag, struct store_op *op,
+    const struct turn_claim *cl)
 {
 	struct server		*sv = t->t_sv;
 	const struct server_pkt	*pkt = t->t_pkt;
@@ -149,7 +157,10 @@ turn_park(struct txn *t, const void *tag, struct store_op *op, uint64_t id)
 	r.pr_len = t->t_m->rawlen;
 	r.pr_tag = tag;
 	r.pr_op = op;
-	r.pr_id = id;
+	if (cl != NULL) {
+		r.pr_id = cl->cl_id;
+		r.pr_id2 = cl->cl_resv_id;
+	}
 	r.pr_deadline = sv->sv_now + sv->sv_conf->redis_command_timeout + 1;
 	switch (park_put(sv->sv_park, &r)) {
 	case 0:
@@ -284,12 +295,75 @@ turn_allocate_parse(const struct txn *t, struct turn_areq *rq)
 	return (0);
 }
 
+/* Give back what cl holds of quota_id: here, and in Redis if there. */
+static void
+turn_claim_release(struct server *sv, const char *quota_id,
+    const struct turn_claim *cl)
+{
+	if (cl->cl_held)
+		return;
+	quota_release(sv->sv_quota, quota_id);
+	if (cl->cl_resv_id != 0)
+		quota_release(sv->sv_quota, quota_id);
+	if (!cl->cl_store)
+		return;
+	store_quota_release(sv->sv_store, quota_id, cl->cl_id);
+	if (cl->cl_resv_id != 0)
+		store_quota_release(sv->sv_store, quota_id, cl->cl_resv_id);
+}
+
+/* This instance's count: one slot, two with a reservation; 0 or -1. */
+static int
+turn_claim_local(struct server *sv, const char *quota_id,
+    const struct turn_claim *cl)
+{
+	if (quota_acquire(sv->sv_quota, quota_id) == -1)
+		return (-1);
+	if (cl->cl_resv_id != 0 &&
+	    quota_acquire(sv->sv_quota, quota_id) == -1) {
+		quota_release(sv->sv_quota, quota_id);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
- * The per-user quota for a new allocation: across instances in Redis
- * first (the request may wait for the answer: parked, and served again
- * with the claim in t_resume), then this instance's own count.  0 with
- * *cl filled; 486; or TURN_ANSWERED (parked, or 500 when too many
- * wait).
+ * The ids of a new claim, or those of the claim the request waited for,
+ * into cl; that claim's op.  1 when the RESERVATION-TOKEN brought holds
+ * a slot of the same user: nothing more to claim.
+ */
+static int
+turn_claim_ids(struct txn *t, const struct turn_areq *rq,
+    struct turn_claim *cl, struct store_op **op)
+{
+	struct server	*sv = t->t_sv;
+
+	memset(cl, 0, sizeof(*cl));
+	*op = NULL;
+	if (t->t_resume != NULL && t->t_resume->tr_op != NULL) {
+		*op = t->t_resume->tr_op;
+		cl->cl_id = t->t_resume->tr_alloc_id;
+		cl->cl_resv_id = t->t_resume->tr_resv_id;
+		t->t_resume->tr_op = NULL;
+		return (0);
+	}
+	if (rq->aq_use_token && sv->sv_ops->ro_held(sv->sv_net, rq->aq_token,
+	    t->t_ar->ar_quota_id, &cl->cl_id)) {
+		cl->cl_held = 1;
+		return (1);
+	}
+	cl->cl_id = store_alloc_id();
+	if (rq->aq_even == 2)
+		cl->cl_resv_id = store_alloc_id();
+	return (0);
+}
+
+/*
+ * The per-user quota for a new allocation (and its reservation): across
+ * instances in Redis first (the request may wait for the answer: parked,
+ * and served again with the claim in t_resume), then this instance's own
+ * count.  0 with *cl filled; 486; or TURN_ANSWERED (parked, or 500 when
+ * too many wait).
  */
 static int
 turn_allocate_claim(struct txn *t, const struct turn_areq *rq,
@@ -297,32 +371,36 @@ turn_allocate_claim(struct txn *t, const struct turn_areq *rq,
 {
 	struct server			*sv = t->t_sv;
 	const struct auth_result	*ar = t->t_ar;
-	struct store_op			*op = NULL;
+	struct store_op			*op;
+	struct store_claim		 sc;
 	enum store_rc			 src;
 
-	memset(cl, 0, sizeof(*cl));
-	if (t->t_resume != NULL && t->t_resume->tr_op != NULL) {
-		op = t->t_resume->tr_op;
-		cl->cl_id = t->t_resume->tr_alloc_id;
-		t->t_resume->tr_op = NULL;
-	} else
-		cl->cl_id = store_alloc_id();
+	if (turn_claim_ids(t, rq, cl, &op) == 1)
+		return (0);
 	if (sv->sv_store != NULL) {
+		sc.sc_id = cl->cl_id;
+		sc.sc_expires = sv->sv_now + rq->aq_life;
+		sc.sc_resv_id = cl->cl_resv_id;
+		sc.sc_resv_expires = sv->sv_now +
+		    sv->sv_conf->relay_reservation_lifetime;
 		src = store_quota_claim(sv->sv_store, ar->ar_quota_id,
-		    turn_user_quota(sv), cl->cl_id, sv->sv_now + rq->aq_life,
-		    &op);
+		    turn_user_quota(sv), &sc, &op);
 		if (src == STORE_PENDING) {
-			turn_park(t, op, op, cl->cl_id);
+			turn_park(t, op, op, cl);
 			return (TURN_ANSWERED);
 		}
 		if (src == STORE_FULL)
 			return (STUN_ERR_ALLOCATION_QUOTA);
 		cl->cl_store = src == STORE_OK && store_is_redis(sv->sv_store);
 	}
-	if (quota_acquire(sv->sv_quota, ar->ar_quota_id) == -1) {
-		if (cl->cl_store)
+	if (turn_claim_local(sv, ar->ar_quota_id, cl) == -1) {
+		if (cl->cl_store) {
 			store_quota_release(sv->sv_store, ar->ar_quota_id,
 			    cl->cl_id);
+			if (cl->cl_resv_id != 0)
+				store_quota_release(sv->sv_store,
+				    ar->ar_quota_id, cl->cl_resv_id);
+		}
 		return (STUN_ERR_ALLOCATION_QUOTA);
 	}
 	return (0);
@@ -352,6 +430,7 @@ turn_allocate_create(struct txn *t, const struct turn_areq *rq,
 	a->a_created = sv->sv_now;
 	a->a_lifetime = (int)rq->aq_life;
 	alloc_set_user(a, ar->ar_user, ar->ar_quota_id);
+	a->a_ubw = quota_bw_get(sv->sv_quota, ar->ar_quota_id);
 	memcpy(a->a_key, ar->ar_key, ar->ar_keylen);
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
@@ -361,21 +440,22 @@ turn_allocate_create(struct txn *t, const struct turn_areq *rq,
 		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
 	else
 		code = sv->sv_ops->ro_open(sv->sv_net, a, 0, rq->aq_fam[0],
-		    rq->aq_even, rq->aq_df, &token);
+		    rq->aq_even, rq->aq_df, cl->cl_resv_id, &token);
 	if (code == 0 && rq->aq_fam[1] != 0 &&
 	    sv->sv_ops->ro_open(sv->sv_net, a, 1, rq->aq_fam[1], 0, rq->aq_df,
-	    NULL) != 0)
+	    0, NULL) != 0)
 		v6err = STUN_ERR_ADDRESS_FAMILY;	/* keep the IPv4 one */
 	if (code != 0) {
 		sv->sv_ops->ro_close(sv->sv_net, a, -1);
-		quota_release(sv->sv_quota, a->a_quota_id);
-		if (cl->cl_store)
-			store_quota_release(sv->sv_store, a->a_quota_id,
-			    cl->cl_id);
+		turn_claim_release(sv, a->a_quota_id, cl);
+		quota_bw_put(sv->sv_quota, a->a_ubw);
 		alloc_free(sv->sv_allocs, a);
 		return (code);
 	}
 	a->a_expires = sv->sv_now + rq->aq_life;
+	if (cl->cl_held && store_is_redis(sv->sv_store))
+		store_quota_extend(sv->sv_store, a->a_quota_id, a->a_id,
+		    a->a_expires);
 	sv->sv_ops->ro_timer(sv->sv_net, a);
 	STATS_INC(sv->sv_stats, alloc_created);
 	turn_gauge(sv, a, -1, 1);
@@ -664,7 +744,7 @@ turn_request(struct txn *t)
 	    &ar);
 	turn_count_auth(sv, t->t_m, code);
 	if (code == AUTH_PENDING) {
-		turn_park(t, al.al_tag, NULL, 0);
+		turn_park(t, al.al_tag, NULL, NULL);
 		return;
 	}
 	if (code != 0) {
@@ -707,6 +787,7 @@ server_alloc_end(struct server *sv, struct alloc *a, int expired)
 	turn_gauge(sv, a, -1, -1);
 	sv->sv_ops->ro_close(sv->sv_net, a, -1);
 	quota_release(sv->sv_quota, a->a_quota_id);
+	quota_bw_put(sv->sv_quota, a->a_ubw);
 	alloc_free(sv->sv_allocs, a);
 	if (expired)
 		STATS_INC(sv->sv_stats, alloc_expired);

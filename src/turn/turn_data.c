@@ -12,33 +12,43 @@
 #include "store/store.h"
 #include "turn/alloc.h"
 #include "turn/policy.h"
+#include "turn/quota.h"
 #include "turn/server.h"
 #include "turn/server_int.h"
 #include "turn/stats.h"
 
 /*
- * relay.max_bps: bytes per second per allocation, both directions
- * together, counted in one-second windows.  1 if len may pass.
+ * relay.max_bps: bytes per second per allocation, and relay.user_max_bps:
+ * per user over all its allocations on this instance (quota.h), both
+ * directions together, counted in one-second windows.  1 if len may
+ * pass both, then counted in both; else counted in neither.
  */
 static int
 turn_bw_ok(struct server *sv, struct alloc *a, size_t len)
 {
 	uint64_t	max = (uint64_t)sv->sv_conf->relay_max_bps;
+	uint64_t	umax = (uint64_t)sv->sv_conf->relay_user_max_bps;
 
 	if (sv->sv_realm != NULL && sv->sv_realm->sr_max_bps >= 0)
 		max = (uint64_t)sv->sv_realm->sr_max_bps;
 
-	if (max == 0)
-		return (1);
-	if (a->a_bw_sec != sv->sv_now) {
-		a->a_bw_sec = sv->sv_now;
-		a->a_bw_bytes = 0;
+	if (max != 0) {
+		if (a->a_bw_sec != sv->sv_now) {
+			a->a_bw_sec = sv->sv_now;
+			a->a_bw_bytes = 0;
+		}
+		if (a->a_bw_bytes + len > max) {
+			STATS_INC(sv->sv_stats, dropped_bandwidth);
+			return (0);
+		}
 	}
-	if (a->a_bw_bytes + len > max) {
-		STATS_INC(sv->sv_stats, dropped_bandwidth);
+	if (umax != 0 && a->a_ubw != NULL &&
+	    !quota_bw_take(a->a_ubw, sv->sv_now, len, umax)) {
+		STATS_INC(sv->sv_stats, dropped_user_bandwidth);
 		return (0);
 	}
-	a->a_bw_bytes += len;
+	if (max != 0)
+		a->a_bw_bytes += len;
 	return (1);
 }
 

@@ -30,6 +30,7 @@ struct txn_resume {
 						 * (taken by whoever uses it;
 						 * else cancelled after) */
 	uint64_t		 tr_alloc_id;	/* the id claimed for */
+	uint64_t		 tr_resv_id;	/* and for its reservation */
 	int			 tr_expired;	/* waited too long: 500 */
 };
 

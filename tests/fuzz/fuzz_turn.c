@@ -44,7 +44,7 @@ static uint16_t			 next_port = 50000;
 
 static int
 stub_open(void *net, struct alloc *a, unsigned int idx, int family, int even,
-    int df, uint64_t *token)
+    int df, uint64_t resv_id, uint64_t *token)
 {
 	struct sockaddr_storage	ss;
 
@@ -62,7 +62,13 @@ stub_claim(void *net, struct alloc *a, unsigned int idx, uint64_t token)
 {
 	if (token != 42)
 		return (STUN_ERR_INSUFFICIENT_CAPACITY);
-	return (stub_open(net, a, idx, AF_INET, 0, 0, NULL));
+	return (stub_open(net, a, idx, AF_INET, 0, 0, 0, NULL));
+}
+
+static int
+stub_held(void *net, uint64_t token, const char *quota_id, uint64_t *id)
+{
+	return (0);
 }
 
 static void
@@ -88,6 +94,7 @@ stub_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
 
 static const struct relay_ops stub_ops = {
 	.ro_open = stub_open,
+	.ro_held = stub_held,
 	.ro_claim = stub_claim,
 	.ro_close = stub_close,
 	.ro_timer = stub_timer,

@@ -89,7 +89,7 @@ relay_bind(struct alloc *a, unsigned int idx, int family, uint16_t port)
 
 static int
 stub_open(void *net, struct alloc *a, unsigned int idx, int family, int even,
-    int df, uint64_t *token)
+    int df, uint64_t resv_id, uint64_t *token)
 {
 	uint16_t	port;
 
@@ -104,6 +104,12 @@ stub_open(void *net, struct alloc *a, unsigned int idx, int family, int even,
 		relay.reserved_port = (uint16_t)(port + 1);
 		*token = TOKEN;
 	}
+	return (0);
+}
+
+static int
+stub_held(void *net, uint64_t token, const char *quota_id, uint64_t *id)
+{
 	return (0);
 }
 
@@ -144,6 +150,7 @@ stub_to_peer(void *net, struct alloc *a, const struct sockaddr *peer,
 
 static const struct relay_ops stub_ops = {
 	.ro_open = stub_open,
+	.ro_held = stub_held,
 	.ro_claim = stub_claim,
 	.ro_close = stub_close,
 	.ro_timer = stub_timer,
@@ -559,7 +566,8 @@ test_dual_v6_fails(void)
 /*
  * EVEN-PORT with R gives a RESERVATION-TOKEN; an Allocate with it gets
  * the reserved socket (ro_claim with that token); a wrong token gets
- * 508 and leaves nothing (RFC 8656 7.2).
+ * 508 and leaves nothing (RFC 8656 7.2).  The reservation counts
+ * against alice's quota (src/net/resv.c).
  */
 static void
 test_reservation_token(void)
@@ -571,7 +579,15 @@ test_reservation_token(void)
 	uint8_t			 r = 0x80;
 
 	world_new(0);
+	/* the reservation takes a quota slot too: 1 is not enough */
 	msg_allocate(&m, 1);
+	stun_build_attr(&m.m_b, STUN_ATTR_EVEN_PORT, &r, 1);
+	msg_sign(&m, "alice", "alice-pw");
+	CHECK(ask(&cli1, &tp1, &m) > 0);
+	CHECK_EQ_INT(ans_code(), STUN_ERR_ALLOCATION_QUOTA);
+	CHECK_EQ_INT(relay.opens, 0);
+	quota_set_limits(quota, 2, 0);
+	msg_allocate(&m, 4);
 	stun_build_attr(&m.m_b, STUN_ATTR_EVEN_PORT, &r, 1);
 	msg_sign(&m, "alice", "alice-pw");
 	CHECK(ask(&cli1, &tp1, &m) > 0);
@@ -582,7 +598,7 @@ test_reservation_token(void)
 		CHECK_EQ_INT(stun_attr_get_u64(tok, &token), 0);
 	CHECK(token == TOKEN);
 
-	/* another client (bob: alice's quota is 1) claims it */
+	/* another client (bob: alice's quota is used up) claims it */
 	msg_allocate(&m, 2);
 	stun_build_u64(&m.m_b, STUN_ATTR_RESERVATION_TOKEN, token);
 	msg_sign_for(&m, "bob", "bob-pw", &cli2);
@@ -595,7 +611,7 @@ test_reservation_token(void)
 	CHECK(stun_msg_find(&ans, STUN_ATTR_RESERVATION_TOKEN) == NULL);
 	CHECK_EQ_INT(nallocs(), 2);
 
-	/* a token nobody holds (eve: bob's quota is used too) */
+	/* a token nobody holds */
 	msg_allocate(&m, 3);
 	stun_build_u64(&m.m_b, STUN_ATTR_RESERVATION_TOKEN, TOKEN + 1);
 	msg_sign_for(&m, "eve", "eve-pw", &cli3);

@@ -160,6 +160,19 @@ park_take_expired(struct park *pa, time_t now)
 	return (first);
 }
 
+int
+park_has_path(const struct park *pa, const struct path *path)
+{
+	const struct parked	*pk;
+
+	if (pa == NULL)
+		return (0);
+	TAILQ_FOREACH(pk, &pa->pa_queue, pk_entry)
+		if (pk->pk_req.pr_path == path)
+			return (1);
+	return (0);
+}
+
 void
 park_drop_path(struct park *pa, const struct path *path)
 {

@@ -67,6 +67,8 @@ struct parked	*park_take_expired(struct park *, time_t now);
 
 /* Drop the entries that came on path (its endpoint is going away). */
 void		 park_drop_path(struct park *, const struct path *);
+/* 1 if a request that came on path waits in the queue, else 0. */
+int		 park_has_path(const struct park *, const struct path *);
 
 struct parked	*parked_next(const struct parked *);
 /* The entry's request: views valid until parked_free(). */

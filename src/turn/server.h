@@ -156,7 +156,9 @@ void	server_handle(struct server *, const struct server_pkt *,
  * stream frame) on the 5-tuple of pkt.  Relays or drops (counted).
  * Returns -1 when the message is malformed, the 5-tuple has no
  * allocation or the channel is not bound on it (RFC 8656 12.4: such a
- * message can never be relayed; a stream endpoint closes on it), else 0.
+ * message can never be relayed; a stream endpoint closes on it), else 0
+ * -- 0 as well while a request of pkt's path waits for the store, as it
+ * may be the ChannelBind for that channel.
  */
 int	server_chandata(struct server *, const struct server_pkt *,
 	    const uint8_t *msg, size_t len);
@@ -164,7 +166,8 @@ int	server_chandata(struct server *, const struct server_pkt *,
 /*
  * 1 if the 5-tuple of pkt has an allocation with channel chan bound
  * (a number outside 0x4000..0x4FFF, RFC 8656 12, or 0x7FFE for RFC 5766
- * clients, never is); else 0, counted as server_chandata() counts it.
+ * clients, never is) or a request of pkt's path waits for the store;
+ * else 0, counted as server_chandata() counts it.
  * A stream endpoint asks as soon as a frame's header is in, before it
  * waits for the data.
  */

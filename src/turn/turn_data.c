@@ -11,6 +11,7 @@
 #include "stun/stun.h"
 #include "store/store.h"
 #include "turn/alloc.h"
+#include "turn/park.h"
 #include "turn/policy.h"
 #include "turn/quota.h"
 #include "turn/server.h"
@@ -132,7 +133,7 @@ server_chandata(struct server *sv, const struct server_pkt *pkt,
 		return (-1);
 	}
 	if ((c = turn_chan_find(sv, pkt, cd.chan, &a)) == NULL)
-		return (-1);
+		return (park_has_path(sv->sv_park, pkt->path) ? 0 : -1);
 	turn_to_peer(sv, a, (const struct sockaddr *)&c->ch_peer, cd.data,
 	    cd.len);
 	return (0);
@@ -144,7 +145,12 @@ server_chan_bound(struct server *sv, const struct server_pkt *pkt,
 {
 	struct alloc	*a;
 
-	return (turn_chan_find(sv, pkt, chan, &a) != NULL);
+	/*
+	 * A request of this connection waiting for the store may be the
+	 * ChannelBind for chan: drop (12.4), do not close, until it is done.
+	 */
+	return (turn_chan_find(sv, pkt, chan, &a) != NULL ||
+	    park_has_path(sv->sv_park, pkt->path));
 }
 
 size_t

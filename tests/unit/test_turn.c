@@ -879,6 +879,51 @@ test_path_closed(void)
 	world_free();
 }
 
+/*
+ * ChannelData on an unbound channel can never be relayed (a stream
+ * closes on it) -- except while a request of that path waits for the
+ * store, as it may be the ChannelBind for that channel (server.h).
+ */
+static void
+test_chan_unbound_while_parked(void)
+{
+	struct server_pkt	pkt;
+	struct msg		m;
+	const uint8_t		cd[8] = { 0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4 };
+
+	world_new(1);
+	msg_allocate(&m, 1);
+	msg_sign_for(&m, "alice", "alice-pw", &cli2);
+	CHECK_EQ_INT(ask(&cli2, &tp2, &m), 0);
+	CHECK_EQ_INT(fr_expect(&fr, "EVAL"), 0);
+	fr_reply(&fr, ":1\r\n");
+	FR_PUMP_UNTIL(&fr, tp2.tp_sent > 0);
+	CHECK_EQ_INT(nallocs(), 1);
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.transport = TRANSPORT_UDP;
+	pkt.src = SA(&cli2);
+	pkt.local = SA(&local4);
+	pkt.path = &tp2.tp_path;
+	CHECK_EQ_INT(server_chan_bound(&sv, &pkt, 0x4000), 0);
+	CHECK_EQ_INT(server_chandata(&sv, &pkt, cd, sizeof(cd)), -1);
+
+	/* erin's key must come from Redis: her request waits on tp2 */
+	msg_begin(&m, STUN_METHOD_REFRESH, 2);
+	msg_sign_for(&m, "erin", "erin-pw", &cli2);
+	CHECK_EQ_INT(ask(&cli2, &tp2, &m), 0);
+	CHECK_EQ_INT(park_count(sv.sv_park), 1);
+	CHECK_EQ_INT(server_chan_bound(&sv, &pkt, 0x4000), 1);
+	CHECK_EQ_INT(server_chandata(&sv, &pkt, cd, sizeof(cd)), 0);
+
+	CHECK_EQ_INT(fr_expect(&fr, "GET"), 0);
+	fr_reply(&fr, "$-1\r\n");
+	FR_PUMP_UNTIL(&fr, tp2.tp_sent > 1);
+	CHECK_EQ_INT(park_count(sv.sv_park), 0);
+	CHECK_EQ_INT(server_chan_bound(&sv, &pkt, 0x4000), 0);
+	world_free();
+}
+
 int
 main(void)
 {
@@ -897,5 +942,6 @@ main(void)
 	RUN(test_parked_then_answered);
 	RUN(test_parked_expires);
 	RUN(test_path_closed);
+	RUN(test_chan_unbound_while_parked);
 	return (unit_done());
 }

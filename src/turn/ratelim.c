@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/addr.h"
 #include "common/xmalloc.h"
@@ -68,6 +69,7 @@ int
 ratelim_allow(struct ratelim *rl, const struct sockaddr *src, time_t now,
     unsigned int rate)
 {
+	struct sockaddr_storage	 ss;
 	_Atomic uint64_t	*slot;
 	uint64_t		 old, new;
 	uint32_t		 h, tag, sec;
@@ -76,6 +78,14 @@ ratelim_allow(struct ratelim *rl, const struct sockaddr *src, time_t now,
 
 	if (rate == 0 || rl == NULL)
 		return (1);
+	if (src->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
+	    &((const struct sockaddr_in6 *)src)->sin6_addr)) {
+		/* ::ffff:a.b.c.d on a dual-stack socket is a.b.c.d */
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, src, sizeof(struct sockaddr_in6));
+		addr_unmap(&ss);
+		src = (const struct sockaddr *)&ss;
+	}
 	h = addr_hash_ip(src, rl->rl_seed);
 	slot = &rl->rl_slot[h & (RATELIM_SLOTS - 1)];
 	tag = h >> 16;

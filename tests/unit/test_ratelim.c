@@ -18,7 +18,7 @@
 #define CALLS		20000
 #define RATE		1000
 
-static struct sockaddr_storage	ip1, ip2, ip1port;
+static struct sockaddr_storage	ip1, ip2, ip1port, ip2mapped;
 
 static void
 mkaddr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
@@ -53,6 +53,8 @@ test_rate(void)
 	CHECK_EQ_INT(allow_n(rl, &ip1, NOW, 3, 2), 2);
 	CHECK_EQ_INT(allow_n(rl, &ip1port, NOW, 3, 5), 1);
 	CHECK_EQ_INT(allow_n(rl, &ip2, NOW, 3, 5), 3);
+	/* the IPv4-mapped form (a dual-stack socket) is the same source */
+	CHECK_EQ_INT(allow_n(rl, &ip2mapped, NOW, 3, 5), 0);
 	CHECK_EQ_INT(allow_n(rl, &ip1, NOW + 1, 3, 5), 3);
 	/* 0: no limit */
 	CHECK_EQ_INT(allow_n(rl, &ip1, NOW + 1, 0, 100), 100);
@@ -122,6 +124,12 @@ main(void)
 	mkaddr(&ip1, "192.0.2.1", 1000);
 	mkaddr(&ip1port, "192.0.2.1", 2000);
 	mkaddr(&ip2, "192.0.2.2", 1000);
+	memset(&ip2mapped, 0, sizeof(ip2mapped));
+	((struct sockaddr_in6 *)&ip2mapped)->sin6_family = AF_INET6;
+	((struct sockaddr_in6 *)&ip2mapped)->sin6_port = htons(1001);
+	if (inet_pton(AF_INET6, "::ffff:192.0.2.2",
+	    &((struct sockaddr_in6 *)&ip2mapped)->sin6_addr) != 1)
+		abort();
 	RUN(test_rate);
 	RUN(test_clock_skew);
 	RUN(test_threads);

@@ -183,7 +183,7 @@ static void
 stats_log(struct turnd *td)
 {
 	struct stats	 sum;
-	char		 line[1024];
+	char		 line[4096];	/* every counter at 2^64: under 3 kB */
 	size_t		 n;
 	int		 r;
 

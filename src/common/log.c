@@ -20,7 +20,7 @@
 
 #include "common/log.h"
 
-#define LOG_LINE_MAX	1024
+#define LOG_LINE_MAX	4096	/* a stats: line with every counter at 2^64 */
 
 static atomic_int	log_level = LOG_LVL_INFO;
 static int		log_fd = STDERR_FILENO;

@@ -669,9 +669,6 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	demo_cleanup(td);
 	free(td->td_listen);
 	conf_free(td->td_conf);
-	for (i = 0; i < td->td_nretired; i++)
-		conf_free(td->td_retired[i]);
-	free(td->td_retired);
 	explicit_bzero(td->td_nonce, sizeof(td->td_nonce));
 	if (ts->ts_metrics_fd >= 0)
 		close(ts->ts_metrics_fd);

@@ -654,6 +654,9 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	for (i = 0; td->td_workers != NULL && i < td->td_nworkers; i++)
 		worker_free(td->td_workers[i]);
 	free(td->td_workers);
+	/* what the workers finished last handed back: a reload's leftovers */
+	if (td->td_base != NULL)
+		event_base_loop(td->td_base, EVLOOP_NONBLOCK);
 	for (i = 0; i < TURND_NSIGNALS && td->td_sig[i] != NULL; i++)
 		event_free(td->td_sig[i]);
 	if (td->td_base != NULL)

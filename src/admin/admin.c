@@ -357,7 +357,10 @@ reload_in_worker(struct worker *w, unsigned int i, void *arg)
 	    rm->rm_tls);
 }
 
-/* The last worker let go: free what nobody uses any more. */
+/*
+ * The last worker let go (main thread): free what nobody uses any more,
+ * on the thread that made it, and not in a worker's loop.
+ */
 static void
 reload_done(void *arg)
 {
@@ -396,7 +399,7 @@ reload_swap(struct turnd *td, struct turnd_conf *nc, struct auth *auth,
 	if (!td->td_debug && (level = log_level_parse(nc->log_level)) >= 0)
 		log_set_level(level);
 	worker_each(td->td_workers, td->td_nworkers, reload_in_worker, rm,
-	    reload_done, NULL);
+	    reload_done, td->td_base);
 }
 
 /* Refused: logged, and the answer; path NULL when nc did not load. */

@@ -19,7 +19,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 
 import pytest
 
@@ -33,8 +32,8 @@ CTL_TIMEOUT = 10.0
 
 # A configuration of a realistic size (the leak grew with it): extra
 # users and peer ranges on top of the TURN test server's.
-EXTRA_USERS = [{"user": "user%03d" % i, "password": "pw-%03d-%s" % (i, "x" * 24)}
-               for i in range(40)]
+EXTRA_USERS = [{"user": "user%03d" % i,
+                "password": "pw-%03d-%s" % (i, "x" * 24)} for i in range(40)]
 DENY = ["10.%d.0.0/16" % i for i in range(40)]
 
 

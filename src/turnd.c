@@ -657,6 +657,9 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	for (i = 0; td->td_workers != NULL && i < td->td_nworkers; i++)
 		worker_free(td->td_workers[i]);
 	free(td->td_workers);
+	/* what the workers finished last handed back: a reload's leftovers */
+	if (td->td_base != NULL)
+		event_base_loop(td->td_base, EVLOOP_NONBLOCK);
 	for (i = 0; i < TURND_NSIGNALS && td->td_sig[i] != NULL; i++)
 		event_free(td->td_sig[i]);
 	if (td->td_base != NULL)
@@ -673,9 +676,6 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	demo_cleanup(td);
 	free(td->td_listen);
 	conf_free(td->td_conf);
-	for (i = 0; i < td->td_nretired; i++)
-		conf_free(td->td_retired[i]);
-	free(td->td_retired);
 	explicit_bzero(td->td_nonce, sizeof(td->td_nonce));
 	if (ts->ts_metrics_fd >= 0)
 		close(ts->ts_metrics_fd);

@@ -52,10 +52,6 @@ struct turnd {
 	int			 td_debug;	/* -d: log level fixed */
 	long long		 td_realm_uq;	/* Redis realm options in force */
 	long long		 td_realm_tq;	/* (-1: the conf's) */
-	struct turnd_conf	**td_retired;	/* confs replaced by reloads:
-						 * still referenced, freed at
-						 * exit */
-	unsigned int		 td_nretired;
 	char			 td_iid[17];	/* instance id */
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */

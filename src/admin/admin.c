@@ -274,13 +274,13 @@ reload_list(struct sbuf *sb, int json, const char *name)
 
 /*
  * The keys whose values differ between old and nc, to changed, or to
- * kept when a reload cannot apply them: those take their running values
- * in nc (conf_key_keep() swaps them; swapped[i] marks key i so that a
- * refusal can swap them back).
+ * kept when a reload cannot apply them: those take a copy of their
+ * running values in nc (conf_key_keep(); old is left as it is, the
+ * workers and the store may be reading it).
  */
 static void
-reload_diff(struct turnd_conf *old, struct turnd_conf *nc, int json,
-    struct sbuf *changed, struct sbuf *kept, uint8_t *swapped)
+reload_diff(const struct turnd_conf *old, struct turnd_conf *nc, int json,
+    struct sbuf *changed, struct sbuf *kept)
 {
 	unsigned int	i;
 
@@ -289,7 +289,6 @@ reload_diff(struct turnd_conf *old, struct turnd_conf *nc, int json,
 			continue;
 		if (reload_is_static(conf_keys[i].ck_name)) {
 			conf_key_keep(nc, old, &conf_keys[i]);
-			swapped[i] = 1;
 			reload_list(kept, json, conf_keys[i].ck_name);
 		} else
 			reload_list(changed, json, conf_keys[i].ck_name);
@@ -335,9 +334,14 @@ fail:
 	return (-1);
 }
 
-/* What the workers take from a reload, and what they give up. */
+/*
+ * What the workers take from a reload, and what they give up.  The old
+ * ones are freed once every worker has taken the new (reload_done()):
+ * the conf with the reference turnd held, so that it goes then unless a
+ * module still holds one of its own (conf.h).
+ */
 struct reload_msg {
-	const struct turnd_conf	*rm_conf;
+	const struct turnd_conf	*rm_conf, *rm_old_conf;
 	struct auth		*rm_auth, *rm_old_auth;
 	struct policy		*rm_policy, *rm_old_policy;
 	SSL_CTX			*rm_tls, *rm_old_tls;
@@ -353,7 +357,10 @@ reload_in_worker(struct worker *w, unsigned int i, void *arg)
 	    rm->rm_tls);
 }
 
-/* The last worker let go: free what nobody uses any more. */
+/*
+ * The last worker let go (main thread): free what nobody uses any more,
+ * on the thread that made it, and not in a worker's loop.
+ */
 static void
 reload_done(void *arg)
 {
@@ -362,6 +369,7 @@ reload_done(void *arg)
 	auth_free(rm->rm_old_auth);
 	policy_free(rm->rm_old_policy);
 	SSL_CTX_free(rm->rm_old_tls);	/* connections hold refs */
+	conf_unref(rm->rm_old_conf);
 	free(rm);
 }
 
@@ -375,6 +383,7 @@ reload_swap(struct turnd *td, struct turnd_conf *nc, struct auth *auth,
 
 	rm = xcalloc(1, sizeof(*rm));
 	rm->rm_conf = nc;
+	rm->rm_old_conf = td->td_conf;
 	rm->rm_auth = auth;
 	rm->rm_old_auth = td->td_auth;
 	rm->rm_policy = policy_new(nc);
@@ -385,15 +394,12 @@ reload_swap(struct turnd *td, struct turnd_conf *nc, struct auth *auth,
 	td->td_policy = rm->rm_policy;
 	if (tls != NULL)
 		td->td_tls = tls;
-	td->td_retired = xreallocarray(td->td_retired, td->td_nretired + 1,
-	    sizeof(*td->td_retired));
-	td->td_retired[td->td_nretired++] = td->td_conf;
 	td->td_conf = nc;
 	admin_quota_limits(td);
 	if (!td->td_debug && (level = log_level_parse(nc->log_level)) >= 0)
 		log_set_level(level);
 	worker_each(td->td_workers, td->td_nworkers, reload_in_worker, rm,
-	    reload_done, NULL);
+	    reload_done, td->td_base);
 }
 
 /* Refused: logged, and the answer; path NULL when nc did not load. */
@@ -425,9 +431,7 @@ admin_reload(struct turnd *td, int json, struct sbuf *out)
 	struct sbuf		 changed, kept;
 	struct auth		*auth = NULL;
 	SSL_CTX			*tls = NULL;
-	uint8_t			*swapped;	/* keys given old values */
 	char			 err[CONF_ERR_LEN + 256];
-	unsigned int		 i;
 
 	if (old->path == NULL) {
 		sbuf_printf(out, json ? "{\"error\":\"the demo configuration "
@@ -441,21 +445,14 @@ admin_reload(struct turnd *td, int json, struct sbuf *out)
 	}
 	sbuf_init(&changed);
 	sbuf_init(&kept);
-	swapped = xcalloc(conf_nkeys, 1);
-	reload_diff(old, nc, json, &changed, &kept, swapped);
+	reload_diff(old, nc, json, &changed, &kept);
 	if (reload_prepare(td, nc, &tls, &auth, err, sizeof(err)) == -1) {
-		/* give old its values back */
-		for (i = 0; i < conf_nkeys; i++)
-			if (swapped[i])
-				conf_key_keep(nc, old, &conf_keys[i]);
-		free(swapped);
 		conf_free(nc);
 		sbuf_free(&changed);
 		sbuf_free(&kept);
 		reload_refused(out, json, old->path, err);
 		return (-1);
 	}
-	free(swapped);
 	reload_swap(td, nc, auth, tls);
 
 	log_info("reloaded %s: changed: %s%s%s", nc->path,

@@ -31,7 +31,7 @@
 #include "turn/stats.h"
 
 struct metrics {
-	const struct turnd_conf	*mt_conf;
+	const struct turnd_conf	*mt_conf;	/* a reference (conf.h) */
 	struct evhttp		*mt_http;
 	struct metrics_source	 mt_src;
 	time_t			 mt_started;
@@ -336,7 +336,7 @@ metrics_new(const struct turnd_conf *conf, struct event_base *base, int fd,
 	struct metrics	*mt;
 
 	mt = xcalloc(1, sizeof(*mt));
-	mt->mt_conf = conf;
+	mt->mt_conf = conf_ref(conf);
 	mt->mt_src = *src;
 	mt->mt_started = time(NULL);
 	if ((mt->mt_http = evhttp_new(base)) == NULL ||
@@ -358,5 +358,6 @@ metrics_free(struct metrics *mt)
 	if (mt == NULL)
 		return;
 	evhttp_free(mt->mt_http);	/* closes the socket */
+	conf_unref(mt->mt_conf);
 	free(mt);
 }

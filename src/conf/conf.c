@@ -200,6 +200,7 @@ conf_new_defaults(void)
 	unsigned int		 i;
 
 	conf = xcalloc(1, sizeof(*conf));
+	atomic_init(&conf->refs, 1);
 	conf->key_line = xcalloc(conf_nkeys, sizeof(*conf->key_line));
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cx_name = "default";
@@ -307,18 +308,40 @@ conf_load(const char *path, char *err, size_t errlen)
 	return (conf);
 }
 
-void
-conf_free(struct turnd_conf *conf)
+const struct turnd_conf *
+conf_ref(const struct turnd_conf *conf)
 {
-	unsigned int	i;
+	if (conf != NULL)
+		atomic_fetch_add_explicit(&((struct turnd_conf *)conf)->refs,
+		    1, memory_order_relaxed);
+	return (conf);
+}
 
-	if (conf == NULL)
+/*
+ * The last reference frees: acq_rel, so that what other holders did
+ * with the conf happens before the free (the release of each unref,
+ * the acquire of the last).
+ */
+void
+conf_unref(const struct turnd_conf *cconf)
+{
+	struct turnd_conf	*conf = (struct turnd_conf *)cconf;
+	unsigned int		 i;
+
+	if (conf == NULL || atomic_fetch_sub_explicit(&conf->refs, 1,
+	    memory_order_acq_rel) != 1)
 		return;
 	for (i = 0; i < conf_nkeys; i++)
 		conf_value_free(&conf_keys[i], conf);
 	free(conf->path);
 	free(conf->key_line);
 	free(conf);
+}
+
+void
+conf_free(struct turnd_conf *conf)
+{
+	conf_unref(conf);
 }
 
 int

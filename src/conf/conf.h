@@ -5,6 +5,8 @@
  * The table drives parsing, type and range checks, defaults, and the
  * key list that tests compare with man/turnd.conf.5 and etc/turnd.conf.
  * A loaded struct is never changed; reload builds a new one and swaps.
+ * A conf is reference counted (conf_ref(), conf_unref()) so that the one
+ * a reload retired is freed when its last holder lets go.
  */
 
 #ifndef CONF_H
@@ -12,6 +14,7 @@
 
 #include <sys/socket.h>
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -178,6 +181,9 @@ struct turnd_conf {
 	 * in path, 0 if the key kept its default.  Used by conf_check().
 	 */
 	unsigned int		*key_line;
+
+	/* holders: conf_ref() and conf_unref(), from any thread */
+	_Atomic unsigned int	 refs;
 };
 
 /*
@@ -208,6 +214,16 @@ struct turnd_conf *conf_load_string(const char *text, const char *name,
  */
 int	conf_check(const struct turnd_conf *, char *err, size_t errlen);
 
+/*
+ * A loaded conf has one reference, its loader's.  conf_ref() takes one
+ * more for a holder that must outlive the loader's (a module keeping
+ * conf for its lifetime) and returns conf; conf_unref() drops one, and
+ * the last frees the conf.  Both are atomic: any thread, no lock.
+ * conf_free() is conf_unref() for a conf that is not const to its owner.
+ * NULL is a no-op for all three.
+ */
+const struct turnd_conf *conf_ref(const struct turnd_conf *);
+void	conf_unref(const struct turnd_conf *);
 void	conf_free(struct turnd_conf *);
 
 /*
@@ -231,9 +247,11 @@ int	conf_relay_external(const struct turnd_conf *, int family,
 /* conf_diff.c: 1 if key k has the same value in a and b. */
 int	conf_key_equal(const struct turnd_conf *a, const struct turnd_conf *b,
 	    const struct conf_key *k);
-/* Give nc the value old has for k (the two swap theirs: each conf keeps
- * freeing what it holds). */
-void	conf_key_keep(struct turnd_conf *nc, struct turnd_conf *old,
+/*
+ * Give nc a copy of the value old has for k (nc's own is freed).  old is
+ * not touched: other threads may be reading it.
+ */
+void	conf_key_keep(struct turnd_conf *nc, const struct turnd_conf *old,
 	    const struct conf_key *k);
 
 /* The schema table, for docs and tests. */

@@ -3,39 +3,12 @@
  * the running value of a key in a new one (reload, conf.h).
  */
 
-#include <stdint.h>
 #include <string.h>
 
 #include "conf/conf.h"
+#include "conf/conf_int.h"
 
 #define FIELD(c, k)	((char *)(c) + (k)->ck_off)
-
-/* The bytes of struct turnd_conf a key of this type occupies. */
-static size_t
-conf_field_size(enum conf_type t)
-{
-	switch (t) {
-	case CONF_BOOL:
-	case CONF_INT:
-		return (sizeof(int));
-	case CONF_STR:
-	case CONF_ENUM:
-		return (sizeof(char *));
-	case CONF_ADDR:
-	case CONF_IP:
-		return (sizeof(struct conf_addr));
-	case CONF_ADDRS:
-	case CONF_IPS:
-		return (sizeof(struct conf_addrs));
-	case CONF_CIDRS:
-		return (sizeof(struct conf_cidrs));
-	case CONF_STRS:
-		return (sizeof(struct conf_strs));
-	case CONF_USERS:
-		return (sizeof(struct conf_users));
-	}
-	return (0);
-}
 
 static int
 strs_equal(const struct conf_strs *a, const struct conf_strs *b)
@@ -104,16 +77,8 @@ conf_key_equal(const struct turnd_conf *a, const struct turnd_conf *b,
 }
 
 void
-conf_key_keep(struct turnd_conf *nc, struct turnd_conf *old,
+conf_key_keep(struct turnd_conf *nc, const struct turnd_conf *old,
     const struct conf_key *k)
 {
-	uint8_t	tmp[64];
-	size_t	n = conf_field_size(k->ck_type);
-
-	/* swap, so that each conf still frees what it owns */
-	if (n == 0 || n > sizeof(tmp))
-		return;
-	memcpy(tmp, FIELD(nc, k), n);
-	memcpy(FIELD(nc, k), FIELD(old, k), n);
-	memcpy(FIELD(old, k), tmp, n);
+	conf_value_copy(k, nc, old);
 }

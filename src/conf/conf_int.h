@@ -55,5 +55,8 @@ int		 conf_set(struct conf_ctx *, const struct conf_key *,
 		    const config_setting_t *, struct turnd_conf *);
 /* Free what the field of key k in conf owns (conf_free()). */
 void		 conf_value_free(const struct conf_key *, struct turnd_conf *);
+/* Replace the field of key k in dst with a copy of src's (conf_key_keep()). */
+void		 conf_value_copy(const struct conf_key *,
+		    struct turnd_conf *dst, const struct turnd_conf *src);
 
 #endif /* CONF_INT_H */

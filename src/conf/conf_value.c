@@ -565,3 +565,73 @@ conf_value_free(const struct conf_key *k, struct turnd_conf *conf)
 	memcpy(&v, (char *)conf + k->ck_off, conf_types[k->ck_type].ct_size);
 	val_free(k, &v);
 }
+
+/* A copy of v, of key k's type, that owns its own memory. */
+static void
+val_dup(const struct conf_key *k, const union conf_val *v,
+    union conf_val *out)
+{
+	unsigned int	i, n;
+
+	*out = *v;
+	switch (k->ck_type) {
+	case CONF_STR:
+	case CONF_ENUM:
+		out->v_str = v->v_str != NULL ? xstrdup(v->v_str) : NULL;
+		break;
+	case CONF_ADDRS:
+	case CONF_IPS:
+		if ((n = v->v_addrs.ca_n) == 0)
+			break;
+		out->v_addrs.ca_addr = xreallocarray(NULL, n,
+		    sizeof(*v->v_addrs.ca_addr));
+		memcpy(out->v_addrs.ca_addr, v->v_addrs.ca_addr,
+		    n * sizeof(*v->v_addrs.ca_addr));
+		break;
+	case CONF_CIDRS:
+		if ((n = v->v_cidrs.cc_n) == 0)
+			break;
+		out->v_cidrs.cc_cidr = xreallocarray(NULL, n,
+		    sizeof(*v->v_cidrs.cc_cidr));
+		memcpy(out->v_cidrs.cc_cidr, v->v_cidrs.cc_cidr,
+		    n * sizeof(*v->v_cidrs.cc_cidr));
+		break;
+	case CONF_STRS:
+		if ((n = v->v_strs.cs_n) == 0)
+			break;
+		out->v_strs.cs_str = xcalloc(n, sizeof(*out->v_strs.cs_str));
+		for (i = 0; i < n; i++)
+			out->v_strs.cs_str[i] = xstrdup(v->v_strs.cs_str[i]);
+		break;
+	case CONF_USERS:
+		if ((n = v->v_users.cu_n) == 0)
+			break;
+		out->v_users.cu = xcalloc(n, sizeof(*out->v_users.cu));
+		for (i = 0; i < n; i++) {
+			out->v_users.cu[i].cu_user =
+			    xstrdup(v->v_users.cu[i].cu_user);
+			out->v_users.cu[i].cu_password =
+			    xstrdup(v->v_users.cu[i].cu_password);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Replace the field of key k in dst with a copy of src's. */
+void
+conf_value_copy(const struct conf_key *k, struct turnd_conf *dst,
+    const struct turnd_conf *src)
+{
+	union conf_val	 v, copy;
+	char		*field = (char *)dst + k->ck_off;
+	size_t		 size = conf_types[k->ck_type].ct_size;
+
+	memset(&v, 0, sizeof(v));
+	memcpy(&v, (const char *)src + k->ck_off, size);
+	memset(&copy, 0, sizeof(copy));
+	val_dup(k, &v, &copy);
+	conf_value_free(k, dst);
+	memcpy(field, &copy, size);
+}

@@ -44,7 +44,7 @@ enum rconn_state {
 };
 
 struct rconn {
-	const struct turnd_conf	*rc_conf;
+	const struct turnd_conf	*rc_conf;	/* a reference (conf.h) */
 	struct event_base	*rc_base;
 	char			*rc_name;
 	char			 rc_where[300];
@@ -449,7 +449,7 @@ rconn_new(const struct turnd_conf *conf, struct event_base *base,
 	struct timeval	 tick = { 0, RCONN_TICK * 1000 };
 
 	rc = xcalloc(1, sizeof(*rc));
-	rc->rc_conf = conf;
+	rc->rc_conf = conf_ref(conf);	/* read at every connect */
 	rc->rc_base = base;
 	rc->rc_name = xstrdup(name);
 	if (*conf->redis_socket != '\0')
@@ -493,5 +493,6 @@ rconn_free(struct rconn *rc)
 	event_free(rc->rc_retry);
 	event_free(rc->rc_tick);
 	free(rc->rc_name);
+	conf_unref(rc->rc_conf);
 	free(rc);
 }

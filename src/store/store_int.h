@@ -45,7 +45,7 @@ struct sdel {
 TAILQ_HEAD(sdel_list, sdel);
 
 struct store {
-	const struct turnd_conf	*st_conf;
+	const struct turnd_conf	*st_conf;	/* a reference (conf.h) */
 	struct event_base	*st_base;
 	struct rconn		*st_rc;		/* NULL: memory store */
 	struct store_hooks	 st_hooks;

@@ -37,7 +37,7 @@ static const char *const realm_key_names[REALM_KEYS] = {
 };
 
 struct store_main {
-	const struct turnd_conf	*sm_conf;
+	const struct turnd_conf	*sm_conf;	/* a reference (conf.h) */
 	struct event_base	*sm_base;
 	char			 sm_iid[STORE_IID_LEN + 1];
 	char			*sm_listen;
@@ -301,7 +301,7 @@ store_main_new(const struct turnd_conf *conf, struct event_base *base,
 	if (strcmp(conf->store_backend, "redis") != 0)
 		return (NULL);
 	sm = xcalloc(1, sizeof(*sm));
-	sm->sm_conf = conf;
+	sm->sm_conf = conf_ref(conf);
 	sm->sm_base = base;
 	snprintf(sm->sm_iid, sizeof(sm->sm_iid), "%s", iid);
 	sm->sm_listen = xstrdup(listen);
@@ -348,6 +348,7 @@ store_main_free(struct store_main *sm)
 	free(sm->sm_listen);
 	free(sm->sm_addr4);
 	free(sm->sm_addr6);
+	conf_unref(sm->sm_conf);
 	free(sm);
 }
 

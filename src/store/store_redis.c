@@ -506,7 +506,7 @@ store_new(const struct turnd_conf *conf, struct event_base *base,
 	char			 name[32];
 
 	st = xcalloc(1, sizeof(*st));
-	st->st_conf = conf;
+	st->st_conf = conf_ref(conf);
 	st->st_base = base;
 	TAILQ_INIT(&st->st_dels);
 	if (hooks != NULL)
@@ -551,6 +551,7 @@ store_free(struct store *st)
 		}
 	secrets_clear(&st->st_secrets);
 	store_alloc_free_dels(st);
+	conf_unref(st->st_conf);
 	free(st);
 }
 

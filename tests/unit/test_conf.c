@@ -987,6 +987,48 @@ test_relay_external(void)
 	conf_free(c);
 }
 
+/*
+ * conf_key_keep() copies the running value into the new conf and leaves
+ * the old one as it was (modules keep reading it); each conf frees its
+ * own copy.  conf_ref() keeps a conf alive past its loader's unref.
+ */
+static void
+test_keep_and_refs(void)
+{
+	struct turnd_conf	*old, *nc;
+	const struct turnd_conf	*held;
+	unsigned int		 i;
+
+	old = load("realm = \"old.realm\";\nauth = { users = ( { user = "
+	    "\"a\"; password = \"p\"; } ); secrets = [ \"s1\" ]; };\n"
+	    "relay = { deny_peers = [ \"10.0.0.0/8\" ]; };\n");
+	nc = load("realm = \"new.realm\";\n");
+	CHECK(old != NULL && nc != NULL);
+	if (old == NULL || nc == NULL)
+		return;
+	for (i = 0; i < conf_nkeys; i++)
+		if (!conf_key_equal(old, nc, &conf_keys[i]))
+			conf_key_keep(nc, old, &conf_keys[i]);
+	for (i = 0; i < conf_nkeys; i++)
+		CHECK(conf_key_equal(old, nc, &conf_keys[i]));
+	CHECK_EQ_STR(old->realm, "old.realm");
+	CHECK_EQ_STR(nc->realm, "old.realm");
+	CHECK(nc->realm != old->realm);
+	CHECK(nc->auth_users.cu != old->auth_users.cu);
+	CHECK(nc->auth_secrets.cs_str != old->auth_secrets.cs_str);
+	CHECK(nc->relay_deny_peers.cc_cidr != old->relay_deny_peers.cc_cidr);
+
+	held = conf_ref(old);
+	CHECK(held == old);
+	conf_free(old);			/* the loader's reference */
+	CHECK_EQ_STR(held->realm, "old.realm");	/* ASan: still there */
+	CHECK_EQ_STR(held->auth_users.cu[0].cu_user, "a");
+	conf_unref(held);		/* the last: freed */
+	conf_free(nc);
+	CHECK(conf_ref(NULL) == NULL);
+	conf_unref(NULL);
+}
+
 int
 main(void)
 {
@@ -1007,5 +1049,6 @@ main(void)
 	RUN(test_examples);
 	RUN(test_misc);
 	RUN(test_relay_external);
+	RUN(test_keep_and_refs);
 	return (unit_done());
 }

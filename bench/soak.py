@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -55,25 +54,6 @@ def seconds(text):
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
-def control(path, line, timeout=30.0):
-    """One request on the control socket: (ok, body)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall(line.encode() + b"\n")
-        chunks = []
-        for _ in range(10000):
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    finally:
-        s.close()
-    status, _, body = b"".join(chunks).decode().partition("\n")
-    return status == "ok", body
-
-
 def proc_status(pid):
     out = {}
     with open("/proc/%d/status" % pid) as f:
@@ -86,7 +66,7 @@ def proc_status(pid):
 
 
 def live_allocations(path):
-    ok, body = control(path, "status")
+    ok, body = harness.control(path, "status")
     m = re.search(r"^allocations: (\d+)", body, re.M)
     if not ok or not m:
         raise RuntimeError("status: %r" % body)
@@ -188,7 +168,7 @@ class Soak:
         with open(tmp, "w") as f:
             f.write(harness.render_config(t.config))
         os.rename(tmp, t.conf_path)
-        ok, body = control(self.ctl, "reload")
+        ok, body = harness.control(self.ctl, "reload")
         if not ok:
             raise RuntimeError("reload: %r" % body)
         self.reloads += 1

@@ -274,6 +274,16 @@ def expect_ok(r, method=None):
     return r
 
 
+def dual(turn_client, server, transport="udp"):
+    """A client with an IPv4 and an IPv6 relayed address (RFC 8656
+    ADDITIONAL-ADDRESS-FAMILY)."""
+    c = turn_client(server, transport)
+    r = expect_ok(c.allocate([stun.family_attr(
+        stun.ADDITIONAL_ADDRESS_FAMILY, stun.FAMILY_V6)]))
+    assert len(r.xor_relayed()) == 2, r.xor_relayed()
+    return c
+
+
 def expect_error(r, code, method=None):
     """r is an error response with code; returns its reason phrase."""
     assert r.cls == stun.ERROR, "expected error %d, got %r" % (code, r)

@@ -59,6 +59,25 @@ def run_turnctl(args, input=None, timeout=30.0, env=None):
                           env=env)
 
 
+def control(path, line, timeout=30.0):
+    """One request on turnd's control socket at path: (ok, body)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(line.encode() + b"\n")
+        chunks = []
+        for _ in range(10000):
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        s.close()
+    status, _, body = b"".join(chunks).decode().partition("\n")
+    return status == "ok", body
+
+
 # ------------------------------------------------------------- ports
 
 def _try_bind(family, kind, host, port):

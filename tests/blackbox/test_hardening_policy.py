@@ -19,7 +19,7 @@ import pytest
 
 import harness
 import stun
-from conftest import RELAY_MIN_PORT, expect_error, expect_ok
+from conftest import RELAY_MIN_PORT, dual, expect_error, expect_ok
 
 CLONE_NEWNET = 0x40000000
 
@@ -81,14 +81,6 @@ def wildcard_turn(turn_factory):
     with open(t.conf_path, "w") as f:
         f.write(harness.render_config(t.config))
     return t.start()
-
-
-def dual(turn_client, server, transport="udp"):
-    c = turn_client(server, transport)
-    r = expect_ok(c.allocate([stun.family_attr(
-        stun.ADDITIONAL_ADDRESS_FAMILY, stun.FAMILY_V6)]))
-    assert len(r.xor_relayed()) == 2, r.xor_relayed()
-    return c
 
 
 # ------------------------------------------------- addresses after start

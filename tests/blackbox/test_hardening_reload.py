@@ -16,7 +16,6 @@ it was freed.
 import http.client
 import os
 import shutil
-import socket
 import tempfile
 import threading
 
@@ -28,7 +27,6 @@ from conftest import expect_error, expect_ok
 RELOADS = 1000
 WARMUP = 100
 RSS_BOUND_KB = 512
-CTL_TIMEOUT = 10.0
 
 # A configuration of a realistic size (the leak grew with it): extra
 # users and peer ranges on top of the TURN test server's.
@@ -48,26 +46,6 @@ def vm_rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS for %d" % pid)
-
-
-def control(path, line, timeout=CTL_TIMEOUT):
-    """One request on the control socket: (ok, body)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall(line.encode() + b"\n")
-        chunks = []
-        for _ in range(10000):
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-        text = b"".join(chunks).decode()
-    finally:
-        s.close()
-    status, _, body = text.partition("\n")
-    return status == "ok", body
 
 
 def rewrite(t, over):
@@ -153,7 +131,7 @@ def test_thousand_reloads_rss_flat(turn_factory, turn_client, peer, sockdir,
             rewrite(t, {"relay": {"max_bps": 10 ** 7 if odd else 0},
                         "limits": {"connections": 9999 if odd else 10000},
                         "auth": {"users": users_b if odd else users_a}})
-            ok, body = control(path, "reload")
+            ok, body = harness.control(path, "reload")
             assert ok and body.startswith("reloaded "), body
             if i == 1:
                 assert "limits.connections" in body, body
@@ -211,11 +189,11 @@ def test_kept_key_stays_in_modules_holding_the_start_conf(turn_factory,
     assert 'store="memory"' in http_metrics(port)
     rewrite(t, {"store": {"backend": "redis"}})
     for _ in range(2):
-        ok, body = control(path, "reload")
+        ok, body = harness.control(path, "reload")
         assert ok, body
         assert "need a restart" in body and "store.backend" in body, body
     text = http_metrics(port)
     assert 'store="memory"' in text and 'store="redis"' not in text
     assert "turnd_redis_connections" not in text
-    ok, body = control(path, "status")
+    ok, body = harness.control(path, "status")
     assert ok and "store:       memory" in body, body

@@ -11,7 +11,7 @@ not 443.
 import pytest
 
 import stun
-from conftest import expect_error, expect_ok
+from conftest import dual, expect_error, expect_ok
 
 # The built-in policy alone: no allow_peers.
 SHARED_TURN_OVERRIDES = {"relay": {"allow_peers": None}}
@@ -24,14 +24,6 @@ DENIED = ["0.0.0.0", "::", "127.0.0.1", "::1", "::ffff:127.0.0.1",
           "fc00::1", "2001::1", "2002::1"]
 
 PUBLIC = ["8.8.8.8", "2001:4860:4860::8888"]
-
-
-def dual(turn_client, server, transport="udp"):
-    c = turn_client(server, transport)
-    r = expect_ok(c.allocate([stun.family_attr(
-        stun.ADDITIONAL_ADDRESS_FAMILY, stun.FAMILY_V6)]))
-    assert len(r.xor_relayed()) == 2, r.xor_relayed()
-    return c
 
 
 @pytest.mark.parametrize("ip", DENIED)

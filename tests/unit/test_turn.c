@@ -831,6 +831,23 @@ test_parked_expires(void)
 	world_free();
 }
 
+/* alice allocates on cli2/tp2, her quota claim granted by Redis. */
+static void
+alice_on_tp2(void)
+{
+	struct msg	m;
+
+	msg_allocate(&m, 1);
+	msg_sign_for(&m, "alice", "alice-pw", &cli2);
+	CHECK_EQ_INT(ask(&cli2, &tp2, &m), 0);
+	CHECK_EQ_INT(fr_expect(&fr, "EVAL"), 0);
+	fr_reply(&fr, ":1\r\n");
+	FR_PUMP_UNTIL(&fr, tp2.tp_sent > 0);
+	ans_sent(&tp2);
+	CHECK_EQ_INT(ans.type, ALLOC_OK);
+	CHECK_EQ_INT(nallocs(), 1);
+}
+
 /*
  * An endpoint going away (server_path_closed()) ends the allocation it
  * carries and forgets the requests that wait on it: the store's answer
@@ -842,15 +859,7 @@ test_path_closed(void)
 	struct msg	m;
 
 	world_new(1);
-	msg_allocate(&m, 1);
-	msg_sign_for(&m, "alice", "alice-pw", &cli2);
-	CHECK_EQ_INT(ask(&cli2, &tp2, &m), 0);
-	CHECK_EQ_INT(fr_expect(&fr, "EVAL"), 0);
-	fr_reply(&fr, ":1\r\n");
-	FR_PUMP_UNTIL(&fr, tp2.tp_sent > 0);
-	ans_sent(&tp2);
-	CHECK_EQ_INT(ans.type, ALLOC_OK);
-	CHECK_EQ_INT(nallocs(), 1);
+	alice_on_tp2();
 
 	/* erin's key must come from Redis: waits, on tp2 */
 	msg_begin(&m, STUN_METHOD_REFRESH, 2);
@@ -892,13 +901,7 @@ test_chan_unbound_while_parked(void)
 	const uint8_t		cd[8] = { 0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4 };
 
 	world_new(1);
-	msg_allocate(&m, 1);
-	msg_sign_for(&m, "alice", "alice-pw", &cli2);
-	CHECK_EQ_INT(ask(&cli2, &tp2, &m), 0);
-	CHECK_EQ_INT(fr_expect(&fr, "EVAL"), 0);
-	fr_reply(&fr, ":1\r\n");
-	FR_PUMP_UNTIL(&fr, tp2.tp_sent > 0);
-	CHECK_EQ_INT(nallocs(), 1);
+	alice_on_tp2();
 
 	memset(&pkt, 0, sizeof(pkt));
 	pkt.transport = TRANSPORT_UDP;

@@ -28,6 +28,7 @@
 #include "store/rconn.h"
 #include "store/store.h"
 
+#define ANNOUNCE_US	10000	/* the ready line's retry */
 #define REALM_KEYS	5	/* user-quota total-quota max-bps allowed denied */
 
 /* Read in this order by realm_load(), GET for the first three. */
@@ -49,6 +50,8 @@ struct store_main {
 	int			 sm_loading;	/* a realm read in flight */
 	int			 sm_dirty;	/* changed while reading */
 	int			 sm_announced;	/* "ready" logged since up */
+	struct event		*sm_ann;	/* retries the "ready" line */
+	unsigned int		 sm_ann_tries;
 	char			*sm_addr4, *sm_addr6;
 	int			 sm_draining;
 };
@@ -120,6 +123,47 @@ realm_ranges(const struct store_main *sm, unsigned int i, redisReply *r,
 	return (v);
 }
 
+/*
+ * Log "store: redis ready" once every connection is up, the workers'
+ * own included (a worker whose connection is still being made answers
+ * 500), or, if some are still not up after store.redis.command_timeout,
+ * with how many are.
+ */
+static void
+announce(struct store_main *sm)
+{
+	struct rconn_stats	rs;
+	struct timeval		tv = { 0, ANNOUNCE_US };
+
+	rconn_stats(&rs);
+	if (rs.rs_up < rs.rs_conns && sm->sm_ann_tries++ <
+	    (unsigned int)sm->sm_conf->redis_command_timeout *
+	    (1000000 / ANNOUNCE_US)) {
+		evtimer_add(sm->sm_ann, &tv);
+		return;
+	}
+	sm->sm_announced = 1;
+	if (rs.rs_up < rs.rs_conns)
+		log_info("store: redis ready (%s), instance %s, %llu of %llu "
+		    "connections up", rconn_where(sm->sm_cmd), sm->sm_iid,
+		    (unsigned long long)rs.rs_up,
+		    (unsigned long long)rs.rs_conns);
+	else
+		log_info("store: redis ready (%s), instance %s",
+		    rconn_where(sm->sm_cmd), sm->sm_iid);
+}
+
+static void
+announce_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_main	*sm = arg;
+
+	(void)fd;
+	(void)what;
+	if (!sm->sm_announced && rconn_ready(sm->sm_cmd))
+		announce(sm);
+}
+
 static void
 realm_exec_cb(struct rconn *rc, redisReply *r, void *arg)
 {
@@ -150,9 +194,8 @@ realm_exec_cb(struct rconn *rc, redisReply *r, void *arg)
 	else
 		store_realm_unref(sr);
 	if (!sm->sm_announced) {
-		sm->sm_announced = 1;
-		log_info("store: redis ready (%s), instance %s",
-		    rconn_where(sm->sm_cmd), sm->sm_iid);
+		sm->sm_ann_tries = 0;
+		announce(sm);
 	}
 	if (sm->sm_dirty) {
 		sm->sm_dirty = 0;
@@ -311,7 +354,8 @@ store_main_new(const struct turnd_conf *conf, struct event_base *base,
 		sm->sm_hooks = *hooks;
 	sm->sm_started = time(NULL);
 	sm->sm_hb = event_new(base, -1, EV_PERSIST, heartbeat_cb, sm);
-	if (sm->sm_hb == NULL)
+	sm->sm_ann = evtimer_new(base, announce_cb, sm);
+	if (sm->sm_hb == NULL || sm->sm_ann == NULL)
 		fatalx("%s: event_new failed", __func__);
 	tv.tv_sec = conf->store_heartbeat;
 	tv.tv_usec = 0;
@@ -345,6 +389,7 @@ store_main_free(struct store_main *sm)
 	rconn_free(sm->sm_sub);
 	rconn_free(sm->sm_cmd);
 	event_free(sm->sm_hb);
+	event_free(sm->sm_ann);
 	free(sm->sm_listen);
 	free(sm->sm_addr4);
 	free(sm->sm_addr6);

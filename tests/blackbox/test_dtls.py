@@ -81,9 +81,15 @@ def test_garbage_from_unknown_source_dropped(turnd_factory):
     assert t.binding_ok("udp")
 
 
-def test_hello_flood_keeps_no_state(turnd_factory):
+def asan_build(binary):
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def test_hello_flood_keeps_no_state(turnd_factory, turnd_bin):
     """ClientHellos without a cookie from many loopback sources get a
-    HelloVerifyRequest each and leave no state: RSS stays flat."""
+    HelloVerifyRequest each and leave no state: RSS stays flat (judged on
+    the normal build: ASan keeps freed memory in its quarantine)."""
     t = dtls_turnd(turnd_factory)
     body = (b"\xfe\xfd" + os.urandom(32) + b"\x00" + b"\x00" +
             b"\x00\x02\xc0\x2b" + b"\x01\x00")
@@ -111,7 +117,8 @@ def test_hello_flood_keeps_no_state(turnd_factory):
     after = rss()
     assert st["dtls_hello_verify"] == 5500, st
     assert st["dtls_handshakes"] == 0, st
-    assert after - before < 2048, (before, after)     # kB
+    if not asan_build(turnd_bin):
+        assert after - before < 2048, (before, after)     # kB
     assert t.binding_ok("udp")
 
 

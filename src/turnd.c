@@ -453,7 +453,7 @@ start_conf(struct turnd *td, struct turnd_start *ts)
 		fprintf(stderr, "turnd: %s\n", err);
 		return (-1);
 	}
-	if (td->td_conf->listen_tls.ca_n > 0 &&
+	if (td->td_conf->listen_tls.ca_n + td->td_conf->listen_dtls.ca_n > 0 &&
 	    (td->td_tls = tls_ctx_new(td->td_conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "turnd: %s%s%s\n",
 		    td->td_conf->path ? td->td_conf->path : "",

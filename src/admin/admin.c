@@ -298,7 +298,7 @@ reload_diff(const struct turnd_conf *old, struct turnd_conf *nc, int json,
 /*
  * What nc needs made before it can be swapped in: its TLS context (the
  * certificate is read again even when its path is the same; NULL when
- * there is no TLS listener) and the users' keys under the nonce secret,
+ * there is no TLS or DTLS listener) and the users' keys under the nonce secret,
  * which becomes the one in use.  0, or -1 with a reason in err.
  */
 static int
@@ -309,7 +309,7 @@ reload_prepare(struct turnd *td, const struct turnd_conf *nc, SSL_CTX **tlsp,
 	SSL_CTX			*tls = NULL;
 	uint8_t			 secret[32];
 
-	if (nc->listen_tls.ca_n > 0 &&
+	if (nc->listen_tls.ca_n + nc->listen_dtls.ca_n > 0 &&
 	    (tls = tls_ctx_new(nc, err, errlen)) == NULL)
 		return (-1);
 	if (*nc->auth_nonce_secret == '\0' &&

@@ -66,7 +66,7 @@ const struct conf_key conf_keys[] = {
 	    "[ \"0.0.0.0:5349\", \"[::]:5349\" ]", NULL,
 	    "STUN/TURN over TLS (default port 5349)" },
 	{ "listen.dtls", CONF_ADDRS, 5349, 0, OFF(listen_dtls), "[ ]", NULL,
-	    "STUN/TURN over DTLS (default port 5349); not implemented yet" },
+	    "STUN/TURN over DTLS 1.2 (default port 5349); uses tls.cert/key" },
 
 	/* tls */
 	{ "tls.cert", CONF_STR, 0, PATH_LEN, OFF(tls_cert),
@@ -444,20 +444,19 @@ conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 	size_t			 len;
 	unsigned int		 i, n4 = 0, n6 = 0;
 
-	if (conf->listen_dtls.ca_n > 0)
-		return (check_err(conf, err, errlen, "listen.dtls",
-		    "DTLS listeners are not implemented yet"));
 	if (conf->listen_udp.ca_n + conf->listen_tcp.ca_n +
-	    conf->listen_tls.ca_n == 0)
+	    conf->listen_tls.ca_n + conf->listen_dtls.ca_n == 0)
 		return (check_err(conf, err, errlen, "listen",
-		    "no listeners: listen.udp, listen.tcp and listen.tls "
-		    "are all empty"));
-	if (conf->listen_tls.ca_n > 0 && conf->tls_cert[0] == '\0')
+		    "no listeners: listen.udp, listen.tcp, listen.tls and "
+		    "listen.dtls are all empty"));
+	if (conf->listen_tls.ca_n + conf->listen_dtls.ca_n > 0 &&
+	    conf->tls_cert[0] == '\0')
 		return (check_err(conf, err, errlen, "tls.cert",
-		    "must be set when listen.tls is not empty"));
-	if (conf->listen_tls.ca_n > 0 && conf->tls_key[0] == '\0')
+		    "must be set when listen.tls or listen.dtls is not empty"));
+	if (conf->listen_tls.ca_n + conf->listen_dtls.ca_n > 0 &&
+	    conf->tls_key[0] == '\0')
 		return (check_err(conf, err, errlen, "tls.key",
-		    "must be set when listen.tls is not empty"));
+		    "must be set when listen.tls or listen.dtls is not empty"));
 	if (conf->relay_min_port > conf->relay_max_port) {
 		if (key_has_line(conf, "relay.min_port") ||
 		    !key_has_line(conf, "relay.max_port"))

@@ -179,7 +179,8 @@ listen_open(const struct turnd_conf *conf, unsigned int nworkers,
     struct listen_set *sets, char *err, size_t errlen)
 {
 	const struct conf_addrs	*lists[] = {
-		&conf->listen_udp, &conf->listen_tcp, &conf->listen_tls
+		&conf->listen_udp, &conf->listen_tcp, &conf->listen_tls,
+		&conf->listen_dtls
 	};
 	const struct sockaddr	*alt = (const struct sockaddr *)
 	    &conf->stun_alt_address.ca_ss;

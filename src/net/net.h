@@ -135,6 +135,7 @@ struct worker_shared {
 };
 
 struct udp_set;
+struct dtls_set;
 struct stream_set;
 struct relay_set;
 struct rio;
@@ -160,6 +161,8 @@ struct worker {
 	struct rio		*w_rio;		/* the data path's batches */
 	struct relay_set	*w_relay;	/* relay sockets, expiry */
 	struct udp_set		*w_udp;		/* UDP listeners */
+	struct dtls_set		*w_dtls;	/* DTLS listeners and
+						 * associations */
 	struct stream_set	*w_stream;	/* TCP/TLS listeners and
 						 * connections */
 };
@@ -211,6 +214,15 @@ worker_clock(struct worker *w)
 #define UDP_TXBUF	2048	/* STUN answers are small */
 struct udp_set *udp_set_new(struct worker *, struct listen_set *);
 void	udp_set_free(struct udp_set *);
+
+/* dtls.c: the worker's DTLS listeners and their associations. */
+struct dtls_set *dtls_set_new(struct worker *, struct listen_set *);
+/* New associations take the certificate of this TLS context (reload). */
+void	dtls_set_ctx(struct dtls_set *, SSL_CTX *);
+/* Once a second: cookie keys, handshake deadlines, idle expiry. */
+void	dtls_tick(struct dtls_set *);
+/* Ends every association (and what its path carried). */
+void	dtls_set_free(struct dtls_set *);
 
 /* stream.c: the worker's TCP/TLS listeners and their connections. */
 struct stream_set *stream_set_new(struct worker *, struct listen_set *);

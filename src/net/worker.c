@@ -72,6 +72,7 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	worker_clock(w);
 	relay_expire_run(w->w_relay);
+	dtls_tick(w->w_dtls);
 	server_tick(&w->w_srv);
 }
 
@@ -194,6 +195,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	server_set_ratelim(&w->w_srv, ws->ws_ratelim);
 	worker_store_start(w, ws);
 	w->w_udp = udp_set_new(w, set);
+	w->w_dtls = dtls_set_new(w, set);
 	w->w_stream = stream_set_new(w, set);
 	return (w);
 }
@@ -254,6 +256,8 @@ worker_free(struct worker *w)
 	worker_stop(w);
 	worker_clock(w);
 	stream_set_close_all(w->w_stream);
+	dtls_set_free(w->w_dtls);
+	w->w_dtls = NULL;
 	/*
 	 * A TLS bufferevent freed with a callback of its own still pending
 	 * is finished by that callback: let the loop (the worker thread is

@@ -99,8 +99,10 @@ worker_set_conf(struct worker *w, const struct turnd_conf *conf,
 {
 	w->w_conf = conf;
 	server_set_conf(&w->w_srv, conf, auth, policy);
-	if (tls != NULL)
+	if (tls != NULL) {
 		w->w_tls = tls;
+		dtls_set_ctx(w->w_dtls, tls);
+	}
 }
 
 void

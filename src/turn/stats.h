@@ -71,6 +71,16 @@
 	X(conn_closed_stall)	/* stalled mid-frame */			\
 	X(conn_closed_backlog)	/* client not reading its answers */	\
 	X(tls_handshake_failed)						\
+	X(dtls_hello_verify)	/* HelloVerifyRequests (cookies) sent */ \
+	X(dtls_dropped)		/* not a ClientHello, no association */	\
+	X(dtls_rejected)	/* cookie good, over a connection limit */ \
+	X(dtls_handshakes)	/* DTLS handshakes completed */		\
+	X(dtls_handshake_failed)					\
+	X(dtls_handshake_timeout) /* not done in limits.frame_timeout */ \
+	X(dtls_closed_notify)	/* the client's close_notify */		\
+	X(dtls_closed_error)	/* a fatal alert or a broken record */	\
+	X(dtls_closed_idle)	/* limits.idle_timeout */		\
+	X(dtls_send_failed)	/* records that could not be written */	\
 	X(accept_paused)	/* accept paused: out of descriptors */
 
 struct stats {

@@ -590,14 +590,18 @@ static void
 test_bad_check(void)
 {
 	BAD("listen = {\n  udp = [ ];\n  tcp = [ ];\n  tls = [ ];\n};\n",
-	    T ":2: listen: no listeners: listen.udp, listen.tcp and "
-	    "listen.tls are all empty");
-	BAD("\nlisten = { dtls = [ \"0.0.0.0\" ]; };\n",
-	    T ":2: listen.dtls: DTLS listeners are not implemented yet");
+	    T ":2: listen: no listeners: listen.udp, listen.tcp, "
+	    "listen.tls and listen.dtls are all empty");
+	BAD("listen = {\n  tls = [ ];\n  dtls = [ \"127.0.0.1\" ];\n};\n"
+	    "tls = { cert = \"\"; };\n",
+	    T ":5: tls.cert: must be set when listen.tls or listen.dtls "
+	    "is not empty");
 	BAD("tls = {\n  cert = \"\";\n};\n",
-	    T ":2: tls.cert: must be set when listen.tls is not empty");
+	    T ":2: tls.cert: must be set when listen.tls or listen.dtls "
+	    "is not empty");
 	BAD("tls = { key = \"\"; };\n",
-	    T ":1: tls.key: must be set when listen.tls is not empty");
+	    T ":1: tls.key: must be set when listen.tls or listen.dtls "
+	    "is not empty");
 	BAD("relay = {\n  min_port = 50000;\n  max_port = 40000;\n};\n",
 	    T ":2: relay.min_port: 50000 is greater than relay.max_port "
 	    "(40000)");
@@ -752,7 +756,8 @@ test_check_direct(void)
 	c->tls_key = strdup("");
 	CHECK_EQ_INT(conf_check(c, errbuf, sizeof(errbuf)), -1);
 	CHECK_EQ_STR(errbuf,
-	    "tls.key: must be set when listen.tls is not empty");
+	    "tls.key: must be set when listen.tls or listen.dtls "
+	    "is not empty");
 	/* the message is cut, never overrun */
 	CHECK_EQ_INT(conf_check(c, small, sizeof(small)), -1);
 	CHECK_EQ_STR(small, "tls.key: must b");

@@ -71,6 +71,10 @@
 	X(conn_closed_stall)	/* stalled mid-frame */			\
 	X(conn_closed_backlog)	/* client not reading its answers */	\
 	X(tls_handshake_failed)						\
+	X(proxy_ok)		/* PROXY headers read (listen.proxy_from) */ \
+	X(proxy_bad)		/* missing, malformed or oversized */	\
+	X(proxy_timeout)	/* not all in within listen.proxy_timeout */ \
+	X(proxy_refused)	/* a PROXY header from another source */ \
 	X(accept_paused)	/* accept paused: out of descriptors */
 
 struct stats {

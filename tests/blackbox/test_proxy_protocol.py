@@ -13,12 +13,14 @@ address; clients bind 127.0.0.2 and 127.0.0.3, so each of the three is
 told apart by its address.
 """
 
+import json
 import os
 import shutil
 import socket
 import ssl
 import struct
 import subprocess
+import tempfile
 
 import pytest
 
@@ -339,3 +341,26 @@ def test_header_counted_against_client(turnd_factory):
     assert served(other) == ("192.0.2.8", 1)
     for c in held + [other]:
         c.close()
+
+
+def test_turnctl_sessions_show_client(turn_factory):
+    """An allocation over a connection from the balancer is the client's:
+    turnctl sessions names the address its header carried."""
+    if harness.turnctl_path() is None:
+        pytest.skip("turnctl not built beside $TURND")
+    d = tempfile.mkdtemp(prefix="pp", dir="/tmp")   # sun_path is short
+    try:
+        t = turn_factory(proxy_conf({"control": {
+            "socket": os.path.join(d, "ctl.sock")}}))
+        s = raw_conn(t, "tcp")
+        s.sendall(v2_header(("192.0.2.7", 4242), t.addr("tcp")))
+        c = stun.TurnClient(stream_over(t, s, "tcp"))
+        r = expect_ok(c.allocate(), stun.ALLOCATE)
+        assert r.xor_mapped() == ("192.0.2.7", 4242)
+        out = harness.run_turnctl(["-c", t.conf_path, "--json", "sessions"])
+        assert out.returncode == 0, out.stderr
+        got = json.loads(out.stdout)["sessions"]
+        assert [x["client"] for x in got] == ["192.0.2.7:4242"], got
+        c.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

@@ -266,6 +266,17 @@ def test_header_carries_address(turnd_factory, transport, mode):
 
 
 @pytest.mark.parametrize("transport", STREAMS)
+def test_v1_tcp6_over_ipv4(turnd_factory, transport):
+    """An IPv6 client behind a balancer that reaches turnd over IPv4."""
+    t = turnd_factory(proxy_conf())
+    s = raw_conn(t, transport)
+    s.sendall(b"PROXY TCP6 2001:db8::7 ::1 4242 443\r\n")
+    c = stream_over(t, s, transport)
+    assert served(c) == ("2001:db8::7", 4242)
+    c.close()
+
+
+@pytest.mark.parametrize("transport", STREAMS)
 def test_v2_local_keeps_own_address(turnd_factory, transport):
     t = turnd_factory(proxy_conf())
     s = raw_conn(t, transport)

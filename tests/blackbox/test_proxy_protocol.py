@@ -375,3 +375,31 @@ def test_turnctl_sessions_show_client(turn_factory):
         c.close()
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unauth_rate_counts_client(turn_factory):
+    """auth.unauth_rate limits the client a header names: ten unsigned
+    Allocates of one client in a burst get at most two 401s a second,
+    while another client behind the same balancer still gets its 401."""
+    t = turn_factory(proxy_conf({"auth": {"unauth_rate": 2}}))
+    dst = t.addr("tcp")
+    alloc = stun.turn_message(stun.ALLOCATE,
+                              attrs=[stun.requested_transport_attr()])
+    s = raw_conn(t, "tcp")
+    s.sendall(v1_header(("192.0.2.7", 1), dst) + alloc.encode() * 10)
+    a = stream_over(t, s, "tcp")
+    st = t.wait_stats(lambda st: st.get("dropped_ratelimited", 0) >= 6)
+    assert st["dropped_ratelimited"] >= 6, st
+    answers = 0
+    for _ in range(10):
+        if a.recv(0.2) is None:
+            break
+        answers += 1
+    assert 1 <= answers <= 4, answers
+    s = raw_conn(t, "tcp")
+    s.sendall(v1_header(("192.0.2.8", 1), dst))
+    b = stream_over(t, s, "tcp")
+    r = b.request(alloc, timeout=5.0)
+    assert r is not None and r.error_code() == 401, r
+    a.close()
+    b.close()

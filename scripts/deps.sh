@@ -10,8 +10,8 @@ set -eu
 pkgs="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libhiredis-dev libconfig-dev openssl"
 case "${1:-}" in
---test) pkgs="$pkgs python3 python3-pytest python3-aioice python3-prometheus-client coturn mandoc redis-server iproute2" ;;
---ci) pkgs="$pkgs python3 python3-pytest python3-aioice python3-prometheus-client coturn mandoc redis-server iproute2
+--test) pkgs="$pkgs python3 python3-pytest python3-aioice python3-prometheus-client coturn mandoc redis-server iproute2 haproxy" ;;
+--ci) pkgs="$pkgs python3 python3-pytest python3-aioice python3-prometheus-client coturn mandoc redis-server iproute2 haproxy
 	clang libclang-rt-dev" ;;
 esac
 

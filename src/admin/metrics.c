@@ -133,6 +133,10 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW("backlog", conn_closed_backlog), END };
 	static const struct mrow tlsfail[] = {
 		ROW(NULL, tls_handshake_failed) };
+	static const struct mrow proxy[] = {
+		ROW("ok", proxy_ok), ROW("bad", proxy_bad),
+		ROW("timeout", proxy_timeout), ROW("refused", proxy_refused),
+		END };
 	static const struct mrow paused[] = {
 		ROW(NULL, accept_paused) };
 	static const struct mrow waits[] = {
@@ -176,6 +180,9 @@ render_stats(struct evbuffer *b, const struct stats *st)
 	family(b, st, "tls_handshake_failures_total", "counter",
 	    "TLS connections that ended before the handshake completed.",
 	    NULL, tlsfail);
+	family(b, st, "proxy_headers_total", "counter",
+	    "PROXY protocol headers (listen.proxy_from), by result.", "result",
+	    proxy);
 	family(b, st, "accept_paused_total", "counter",
 	    "Times a TCP or TLS listener paused accepting, out of descriptors.",
 	    NULL, paused);

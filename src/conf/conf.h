@@ -100,6 +100,8 @@ struct turnd_conf {
 	struct conf_addrs	 listen_tcp;
 	struct conf_addrs	 listen_tls;
 	struct conf_addrs	 listen_dtls;
+	struct conf_cidrs	 listen_proxy_from;	/* PROXY header senders */
+	int			 listen_proxy_timeout;	/* s */
 
 	/* tls */
 	char			*tls_cert;

@@ -67,6 +67,10 @@ const struct conf_key conf_keys[] = {
 	    "STUN/TURN over TLS (default port 5349)" },
 	{ "listen.dtls", CONF_ADDRS, 5349, 0, OFF(listen_dtls), "[ ]", NULL,
 	    "STUN/TURN over DTLS 1.2 (default port 5349); uses tls.cert/key" },
+	{ "listen.proxy_from", CONF_CIDRS, 0, 0, OFF(listen_proxy_from), "[ ]",
+	    NULL, "TCP/TLS sources that must send a PROXY header (v1 or v2)" },
+	{ "listen.proxy_timeout", CONF_INT, 1, 60, OFF(listen_proxy_timeout),
+	    "3", NULL, "seconds to receive the whole PROXY header" },
 
 	/* tls */
 	{ "tls.cert", CONF_STR, 0, PATH_LEN, OFF(tls_cert),

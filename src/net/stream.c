@@ -14,6 +14,13 @@
  * CONN_OUT_MAX pause reading.  Out of descriptors, a listener pauses
  * rather than fail accept() in a loop.
  *
+ * A connection from a listen.proxy_from source is first a struct pconn:
+ * its PROXY header (net/proxy.c) is read before anything else, TLS
+ * included, within listen.proxy_timeout of the accept, and only bytes of
+ * the header are taken from the socket (MSG_PEEK, then exactly what
+ * belongs to it).  Then it becomes a conn whose peer is the client the
+ * header names, counted against that client's connection limit.
+ *
  * Each connection is a path (src/turn/path.h) without a socket for the
  * batches: whatever goes to its client comes through conn_path_send().
  * Closing it tells the server first (server_path_closed), which ends
@@ -40,6 +47,7 @@
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
+#include "net/proxy.h"
 #include "stun/stun.h"
 
 #define CONN_OUT_MAX	(256 * 1024)	/* answers queued before pausing */
@@ -74,7 +82,20 @@ struct conn {
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
 	int			 c_closing;	/* garbage seen: flush, then close */
+	int			 c_framed;	/* a frame was handled */
 	struct timeval		 c_frame_start;
+};
+
+/* A connection from listen.proxy_from whose PROXY header is not in. */
+struct pconn {
+	TAILQ_ENTRY(pconn)	 pc_entry;
+	struct slisten		*pc_sl;
+	int			 pc_fd;
+	struct event		*pc_ev;		/* readable, or the deadline */
+	struct sockaddr_storage	 pc_peer;	/* the balancer */
+	struct timeval		 pc_deadline;
+	size_t			 pc_len;	/* header bytes taken so far */
+	uint8_t			 pc_buf[PROXY_MAX];
 };
 
 /* The stream listeners of a worker and their connections. */
@@ -84,6 +105,7 @@ struct stream_set {
 	unsigned int		 ss_n;
 	TAILQ_HEAD(, conn)	 ss_conns;
 	unsigned int		 ss_nconns;
+	TAILQ_HEAD(, pconn)	 ss_pconns;
 };
 
 static void	conn_free(struct conn *);
@@ -294,6 +316,24 @@ conn_sendv(struct conn *c, const struct iovec *iov, int n)
 }
 
 /*
+ * Garbage as the first bytes of a connection: if they begin a PROXY
+ * header, it came from a source not in listen.proxy_from (those never
+ * get here with one): count the refusal.
+ */
+static void
+conn_count_proxy(struct conn *c, struct evbuffer *in)
+{
+	struct proxy_hdr	h;
+	uint8_t			buf[16];
+	ssize_t			n;
+
+	if (c->c_framed || (n = evbuffer_copyout(in, buf, sizeof(buf))) <= 0)
+		return;
+	if (proxy_parse(buf, (size_t)n, &h) != -1)
+		STATS_INC(&c->c_w->w_stats, proxy_refused);
+}
+
+/*
  * Cut the input into frames and answer them.  The answers of one pass are
  * gathered in batch and handed to the bufferevent in one write, not one
  * per frame.
@@ -346,6 +386,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			blen = 0;
 		}
 		n = conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
+		c->c_framed = 1;
 		evbuffer_drain(in, f.framelen);
 		if (n < 0) {
 			garbage = 1;
@@ -357,6 +398,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	if (blen > 0)
 		conn_send(c, batch, blen);
 	if (garbage) {
+		conn_count_proxy(c, in);
 		conn_close_garbage(c);
 		return;
 	}
@@ -443,11 +485,13 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	conn_free(c);
 }
 
+/*
+ * Make the connection of fd, accepted from sa (the client; counted in
+ * the connection limit already), on listener sl.
+ */
 static void
-stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+conn_start(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa)
 {
-	struct slisten		*sl = arg;
 	struct worker		*w = sl->sl_set->ss_w;
 	struct conn		*c;
 	struct bufferevent	*bev;
@@ -456,11 +500,6 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct timeval		 tv;
 	int			 on = 1;
 
-	if (connlimit_acquire(w->w_connlimit, sa) == -1) {
-		STATS_INC(&w->w_stats, conn_rejected);
-		close(fd);
-		return;
-	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 
 	c = xcalloc(1, sizeof(*c));
@@ -468,7 +507,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->c_w = w;
 	c->c_transport = sl->sl_ls.ls_transport;
 	path_init(&c->c_path, &conn_path_ops, c->c_transport, -1, 0, 1);
-	memcpy(&c->c_peer, sa, (size_t)salen);
+	memcpy(&c->c_peer, sa, addr_len(sa));
 	len = sizeof(c->c_local);
 	if (getsockname(fd, (struct sockaddr *)&c->c_local, &len) == -1)
 		c->c_local = sl->sl_ls.ls_addr;
@@ -517,6 +556,158 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if (c->c_hs_timer != NULL)
 		evtimer_add(c->c_hs_timer, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* 1 if sa is in listen.proxy_from. */
+static int
+stream_from_proxy(const struct turnd_conf *conf, const struct sockaddr *sa)
+{
+	const struct conf_cidrs	*cc = &conf->listen_proxy_from;
+	unsigned int		 i;
+
+	for (i = 0; i < cc->cc_n; i++)
+		if (cidr_match(&cc->cc_cidr[i], sa))
+			return (1);
+	return (0);
+}
+
+/* Close a connection whose header did not come (close: its socket too). */
+static void
+pconn_free(struct pconn *pc, int close_fd)
+{
+	struct stream_set	*ss = pc->pc_sl->sl_set;
+
+	TAILQ_REMOVE(&ss->ss_pconns, pc, pc_entry);
+	connlimit_release(ss->ss_w->w_connlimit,
+	    (struct sockaddr *)&pc->pc_peer);
+	event_free(pc->pc_ev);
+	if (close_fd)
+		close(pc->pc_fd);
+	free(pc);
+}
+
+/*
+ * The header is in (h): the connection is the client's it names, or
+ * the balancer's for LOCAL and UNKNOWN, and counts against that one.
+ */
+static void
+pconn_done(struct pconn *pc, const struct proxy_hdr *h)
+{
+	struct slisten		*sl = pc->pc_sl;
+	struct worker		*w = sl->sl_set->ss_w;
+	struct sockaddr_storage	 peer = pc->pc_peer;
+	evutil_socket_t		 fd = pc->pc_fd;
+
+	STATS_INC(&w->w_stats, proxy_ok);
+	pconn_free(pc, 0);	/* gives back the balancer's count */
+	if (!h->ph_local) {
+		peer = h->ph_src;
+		addr_unmap(&peer);
+	}
+	if (connlimit_acquire(w->w_connlimit, (struct sockaddr *)&peer) ==
+	    -1) {
+		STATS_INC(&w->w_stats, conn_rejected);
+		close(fd);
+		return;
+	}
+	conn_start(sl, fd, (struct sockaddr *)&peer);
+}
+
+/*
+ * Header bytes can be read, or the deadline passed.  The bytes are
+ * looked at first (MSG_PEEK) and only those of the header are taken:
+ * what follows is the client's, STUN or a TLS ClientHello.
+ */
+static void
+pconn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pconn		*pc = arg;
+	struct worker		*w = pc->pc_sl->sl_set->ss_w;
+	struct proxy_hdr	 h;
+	struct timeval		 now, left;
+	uint8_t			 drop[PROXY_MAX];
+	size_t			 take;
+	ssize_t			 n;
+	int			 r;
+
+	worker_clock(w);
+	if (what & EV_TIMEOUT) {
+		STATS_INC(&w->w_stats, proxy_timeout);
+		pconn_free(pc, 1);
+		return;
+	}
+	n = recv(fd, pc->pc_buf + pc->pc_len, sizeof(pc->pc_buf) - pc->pc_len,
+	    MSG_PEEK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		pconn_free(pc, 1);	/* gone before its header */
+		return;
+	}
+	if (n > 0) {
+		r = proxy_parse(pc->pc_buf, pc->pc_len + (size_t)n, &h);
+		if (r == -1) {
+			STATS_INC(&w->w_stats, proxy_bad);
+			pconn_free(pc, 1);
+			return;
+		}
+		take = r == 0 ? (size_t)n : (size_t)r - pc->pc_len;
+		if (recv(fd, drop, take, 0) != (ssize_t)take) {
+			pconn_free(pc, 1);
+			return;
+		}
+		pc->pc_len += take;
+		if (r > 0) {
+			pconn_done(pc, &h);
+			return;
+		}
+	}
+	event_base_gettimeofday_cached(w->w_base, &now);
+	if (!timercmp(&now, &pc->pc_deadline, <))
+		timerclear(&left);
+	else
+		timersub(&pc->pc_deadline, &now, &left);
+	event_add(pc->pc_ev, &left);
+}
+
+/* A connection from listen.proxy_from: wait for its header. */
+static void
+pconn_start(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa)
+{
+	struct stream_set	*ss = sl->sl_set;
+	struct worker		*w = ss->ss_w;
+	struct pconn		*pc;
+	struct timeval		 tv = secs(w->w_conf->listen_proxy_timeout);
+
+	pc = xcalloc(1, sizeof(*pc));
+	pc->pc_sl = sl;
+	pc->pc_fd = fd;
+	memcpy(&pc->pc_peer, sa, addr_len(sa));
+	if ((pc->pc_ev = event_new(w->w_base, fd, EV_READ, pconn_read_cb,
+	    pc)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_base_gettimeofday_cached(w->w_base, &pc->pc_deadline);
+	timeradd(&pc->pc_deadline, &tv, &pc->pc_deadline);
+	TAILQ_INSERT_TAIL(&ss->ss_pconns, pc, pc_entry);
+	event_add(pc->pc_ev, &tv);
+}
+
+static void
+stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct slisten		*sl = arg;
+	struct worker		*w = sl->sl_set->ss_w;
+
+	(void)lev;
+	(void)salen;
+	if (connlimit_acquire(w->w_connlimit, sa) == -1) {
+		STATS_INC(&w->w_stats, conn_rejected);
+		close(fd);
+		return;
+	}
+	if (stream_from_proxy(w->w_conf, sa))
+		pconn_start(sl, fd, sa);
+	else
+		conn_start(sl, fd, sa);
 }
 
 static void
@@ -582,6 +773,7 @@ stream_set_new(struct worker *w, struct listen_set *set)
 
 	ss->ss_w = w;
 	TAILQ_INIT(&ss->ss_conns);
+	TAILQ_INIT(&ss->ss_pconns);
 	for (i = 0; i < set->n; i++)
 		n += set->ls[i].ls_transport != TRANSPORT_UDP;
 	if (n > 0)
@@ -601,7 +793,10 @@ void
 stream_set_close_all(struct stream_set *ss)
 {
 	struct conn	*c;
+	struct pconn	*pc;
 
+	while ((pc = TAILQ_FIRST(&ss->ss_pconns)) != NULL)
+		pconn_free(pc, 1);
 	while ((c = TAILQ_FIRST(&ss->ss_conns)) != NULL)
 		conn_free(c);
 }

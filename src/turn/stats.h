@@ -81,6 +81,10 @@
 	X(dtls_closed_error)	/* a fatal alert or a broken record */	\
 	X(dtls_closed_idle)	/* limits.idle_timeout */		\
 	X(dtls_send_failed)	/* records that could not be written */	\
+	X(proxy_ok)		/* PROXY headers read (listen.proxy_from) */ \
+	X(proxy_bad)		/* missing, malformed or oversized */	\
+	X(proxy_timeout)	/* not all in within listen.proxy_timeout */ \
+	X(proxy_refused)	/* a PROXY header from another source */ \
 	X(accept_paused)	/* accept paused: out of descriptors */
 
 struct stats {

@@ -576,7 +576,6 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct timeval		 tv = secs(w->w_conf->lim_frame_timeout);
 	int			 on = 1;
 
-	(void)lev;
 	if (connlimit_acquire(w->w_connlimit, sa) == -1) {
 		STATS_INC(&w->w_stats, conn_rejected);
 		close(fd);

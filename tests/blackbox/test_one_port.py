@@ -6,6 +6,7 @@ Every server here listens for TCP and TLS on the same 127.0.0.1:P and
 [::1]:P (P is also its UDP port); t.client("tls") goes to P.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -106,6 +108,9 @@ def test_allocate_plain_and_tls_at_once(turnd_factory, turn_client, peers):
     clients = [turn_client(t, tr) for tr in ("tcp", "tls") * 3]
     for c in clients:
         expect_ok(c.allocate())
+    # each allocation records the transport its first byte chose
+    s = t.stats()
+    assert s["allocs_tcp"] == 3 and s["allocs_tls"] == 3, s
     for i, c in enumerate(clients):
         p = peers()
         expect_ok(c.create_permission(p.addr))
@@ -202,6 +207,35 @@ def test_plain_garbage_still_closed(turnd_factory):
 
 # ------------------------------------------------------------- ALPN
 
+@pytest.fixture(scope="module")
+def alpn_servers(turnd_bin, session_dir, certs, extra_defaults):
+    """{False: a turnd with its own TLS port, True: one on one port};
+    the ALPN cases change no state."""
+    made = {}
+    try:
+        for shared in (False, True):
+            t = harness.Turnd(turnd_bin, os.path.join(
+                session_dir, "alpn-%d" % shared), certs,
+                extra=extra_defaults)
+            made[shared] = t
+            if shared:
+                t.config["listen"]["tls"] = list(t.config["listen"]["tcp"])
+                with open(t.conf_path, "w") as f:
+                    f.write(harness.render_config(t.config))
+                t.tls_port = t.port
+            t.start()
+        yield made
+    finally:
+        problems = []
+        for t in made.values():
+            alive = t.alive()
+            rc = t.stop()
+            if not alive or rc != 0:
+                problems.append("%s: alive=%s, exit status %s"
+                                % (t.dir, alive, rc))
+        assert not problems, "\n".join(problems)
+
+
 @pytest.mark.parametrize("shared", [False, True], ids=["tls-port", "one-port"])
 @pytest.mark.parametrize("offer,chosen", [
     (["stun.turn"], "stun.turn"),
@@ -210,10 +244,10 @@ def test_plain_garbage_still_closed(turnd_factory):
     (["h2", "http/1.1"], None),
     (None, None),
 ], ids=["turn", "nat-discovery", "h2-and-turn", "others-only", "none"])
-def test_alpn(turnd_factory, shared, offer, chosen):
+def test_alpn(alpn_servers, shared, offer, chosen):
     """RFC 7443: stun.turn and stun.nat-discovery are selected; a client
     offering only other protocols (or none) is served without ALPN."""
-    t = one_port(turnd_factory, turn=False) if shared else turnd_factory()
+    t = alpn_servers[shared]
     for _ in range(4):                  # each may land on another worker
         s = tls_raw(t, offer)
         try:
@@ -304,3 +338,33 @@ def test_uclient_tcp_and_tls_one_port(turnd_factory, tmp_path):
             out.close()
         proc_stop(peer)
         plog.close()
+
+
+# ------------------------------------------------------------- turnctl
+
+def test_turnctl_shows_both(turnd_factory, turn_client):
+    """turnctl status lists the one socket as tcp/ and tls/; sessions
+    tell the plain allocation from the TLS one."""
+    if harness.turnctl_path() is None:
+        pytest.skip("turnctl not built beside $TURND")
+    d = tempfile.mkdtemp(prefix="op", dir="/tmp")   # sun_path: 107 bytes
+    try:
+        t = one_port(turnd_factory, {"control": {
+            "socket": os.path.join(d, "c.sock")}})
+        a, b = turn_client(t, "tcp"), turn_client(t, "tls")
+        expect_ok(a.allocate())
+        expect_ok(b.allocate())
+        r = harness.run_turnctl(["-c", t.conf_path, "--json", "status"])
+        assert r.returncode == 0, r.stderr
+        ls = json.loads(r.stdout)["listeners"]
+        for tr in ("tcp", "tls"):
+            assert "%s/127.0.0.1:%d" % (tr, t.port) in ls, ls
+        r = harness.run_turnctl(["-c", t.conf_path, "--json", "sessions"])
+        assert r.returncode == 0, r.stderr
+        got = sorted((x["transport"], x["client"]) for x in
+                     json.loads(r.stdout)["sessions"])
+        assert got == sorted([
+            ("tcp", "127.0.0.1:%d" % a.local[1]),
+            ("tls", "127.0.0.1:%d" % b.local[1])]), got
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

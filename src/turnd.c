@@ -280,8 +280,9 @@ log_listeners(const struct listen_set *set)
 	unsigned int		 i;
 
 	for (i = 0; i < set->n; i++)
-		log_info("listening on %s %s%s",
+		log_info("listening on %s%s %s%s",
 		    transport_name(set->ls[i].ls_transport),
+		    set->ls[i].ls_tls_too ? "+tls" : "",
 		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
 		    buf, sizeof(buf)),
 		    set->ls[i].ls_group >= 0 ? " (RFC 5780)" : "");
@@ -372,10 +373,12 @@ listen_string(const struct listen_set *set)
 	unsigned int		 i;
 
 	for (i = 0; i < set->n; i++) {
-		t = xasprintf("%s%s%s/%s", s, i > 0 ? " " : "",
-		    transport_name(set->ls[i].ls_transport),
-		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
-		    buf, sizeof(buf)));
+		addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr, buf,
+		    sizeof(buf));
+		t = xasprintf("%s%s%s/%s%s%s", s, i > 0 ? " " : "",
+		    transport_name(set->ls[i].ls_transport), buf,
+		    set->ls[i].ls_tls_too ? " tls/" : "",
+		    set->ls[i].ls_tls_too ? buf : "");
 		free(s);
 		s = t;
 	}

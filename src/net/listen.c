@@ -7,6 +7,8 @@
  * is resolved by the first bind and reused for the other workers.
  * RFC 5780 (section 4.1): for each specific UDP address A1:P1 of the
  * alternate address's family, also bind A1:P2, A2:P1 and A2:P2.
+ * An address in both listen.tcp and listen.tls is one socket that
+ * serves both (ls_tls_too): stream.c lets the first byte decide.
  */
 
 #include <sys/socket.h>
@@ -174,6 +176,31 @@ listen_rfc5780(const struct turnd_conf *conf, const struct lsock *primary,
 	return (0);
 }
 
+/* 1 if a is in list. */
+static int
+listen_listed(const struct conf_addrs *list, const struct sockaddr_storage *a)
+{
+	unsigned int	i;
+
+	for (i = 0; i < list->ca_n; i++)
+		if (addr_eq((const struct sockaddr *)&list->ca_addr[i],
+		    (const struct sockaddr *)a))
+			return (1);
+	return (0);
+}
+
+/* The sockets just bound for a TCP address also listed in listen.tls. */
+static void
+listen_share_tls(struct listen_set *sets, unsigned int nworkers,
+    unsigned int at)
+{
+	unsigned int	i;
+
+	for (i = 0; i < nworkers; i++)
+		if (sets[i].n > at)
+			sets[i].ls[at].ls_tls_too = 1;
+}
+
 int
 listen_open(const struct turnd_conf *conf, unsigned int nworkers,
     struct listen_set *sets, char *err, size_t errlen)
@@ -194,6 +221,10 @@ listen_open(const struct turnd_conf *conf, unsigned int nworkers,
 			const struct sockaddr_storage *a =
 			    &lists[t]->ca_addr[i];
 
+			/* one socket for both: bound as TCP */
+			if (t == TRANSPORT_TLS &&
+			    listen_listed(&conf->listen_tcp, a))
+				continue;
 			group = -1;
 			if (t == TRANSPORT_UDP && conf->stun_rfc5780 &&
 			    a->ss_family == alt->sa_family &&
@@ -203,6 +234,9 @@ listen_open(const struct turnd_conf *conf, unsigned int nworkers,
 			if (listen_one((enum transport)t, a, group, 0,
 			    nworkers, sets, err, errlen) == -1)
 				goto fail;
+			if (t == TRANSPORT_TCP &&
+			    listen_listed(&conf->listen_tls, a))
+				listen_share_tls(sets, nworkers, before);
 			if (group < 0 || sets[0].n == before)
 				continue;
 			/* a copy: binding more moves sets[0].ls */

@@ -60,6 +60,7 @@ struct lsock {
 	struct sockaddr_storage	 ls_addr;	/* bound; port resolved */
 	int			 ls_group;	/* RFC 5780 group, -1: none */
 	unsigned int		 ls_role;	/* 0..3 in its group */
+	int			 ls_tls_too;	/* TCP: also TLS, by first byte */
 };
 
 /* The sockets of one worker. */

@@ -21,6 +21,13 @@
  * belongs to it).  Then it becomes a conn whose peer is the client the
  * header names, counted against that client's connection limit.
  *
+ * A listener bound for both listen.tcp and listen.tls (listen.c) waits
+ * for the first byte of each connection, within limits.frame_timeout of
+ * the accept: in 20..63, the range of TLS record types (RFC 7983
+ * section 7), TLS follows and the handshake deadline still counts from
+ * the accept; anything else is STUN or ChannelData in the clear.  A
+ * connection that sends nothing is closed at that deadline.
+ *
  * Each connection is a path (src/turn/path.h) without a socket for the
  * batches: whatever goes to its client comes through conn_path_send().
  * Closing it tells the server first (server_path_closed), which ends
@@ -78,6 +85,8 @@ struct conn {
 	struct sockaddr_storage	 c_peer;
 	struct sockaddr_storage	 c_local;
 	struct event		*c_hs_timer;	/* TLS: handshake deadline */
+	struct event		*c_sniff;	/* one port: first byte due */
+	evutil_socket_t		 c_fd;
 	int			 c_tls_up;	/* handshake done */
 	int			 c_partial;	/* a frame is half in */
 	int			 c_backlog;	/* reading paused on output */
@@ -149,7 +158,12 @@ conn_free(struct conn *c)
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&c->c_peer);
 	if (c->c_hs_timer != NULL)
 		event_free(c->c_hs_timer);
-	bufferevent_free(c->c_bev);	/* closes the socket, frees the SSL */
+	if (c->c_sniff != NULL)
+		event_free(c->c_sniff);
+	if (c->c_bev != NULL)
+		bufferevent_free(c->c_bev);  /* closes the socket, frees SSL */
+	else
+		close(c->c_fd);
 	free(c);
 }
 
@@ -481,81 +495,145 @@ conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	worker_clock(c->c_w);
-	STATS_INC(&c->c_w->w_stats, tls_handshake_failed);
+	if (c->c_sniff != NULL)
+		STATS_INC(&c->c_w->w_stats, conn_closed_stall);
+	else
+		STATS_INC(&c->c_w->w_stats, tls_handshake_failed);
 	conn_free(c);
 }
 
-/*
- * Make the connection of fd, accepted from sa (the client; counted in
- * the connection limit already), on listener sl.
- */
-static void
-conn_start(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa)
+/* The bufferevent of the connection's transport on its socket, or NULL. */
+static struct bufferevent *
+conn_bev_new(struct conn *c)
 {
-	struct worker		*w = sl->sl_set->ss_w;
-	struct conn		*c;
 	struct bufferevent	*bev;
 	SSL			*ssl;
-	socklen_t		 len;
+
+	if (c->c_transport != TRANSPORT_TLS)
+		return (bufferevent_socket_new(c->c_w->w_base, c->c_fd,
+		    BEV_OPT_CLOSE_ON_FREE));
+	if ((ssl = SSL_new(c->c_w->w_tls)) == NULL)
+		return (NULL);
+	bev = bufferevent_openssl_socket_new(c->c_w->w_base, c->c_fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		SSL_free(ssl);
+	else
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}
+
+/*
+ * Start the connection's bufferevent.  Until a TLS handshake is done, no
+ * read may wait longer than the frame timeout; the handshake deadline
+ * itself (c_hs_timer) is armed by the caller.  c may be freed on return.
+ */
+static void
+conn_start(struct conn *c)
+{
+	const struct turnd_conf	*conf = c->c_w->w_conf;
+	struct bufferevent	*bev;
 	struct timeval		 tv;
-	int			 on = 1;
 
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-
-	c = xcalloc(1, sizeof(*c));
-	c->c_set = sl->sl_set;
-	c->c_w = w;
-	c->c_transport = sl->sl_ls.ls_transport;
-	path_init(&c->c_path, &conn_path_ops, c->c_transport, -1, 0, 1);
-	memcpy(&c->c_peer, sa, addr_len(sa));
-	len = sizeof(c->c_local);
-	if (getsockname(fd, (struct sockaddr *)&c->c_local, &len) == -1)
-		c->c_local = sl->sl_ls.ls_addr;
-
-	if (c->c_transport == TRANSPORT_TLS) {
-		if ((ssl = SSL_new(w->w_tls)) == NULL) {
-			bev = NULL;
-		} else {
-			bev = bufferevent_openssl_socket_new(w->w_base, fd, ssl,
-			    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-			if (bev == NULL)
-				SSL_free(ssl);
-			else
-				bufferevent_openssl_set_allow_dirty_shutdown(
-				    bev, 1);
-		}
-		/*
-		 * The handshake must finish within the frame timeout of the
-		 * accept (c_hs_timer); until then no read may wait longer.
-		 */
-		tv = secs(w->w_conf->lim_frame_timeout);
-	} else {
-		bev = bufferevent_socket_new(w->w_base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
-		tv = secs(w->w_conf->lim_idle_timeout);
-	}
-	if (bev == NULL) {
+	if ((bev = conn_bev_new(c)) == NULL) {
 		log_warnx("%s: cannot set up a connection", __func__);
-		connlimit_release(w->w_connlimit, sa);
-		close(fd);
-		free(c);
+		conn_free(c);
 		return;
 	}
-	if (c->c_transport == TRANSPORT_TLS && (c->c_hs_timer =
-	    evtimer_new(w->w_base, conn_hs_timeout_cb, c)) == NULL)
-		fatalx("%s: out of memory", __func__);
 	c->c_bev = bev;
-	TAILQ_INSERT_TAIL(&sl->sl_set->ss_conns, c, c_entry);
-	sl->sl_set->ss_nconns++;
-	STATS_INC(&w->w_stats, conn_accepted);
-
+	tv = secs(c->c_transport == TRANSPORT_TLS ? conf->lim_frame_timeout :
+	    conf->lim_idle_timeout);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(bev, EV_READ, 0, CONN_IN_MAX);
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUT_MAX / 2, 0);
 	bufferevent_set_timeouts(bev, &tv, NULL);
-	if (c->c_hs_timer != NULL)
-		evtimer_add(c->c_hs_timer, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/*
+ * One port for TCP and TLS: the first byte is in.  It is only peeked at,
+ * so the bufferevent of the transport it names reads it again.
+ */
+static void
+conn_sniff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	uint8_t		 b;
+	ssize_t		 n;
+
+	(void)what;
+	worker_clock(c->c_w);
+	n = recv(fd, &b, 1, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_free(c);	/* closed or reset before a byte */
+		return;
+	}
+	event_free(c->c_sniff);
+	c->c_sniff = NULL;
+	if (b >= 20 && b <= 63) {
+		c->c_transport = TRANSPORT_TLS;	/* keeps c_hs_timer */
+		path_init(&c->c_path, &conn_path_ops, TRANSPORT_TLS, -1, 0, 1);
+	} else {
+		event_free(c->c_hs_timer);
+		c->c_hs_timer = NULL;
+	}
+	conn_start(c);
+}
+
+/* A conn for an accepted socket, counted and in the worker's list. */
+static struct conn *
+conn_new(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa,
+    int salen)
+{
+	struct worker	*w = sl->sl_set->ss_w;
+	struct conn	*c;
+	socklen_t	 len;
+
+	c = xcalloc(1, sizeof(*c));
+	c->c_set = sl->sl_set;
+	c->c_w = w;
+	c->c_fd = fd;
+	c->c_transport = sl->sl_ls.ls_transport;
+	path_init(&c->c_path, &conn_path_ops, c->c_transport, -1, 0, 1);
+	memcpy(&c->c_peer, sa, (size_t)salen);
+	len = sizeof(c->c_local);
+	if (getsockname(fd, (struct sockaddr *)&c->c_local, &len) == -1)
+		c->c_local = sl->sl_ls.ls_addr;
+	TAILQ_INSERT_TAIL(&sl->sl_set->ss_conns, c, c_entry);
+	sl->sl_set->ss_nconns++;
+	STATS_INC(&w->w_stats, conn_accepted);
+	return (c);
+}
+
+/*
+ * Open the connection of fd, accepted from sa (the client; counted in
+ * the connection limit already), on listener sl.
+ */
+static void
+conn_open(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa)
+{
+	struct worker		*w = sl->sl_set->ss_w;
+	struct conn		*c;
+	struct timeval		 tv = secs(w->w_conf->lim_frame_timeout);
+	int			 on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c = conn_new(sl, fd, sa, (int)addr_len(sa));
+	/* TLS, or maybe TLS: the handshake is due within tv of now */
+	if ((c->c_transport == TRANSPORT_TLS || sl->sl_ls.ls_tls_too) &&
+	    ((c->c_hs_timer = evtimer_new(w->w_base, conn_hs_timeout_cb,
+	    c)) == NULL || evtimer_add(c->c_hs_timer, &tv) == -1))
+		fatalx("%s: out of memory", __func__);
+	if (!sl->sl_ls.ls_tls_too) {
+		conn_start(c);
+		return;
+	}
+	if ((c->c_sniff = event_new(w->w_base, fd, EV_READ | EV_PERSIST,
+	    conn_sniff_cb, c)) == NULL || event_add(c->c_sniff, NULL) == -1)
+		fatalx("%s: out of memory", __func__);
 }
 
 /* 1 if sa is in listen.proxy_from. */
@@ -610,7 +688,7 @@ pconn_done(struct pconn *pc, const struct proxy_hdr *h)
 		close(fd);
 		return;
 	}
-	conn_start(sl, fd, (struct sockaddr *)&peer);
+	conn_open(sl, fd, (struct sockaddr *)&peer);
 }
 
 /*
@@ -707,7 +785,7 @@ stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if (stream_from_proxy(w->w_conf, sa))
 		pconn_start(sl, fd, sa);
 	else
-		conn_start(sl, fd, sa);
+		conn_open(sl, fd, sa);
 }
 
 static void

@@ -441,6 +441,36 @@ check_rfc5780(const struct turnd_conf *conf, char *err, size_t errlen)
 	    conf->stun_alt_port));
 }
 
+/*
+ * A listen.dtls socket on the port of a listen.udp one would share its
+ * datagrams at random (SO_REUSEPORT): one port for UDP and DTLS needs
+ * the demultiplexing of RFC 7983, which turnd does not do yet.
+ */
+static int
+check_udp_dtls(const struct turnd_conf *conf, char *err, size_t errlen)
+{
+	const struct sockaddr	*u, *d;
+	char			 b1[ADDR_STRLEN], b2[ADDR_STRLEN];
+	unsigned int		 i, j;
+
+	for (i = 0; i < conf->listen_dtls.ca_n; i++) {
+		d = (const struct sockaddr *)&conf->listen_dtls.ca_addr[i];
+		for (j = 0; j < conf->listen_udp.ca_n; j++) {
+			u = (const struct sockaddr *)&conf->listen_udp.ca_addr[j];
+			if (addr_port(u) != addr_port(d) ||
+			    (!addr_ip_eq(u, d) && !addr_is_any(u) &&
+			    !addr_is_any(d)))
+				continue;
+			return (check_err(conf, err, errlen, "listen.dtls",
+			    "%s shares its port with listen.udp %s; UDP and "
+			    "DTLS on one port are not supported",
+			    addr_fmt(d, b1, sizeof(b1)),
+			    addr_fmt(u, b2, sizeof(b2))));
+		}
+	}
+	return (0);
+}
+
 int
 conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 {
@@ -461,6 +491,8 @@ conf_check(const struct turnd_conf *conf, char *err, size_t errlen)
 	    conf->tls_key[0] == '\0')
 		return (check_err(conf, err, errlen, "tls.key",
 		    "must be set when listen.tls or listen.dtls is not empty"));
+	if (check_udp_dtls(conf, err, errlen) == -1)
+		return (-1);
 	if (conf->relay_min_port > conf->relay_max_port) {
 		if (key_has_line(conf, "relay.min_port") ||
 		    !key_has_line(conf, "relay.max_port"))

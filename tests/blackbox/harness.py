@@ -78,6 +78,19 @@ def control(path, line, timeout=30.0):
     return status == "ok", body
 
 
+def stop_process(proc, timeout=5.0):
+    """SIGTERM to a process a test started, SIGKILL after timeout; its
+    exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    return proc.returncode
+
+
 # ------------------------------------------------------------- ports
 
 def _try_bind(family, kind, host, port):

@@ -300,14 +300,7 @@ def start_demo(turnd_bin, d):
 
 
 def stop_demo(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(10)
-    return p.returncode
+    return harness.stop_process(p, 10)
 
 
 def test_demo_mode(turnd_bin, tmp_path):

@@ -9,7 +9,6 @@ Every server here listens for TCP and TLS on the same 127.0.0.1:P and
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import struct
@@ -30,12 +29,17 @@ PEER_START_TIMEOUT = 5.0
 def one_port(factory, over=None, turn=True):
     """A started turnd whose listen.tls is its listen.tcp."""
     t = factory(turn_overrides(over) if turn else over, start=False)
+    share_tls_port(t)
+    t.start()
+    return t
+
+
+def share_tls_port(t):
+    """Before t starts: its listen.tls becomes its listen.tcp."""
     t.config["listen"]["tls"] = list(t.config["listen"]["tcp"])
     with open(t.conf_path, "w") as f:
         f.write(harness.render_config(t.config))
     t.tls_port = t.port
-    t.start()
-    return t
 
 
 def binding_ok(c):
@@ -219,10 +223,7 @@ def alpn_servers(turnd_bin, session_dir, certs, extra_defaults):
                 extra=extra_defaults)
             made[shared] = t
             if shared:
-                t.config["listen"]["tls"] = list(t.config["listen"]["tcp"])
-                with open(t.conf_path, "w") as f:
-                    f.write(harness.render_config(t.config))
-                t.tls_port = t.port
+                share_tls_port(t)
             t.start()
         yield made
     finally:
@@ -282,16 +283,6 @@ def peer_start(workdir):
     return proc, port, log
 
 
-def proc_stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 @pytest.mark.skipif(not have_coturn, reason="coturn's uclient/peer missing")
 def test_uclient_tcp_and_tls_one_port(turnd_factory, tmp_path):
     """turnutils_uclient over TCP (-t) and over TLS (-t -S), at once,
@@ -336,7 +327,7 @@ def test_uclient_tcp_and_tls_one_port(turnd_factory, tmp_path):
                 proc.kill()
                 proc.wait(5)
             out.close()
-        proc_stop(peer)
+        harness.stop_process(peer)
         plog.close()
 
 

@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import time
@@ -73,13 +72,7 @@ class CoturnPeer:
         return (self.host, self.port)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        harness.stop_process(self.proc)
         self.log.close()
 
 

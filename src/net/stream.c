@@ -45,8 +45,11 @@
 #include "stun/stun.h"
 
 static void	conn_sendv(struct conn *, const struct iovec *, int);
+static void	conn_to_pipe(struct conn *);
 
 static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_tls_info(const struct path *, const char **,
 		    const char **);
 
@@ -54,9 +57,13 @@ static void
 conn_path_send(struct path *p, const struct sockaddr *to,
     const struct sockaddr *from, const struct iovec *iov, int n)
 {
+	struct conn	*c = (struct conn *)p;
+
 	(void)to;
 	(void)from;
-	conn_sendv((struct conn *)p, iov, n);
+	conn_sendv(c, iov, n);
+	if (p->p_pipe != 0 && !c->c_reading)
+		conn_to_pipe(c);	/* a ConnectionBind served later */
 }
 
 const struct path_ops stream_path_ops = {
@@ -88,7 +95,7 @@ stream_conn_free(struct conn *c)
 		event_free(c->c_sniff);
 	if (c->c_bev != NULL)
 		bufferevent_free(c->c_bev);  /* closes the socket, frees SSL */
-	else
+	else if (c->c_fd != -1)
 		close(c->c_fd);
 	free(c);
 }
@@ -274,6 +281,181 @@ conn_count_proxy(struct conn *c, struct evbuffer *in)
 }
 
 /*
+ * A ConnectionBind made c a data connection (RFC 6062 5.4) and its
+ * answer is queued: the bufferevent, with the rest of its input (bytes
+ * for the peer), is the relay's now (tcprelay.c); c goes.
+ */
+static void
+conn_to_pipe(struct conn *c)
+{
+	struct worker		*w = c->c_w;
+	struct bufferevent	*bev = c->c_bev;
+	enum transport		 t = c->c_transport;
+	uint32_t		 id = c->c_path.p_pipe;
+
+	c->c_bev = NULL;
+	c->c_fd = -1;
+	stream_conn_free(c);
+	tcprelay_pipe(w->w_tcp, id, bev, t);
+}
+
+/* A connection on its way to the worker that owns its ConnectionBind. */
+struct conn_moving {
+	struct worker		*cm_to;
+	struct stream_set	*cm_set;
+	int			 cm_fd;
+	SSL			*cm_ssl;	/* TLS: the session, NULL: TCP */
+	enum transport		 cm_transport;
+	struct sockaddr_storage	 cm_peer, cm_local;
+	size_t			 cm_len;
+	uint8_t			*cm_buf;	/* its unread input */
+};
+
+/* The worker that owns the CONNECTION-ID of ConnectionBind msg, or -1. */
+static int
+conn_owner(const uint8_t *msg, size_t len)
+{
+	struct stun_msg		 m;
+	const struct stun_attr	*a;
+	uint32_t		 id;
+
+	if (len < 2 || msg[0] != 0 || msg[1] != STUN_METHOD_CONNECTION_BIND ||
+	    stun_msg_parse(&m, msg, len) != STUN_PARSE_OK ||
+	    (a = stun_msg_find(&m, STUN_ATTR_CONNECTION_ID)) == NULL ||
+	    stun_attr_get_u32(a, &id) == -1)
+		return (-1);
+	return ((int)(id >> SERVER_TCP_WORKER_SHIFT));
+}
+
+/* In the owning worker: the connection again, and its first frame. */
+static void
+conn_move_in(struct worker *w, void *arg)
+{
+	struct conn_moving	*cm = arg;
+	struct conn		*c;
+	struct timeval		 tv = stream_secs(w->w_conf->lim_idle_timeout);
+
+	if (connlimit_acquire(w->w_connlimit,
+	    (struct sockaddr *)&cm->cm_peer) == -1) {
+		STATS_INC(&w->w_stats, conn_rejected);
+		SSL_free(cm->cm_ssl);
+		close(cm->cm_fd);
+		free(cm->cm_buf);
+		free(cm);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->c_set = w->w_stream;
+	c->c_w = w;
+	c->c_fd = cm->cm_fd;
+	c->c_transport = cm->cm_transport;
+	c->c_tls_up = 1;
+	path_init(&c->c_path, &stream_path_ops, c->c_transport, -1, 0, 1);
+	c->c_peer = cm->cm_peer;
+	c->c_local = cm->cm_local;
+	TAILQ_INSERT_TAIL(&w->w_stream->ss_conns, c, c_entry);
+	w->w_stream->ss_nconns++;
+	if (cm->cm_ssl == NULL)
+		c->c_bev = bufferevent_socket_new(w->w_base, c->c_fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	else if (SSL_set_fd(cm->cm_ssl, c->c_fd) == 1)	/* the old one is
+							 * closed */
+		c->c_bev = bufferevent_openssl_socket_new(w->w_base, c->c_fd,
+		    cm->cm_ssl, BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	if (c->c_bev == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (cm->cm_ssl != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(c->c_bev, 1);
+	/* the end of a bufferevent's input is frozen: its start is not */
+	evbuffer_prepend(bufferevent_get_input(c->c_bev), cm->cm_buf,
+	    cm->cm_len);
+	free(cm->cm_buf);
+	free(cm);
+	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->c_bev, EV_READ, 0, CONN_IN_MAX);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, CONN_OUT_MAX / 2, 0);
+	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	conn_read_cb(c->c_bev, c);
+}
+
+static void
+conn_move_in_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_moving	*cm = arg;
+
+	(void)fd;
+	(void)what;
+	worker_clock(cm->cm_to);
+	conn_move_in(cm->cm_to, cm);
+}
+
+/*
+ * Still in the old worker, after its loop finished the bufferevent (its
+ * socket closed, its SSL reference dropped): hand over.
+ */
+static void
+conn_move_post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_moving	*cm = arg;
+
+	(void)fd;
+	(void)what;
+	if (event_base_once(cm->cm_to->w_base, -1, EV_TIMEOUT,
+	    conn_move_in_cb, cm, NULL) == -1) {
+		SSL_free(cm->cm_ssl);
+		close(cm->cm_fd);
+		free(cm->cm_buf);
+		free(cm);
+	}
+}
+
+/*
+ * The first frame of c, msg, is a ConnectionBind whose CONNECTION-ID is
+ * another worker's (listeners are per worker, SO_REUSEPORT: the kernel
+ * chose this one): the connection moves there, socket, TLS session and
+ * unread input, and the frame is handled there.  0 when c is gone so;
+ * -1 when the frame is to be handled here.
+ */
+static int
+conn_move(struct conn *c, const uint8_t *msg, size_t len)
+{
+	struct worker		*w = c->c_w;
+	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct conn_moving	*cm;
+	int			 owner = conn_owner(msg, len);
+
+	if (owner < 0 || (unsigned int)owner == w->w_id ||
+	    (unsigned int)owner >= w->w_nall ||
+	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) > 0)
+		return (-1);
+	cm = xcalloc(1, sizeof(*cm));
+	if ((cm->cm_fd = dup(c->c_fd)) == -1) {
+		free(cm);
+		return (-1);
+	}
+	if (c->c_transport == TRANSPORT_TLS) {
+		cm->cm_ssl = bufferevent_openssl_get_ssl(c->c_bev);
+		SSL_up_ref(cm->cm_ssl);
+	}
+	cm->cm_to = w->w_all[owner];
+	cm->cm_transport = c->c_transport;
+	cm->cm_peer = c->c_peer;
+	cm->cm_local = c->c_local;
+	cm->cm_len = evbuffer_get_length(in);
+	cm->cm_buf = xmalloc(cm->cm_len);
+	evbuffer_remove(in, cm->cm_buf, cm->cm_len);
+	STATS_INC(&w->w_stats, tcp_moved);
+	stream_conn_free(c);
+	/* after the bufferevent's own finalisation in this loop pass */
+	if (event_base_once(w->w_base, -1, EV_TIMEOUT, conn_move_post_cb, cm,
+	    NULL) == -1)
+		conn_move_post_cb(-1, 0, cm);
+	return (0);
+}
+
+/*
  * Cut the input into frames and answer them.  The answers of one pass are
  * gathered in batch and handed to the bufferevent in one write, not one
  * per frame.
@@ -321,11 +503,18 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			garbage = 1;
 			break;
 		}
+		if (!c->c_framed && f.kind == STUN_FRAME_STUN &&
+		    conn_move(c, p, f.msglen) == 0) {
+			rio_flush(c->c_w->w_rio);
+			return;		/* another worker's ConnectionBind */
+		}
 		if (sizeof(batch) - blen < CONN_REPLY_MAX) {
 			conn_send(c, batch, blen);
 			blen = 0;
 		}
+		c->c_reading = 1;
 		n = conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
+		c->c_reading = 0;
 		c->c_framed = 1;
 		evbuffer_drain(in, f.framelen);
 		if (n < 0) {
@@ -333,10 +522,16 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		blen += (size_t)n;
+		if (c->c_path.p_pipe != 0)
+			break;		/* RFC 6062: bytes for the peer now */
 	}
 	rio_flush(c->c_w->w_rio);
 	if (blen > 0)
 		conn_send(c, batch, blen);
+	if (c->c_path.p_pipe != 0) {
+		conn_to_pipe(c);
+		return;
+	}
 	if (garbage) {
 		conn_count_proxy(c, in);
 		conn_close_garbage(c);

@@ -53,6 +53,7 @@ struct conn {
 	int			 c_backlog;	/* reading paused on output */
 	int			 c_closing;	/* garbage seen: flush, then close */
 	int			 c_framed;	/* a frame was handled */
+	int			 c_reading;	/* inside conn_frame() */
 	struct timeval		 c_frame_start;
 };
 

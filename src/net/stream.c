@@ -14,6 +14,13 @@
  * CONN_OUT_MAX pause reading.  The listeners and the accept phase (PROXY
  * header, first-byte sniff, handshake deadline) are accept.c's.
  *
+ * RFC 6062: after a ConnectionBind success (path->p_pipe set by the
+ * relay) the connection stops being framed and its bufferevent, with
+ * the bytes after the ConnectionBind, goes to tcprelay.c.  A first frame
+ * that is a ConnectionBind for another worker's CONNECTION-ID moves the
+ * connection (socket, TLS session, unread input) to that worker first
+ * (conn_move(); doc/ARCHITECTURE 6a).
+ *
  * Each connection is a path (src/turn/path.h) without a socket for the
  * batches: whatever goes to its client comes through conn_path_send().
  * Closing it tells the server first (server_path_closed), which ends
@@ -302,6 +309,8 @@ conn_to_pipe(struct conn *c)
 /* A connection on its way to the worker that owns its ConnectionBind. */
 struct conn_moving {
 	struct worker		*cm_to;
+	struct event_base	*cm_from;	/* the old worker's loop */
+	int			 cm_hops;
 	struct stream_set	*cm_set;
 	int			 cm_fd;
 	SSL			*cm_ssl;	/* TLS: the session, NULL: TCP */
@@ -358,8 +367,7 @@ conn_move_in(struct worker *w, void *arg)
 	if (cm->cm_ssl == NULL)
 		c->c_bev = bufferevent_socket_new(w->w_base, c->c_fd,
 		    BEV_OPT_CLOSE_ON_FREE);
-	else if (SSL_set_fd(cm->cm_ssl, c->c_fd) == 1)	/* the old one is
-							 * closed */
+	else if (SSL_set_fd(cm->cm_ssl, c->c_fd) == 1)
 		c->c_bev = bufferevent_openssl_socket_new(w->w_base, c->c_fd,
 		    cm->cm_ssl, BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 	if (c->c_bev == NULL)
@@ -392,8 +400,12 @@ conn_move_in_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Still in the old worker, after its loop finished the bufferevent (its
- * socket closed, its SSL reference dropped): hand over.
+ * Still in the old worker.  The old bufferevent is finalised (its socket
+ * closed, its SSL reference dropped: the SSL's old BIO names the old
+ * descriptor) by an event its last reference activates when the read
+ * callback that freed it returns.  Events of one priority run in the
+ * order they were activated, so the second pass here runs after it:
+ * only then may the other worker give the SSL its new descriptor.
  */
 static void
 conn_move_post_cb(evutil_socket_t fd, short what, void *arg)
@@ -402,6 +414,9 @@ conn_move_post_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (cm->cm_hops++ == 0 && event_base_once(cm->cm_from, -1, EV_TIMEOUT,
+	    conn_move_post_cb, cm, NULL) == 0)
+		return;
 	if (event_base_once(cm->cm_to->w_base, -1, EV_TIMEOUT,
 	    conn_move_in_cb, cm, NULL) == -1) {
 		SSL_free(cm->cm_ssl);
@@ -440,6 +455,7 @@ conn_move(struct conn *c, const uint8_t *msg, size_t len)
 		SSL_up_ref(cm->cm_ssl);
 	}
 	cm->cm_to = w->w_all[owner];
+	cm->cm_from = w->w_base;
 	cm->cm_transport = c->c_transport;
 	cm->cm_peer = c->c_peer;
 	cm->cm_local = c->c_local;
@@ -448,7 +464,6 @@ conn_move(struct conn *c, const uint8_t *msg, size_t len)
 	evbuffer_remove(in, cm->cm_buf, cm->cm_len);
 	STATS_INC(&w->w_stats, tcp_moved);
 	stream_conn_free(c);
-	/* after the bufferevent's own finalisation in this loop pass */
 	if (event_base_once(w->w_base, -1, EV_TIMEOUT, conn_move_post_cb, cm,
 	    NULL) == -1)
 		conn_move_post_cb(-1, 0, cm);
@@ -464,6 +479,7 @@ static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn		*c = arg;
+	struct rio		*rio = c->c_w->w_rio;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer		*out = bufferevent_get_output(bev);
 	struct stun_frame	 f;
@@ -477,7 +493,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	worker_clock(c->c_w);
 	/* data for peers leaves in one sendmmsg per relay socket */
-	rio_begin(c->c_w->w_rio, 1);
+	rio_begin(rio, 1);
 	while ((avail = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) + blen > CONN_OUT_MAX) {
 			backlog = 1;
@@ -505,8 +521,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (!c->c_framed && f.kind == STUN_FRAME_STUN &&
 		    conn_move(c, p, f.msglen) == 0) {
-			rio_flush(c->c_w->w_rio);
-			return;		/* another worker's ConnectionBind */
+			rio_flush(rio);	/* c is gone: another worker's */
+			return;
 		}
 		if (sizeof(batch) - blen < CONN_REPLY_MAX) {
 			conn_send(c, batch, blen);

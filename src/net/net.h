@@ -269,6 +269,8 @@ int	tcprelay_connect(struct tcpalloc *, const struct sockaddr *peer,
 int	tcprelay_state(struct tcpalloc *, uint32_t id, int drop);
 struct alloc *tcprelay_find(struct tcprelay_set *, uint32_t id);
 void	tcprelay_bind(struct tcprelay_set *, uint32_t id, struct path *);
+/* turnctl sessions: the connections of ta (relay_ops.ro_tcp_list). */
+void	tcprelay_list(const struct tcpalloc *, struct sbuf *, int json);
 /*
  * bev (its input may hold the first bytes for the peer) becomes the
  * data connection of id; it is the relay's now (freed if id is gone).

@@ -573,7 +573,18 @@ relay_tcp_bind(void *net, uint32_t id, struct path *p)
 	tcprelay_bind(w->w_tcp, id, p);
 }
 
+static void
+relay_tcp_list(void *net, const struct alloc *a, struct sbuf *sb, int json)
+{
+	const struct relay	*r = a->a_net;
+
+	(void)net;
+	if (r != NULL && r->r_tcp != NULL)
+		tcprelay_list(r->r_tcp, sb, json);
+}
+
 const struct relay_ops relay_ops = {
+	.ro_tcp_list = relay_tcp_list,
 	.ro_tcp_connect = relay_tcp_connect,
 	.ro_tcp_state = relay_tcp_state,
 	.ro_tcp_find = relay_tcp_find,

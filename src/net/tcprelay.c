@@ -42,6 +42,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
@@ -72,6 +73,7 @@ struct tconn {
 	enum transport		 tc_ctransport;
 	struct event		*tc_timer;	/* ConnectionBind deadline */
 	int			 tc_peof, tc_ceof;	/* EOF from peer/client */
+	uint64_t		 tc_to_peer, tc_to_client;	/* bytes */
 };
 
 /* A TCP allocation's relayed address and connections (relay.c r_tcp). */
@@ -234,9 +236,11 @@ tc_read_cb(struct bufferevent *from, void *arg)
 	n = evbuffer_get_length(bufferevent_get_input(from));
 	evbuffer_add_buffer(out, bufferevent_get_input(from));
 	if (from == tc->tc_pbev) {
+		tc->tc_to_client += n;
 		STATS_ADD(&w->w_stats, tcp_bytes_in, n);
 		tc->tc_ta->ta_alloc->a_bytes_in += n;
 	} else {
+		tc->tc_to_peer += n;
 		STATS_ADD(&w->w_stats, tcp_bytes_out, n);
 		tc->tc_ta->ta_alloc->a_bytes_out += n;
 	}
@@ -513,6 +517,55 @@ tcprelay_close(struct tcpalloc *ta)
 		tc_free(tc);
 	evconnlistener_free(ta->ta_lev);
 	free(ta);
+}
+
+static const char *
+tc_state_name(const struct tconn *tc)
+{
+	static const char	*names[] = { "connecting", "unbound", "failed",
+				    "bound" };
+
+	if (tc->tc_state == TC_PIPE && (tc->tc_peof || tc->tc_ceof))
+		return ("half-closed");
+	return (names[tc->tc_state]);
+}
+
+void
+tcprelay_list(const struct tcpalloc *ta, struct sbuf *sb, int json)
+{
+	const struct tconn	*tc;
+	char			 peer[ADDR_STRLEN];
+	unsigned int		 n = 0;
+
+	if (json)
+		sbuf_printf(sb, ",\"tcp_connections\":[");
+	else
+		sbuf_printf(sb, "relay:         tcp, %u connections\n",
+		    ta->ta_n);
+	TAILQ_FOREACH(tc, &ta->ta_conns, tc_entry) {
+		addr_fmt((const struct sockaddr *)&tc->tc_peer, peer,
+		    sizeof(peer));
+		if (json)
+			sbuf_printf(sb, "%s{\"id\":%u,\"peer\":\"%s\","
+			    "\"state\":\"%s\",\"data\":\"%s\","
+			    "\"bytes_to_peer\":%llu,\"bytes_to_client\":%llu}",
+			    n++ ? "," : "", tc->tc_id, peer,
+			    tc_state_name(tc), tc->tc_cbev == NULL ? "" :
+			    transport_name(tc->tc_ctransport),
+			    (unsigned long long)tc->tc_to_peer,
+			    (unsigned long long)tc->tc_to_client);
+		else
+			sbuf_printf(sb, "connection:    %u %s %s%s%s, %llu "
+			    "bytes to peer, %llu to client\n", tc->tc_id,
+			    peer, tc_state_name(tc),
+			    tc->tc_cbev == NULL ? "" : " over ",
+			    tc->tc_cbev == NULL ? "" :
+			    transport_name(tc->tc_ctransport),
+			    (unsigned long long)tc->tc_to_peer,
+			    (unsigned long long)tc->tc_to_client);
+	}
+	if (json)
+		sbuf_printf(sb, "]");
 }
 
 struct tcprelay_set *

@@ -30,6 +30,7 @@ struct store;
 struct store_realm;
 struct turnd_conf;
 struct park;
+struct sbuf;
 
 /* Where a message came from, and what the listener can offer. */
 struct server_pkt {
@@ -133,6 +134,12 @@ struct relay_ops {
 	 * they are (path->p_pipe is set for the endpoint).
 	 */
 	void	(*ro_tcp_bind)(void *net, uint32_t id, struct path *);
+	/*
+	 * turnctl: a's peer connections appended to sb, as the JSON member
+	 * ,"tcp_connections":[...] or as text lines.
+	 */
+	void	(*ro_tcp_list)(void *net, const struct alloc *, struct sbuf *,
+		    int json);
 };
 
 #define SERVER_TCP_WORKER_SHIFT	22	/* CONNECTION-ID: worker << 22 */

@@ -490,3 +490,44 @@ def test_metrics(turn_factory, turn_client):
     assert tm.val(m, "turnd_error_responses_total", code="447") == 1
     p.close()
     ls.close()
+
+
+def test_turnctl_sessions(turn_factory, turn_client, tmp_path_factory):
+    """turnctl shows a TCP allocation as such, with its connections."""
+    import json
+    import shutil
+    import tempfile
+    if harness.turnctl_path() is None:
+        pytest.skip("turnctl not built beside $TURND")
+    sockdir = tempfile.mkdtemp(prefix="tc", dir="/tmp")
+    try:
+        path = os.path.join(sockdir, "ctl.sock")
+        t = turn_factory({"control": {"socket": path}})
+
+        def run(*args):
+            r = harness.run_turnctl(["-c", t.conf_path] + list(args))
+            assert r.returncode == 0, (r.stdout, r.stderr)
+            return r.stdout
+
+        c, _ = tcp_alloc(t, turn_client)
+        ls = listener()
+        d, p = connect_bound(t, c, ls)
+        d.conn.sock.sendall(b"abc")
+        assert recv_exact(p, 3) == b"abc"
+        pending = listener()
+        expect_ok(c.connect(pending.getsockname()))
+        s = json.loads(run("--json", "sessions"))["sessions"]
+        assert len(s) == 1 and s[0]["relay"] == "tcp"
+        conns = {x["state"]: x for x in s[0]["tcp_connections"]}
+        assert set(conns) == {"bound", "unbound"}, conns
+        assert conns["bound"]["peer"] == "127.0.0.1:%d" % ls.getsockname()[1]
+        assert conns["bound"]["data"] == "tcp"
+        assert conns["bound"]["bytes_to_peer"] == 3
+        text = run("session", s[0]["id"])
+        assert "relay:         tcp, 2 connections" in text
+        assert "bound over tcp, 3 bytes to peer" in text
+        p.close()
+        ls.close()
+        pending.close()
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)

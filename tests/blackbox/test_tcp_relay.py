@@ -531,3 +531,47 @@ def test_turnctl_sessions(turn_factory, turn_client, tmp_path_factory):
         pending.close()
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def test_allocation_expiry_closes_pipes(turn_factory, turn_client):
+    t = turn_factory({"relay": {"default_lifetime": 2, "max_lifetime": 2}})
+    c, _ = tcp_alloc(t, turn_client)
+    ls = listener()
+    d, p = connect_bound(t, c, ls)
+    assert read_eof(p, 6.0) in ("eof", "reset")
+    assert read_eof(d.conn.sock, 2.0) in ("eof", "reset")
+    t.wait_stats(lambda s: s.get("alloc_expired") == 1 and
+                 s.get("tcp_conns") == 0)
+    ls.close()
+
+
+def test_tcp_allocation_counts_in_quota(turn_factory, turn_client):
+    t = turn_factory({"relay": {"user_quota": 1}})
+    tcp_alloc(t, turn_client)
+    expect_error(turn_client(t, "tcp").allocate(transport=stun.PROTO_TCP),
+                 486)
+    expect_error(turn_client(t, "tcp").allocate(), 486)
+
+
+def test_bind_on_control_connection_400(turn_factory, turn_client):
+    """ConnectionBind belongs on a new connection (RFC 6062 5.4)."""
+    t = turn_factory()
+    c, _ = tcp_alloc(t, turn_client)
+    ls = listener()
+    cid = expect_ok(c.connect(ls.getsockname())).connection_id()
+    expect_error(c.connection_bind(cid), 400, stun.CONNECTION_BIND)
+    # the peer connection still waits for a proper one
+    d, r = bind(t, c, cid)
+    expect_ok(r, stun.CONNECTION_BIND)
+    ls.close()
+
+
+def test_connection_limit_508(turn_factory, turn_client):
+    t = turn_factory({"relay": {"tcp_connections": 2}})
+    c, _ = tcp_alloc(t, turn_client)
+    ls = [listener() for _ in range(3)]
+    expect_ok(c.connect(ls[0].getsockname()))
+    expect_ok(c.connect(ls[1].getsockname()))
+    expect_error(c.connect(ls[2].getsockname()), 508, stun.CONNECT)
+    for s in ls:
+        s.close()

@@ -302,7 +302,8 @@ def test_connect_on_udp_allocation_400(turn_factory, turn_client):
     t = turn_factory()
     c = turn_client(t, "tcp")
     expect_ok(c.allocate())
-    expect_error(c.connect(("127.0.0.1", 9)), 400, stun.CONNECT)
+    reason = expect_error(c.connect(("127.0.0.1", 9)), 400, stun.CONNECT)
+    assert reason == "Not a TCP allocation"     # not "Unsupported method"
 
 
 def test_bind_unknown_id_400(turn_factory, turn_client):

@@ -25,7 +25,7 @@ unsigned int turn_user_quota(const struct server *);
 void	turn_request(struct txn *);
 
 /* turn_tcp.c (RFC 6062) */
-/* The checks of an Allocate with REQUESTED-TRANSPORT TCP: 0 or 400. */
+/* The checks of an Allocate with REQUESTED-TRANSPORT TCP: 0, 400, 442. */
 int	turn_tcp_check(const struct txn *);
 /* Connect on a's 5-tuple, and served again once the net layer is done. */
 void	turn_tcp_connect(struct txn *, struct alloc *);

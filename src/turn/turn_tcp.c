@@ -57,6 +57,8 @@ turn_tcp_check(const struct txn *t)
 {
 	const struct stun_msg	*m = t->t_m;
 
+	if (t->t_sv->sv_ops->ro_tcp_connect == NULL)
+		return (STUN_ERR_UNSUPPORTED_TRANSPORT);	/* no net layer */
 	/* 5.1: TCP relays are for clients on TCP or TLS */
 	if (t->t_pkt->transport != TRANSPORT_TCP &&
 	    t->t_pkt->transport != TRANSPORT_TLS)

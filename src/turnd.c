@@ -580,6 +580,8 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	ws.ws_quota = td->td_quota;
 	ws.ws_ratelim = td->td_ratelim;
 	td->td_workers = xcalloc(td->td_nworkers, sizeof(*td->td_workers));
+	ws.ws_workers = td->td_workers;
+	ws.ws_nworkers = td->td_nworkers;
 	for (i = 0; i < td->td_nworkers; i++) {
 		td->td_workers[i] = worker_new(i, conf, &ts->ts_sets[i], &ws);
 		listen_close(&ts->ts_sets[i]);	/* frees what was not taken */

@@ -75,6 +75,41 @@ family(struct evbuffer *b, const struct stats *st, const char *name,
 	}
 }
 
+/* RFC 6062 TCP relays (turnd(8) TCP relays). */
+static void
+render_tcp(struct evbuffer *b, const struct stats *st)
+{
+	static const struct mrow conns[] = {
+		ROW(NULL, tcp_conns) };
+	static const struct mrow opened[] = {
+		ROW("connect", tcp_connects), ROW("peer", tcp_attempts), END };
+	static const struct mrow binds[] = {
+		ROW(NULL, tcp_binds) };
+	static const struct mrow failed[] = {
+		ROW("connect_refused", tcp_connect_refused),
+		ROW("connect_timeout", tcp_connect_timeout),
+		ROW("peer_refused", tcp_peer_refused),
+		ROW("bind_timeout", tcp_bind_timeout),
+		ROW("reset", tcp_resets), END };
+	static const struct mrow bytes[] = {
+		ROW("client_to_peer", tcp_bytes_out),
+		ROW("peer_to_client", tcp_bytes_in), END };
+
+	family(b, st, "tcp_relay_connections", "gauge",
+	    "RFC 6062 peer connections open.", NULL, conns);
+	family(b, st, "tcp_relay_opened_total", "counter",
+	    "Peer connections made by Connect or by a peer connecting in.",
+	    "how", opened);
+	family(b, st, "tcp_relay_binds_total", "counter",
+	    "ConnectionBinds that made a data connection.", NULL, binds);
+	family(b, st, "tcp_relay_failures_total", "counter",
+	    "TCP relay connections that failed or ended badly, by reason.",
+	    "reason", failed);
+	family(b, st, "tcp_relay_bytes_total", "counter",
+	    "Bytes relayed over TCP relays, by direction.", "direction",
+	    bytes);
+}
+
 static void
 render_stats(struct evbuffer *b, const struct stats *st)
 {
@@ -88,8 +123,8 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW("300", err_300), ROW("400", err_400), ROW("401", err_401), ROW("403", err_403),
 		ROW("420", err_420), ROW("437", err_437), ROW("438", err_438),
 		ROW("440", err_440), ROW("441", err_441), ROW("442", err_442),
-		ROW("443", err_443), ROW("486", err_486), ROW("500", err_500),
-		ROW("508", err_508), END };
+		ROW("443", err_443), ROW("446", err_446), ROW("447", err_447),
+		ROW("486", err_486), ROW("500", err_500), ROW("508", err_508), END };
 	static const struct mrow by_transport[] = {
 		ROW("udp", allocs_udp), ROW("tcp", allocs_tcp),
 		ROW("tls", allocs_tls), END };
@@ -253,6 +288,7 @@ metrics_render(struct metrics *mt, struct evbuffer *b)
 	    PACKAGE_VERSION, mt->mt_conf->store_backend,
 	    (long long)mt->mt_started, src->ms_ready(src->ms_arg));
 	render_stats(b, &sum);
+	render_tcp(b, &sum);
 	render_redis(b, mt->mt_conf);
 	n = src->ms_nworkers(src->ms_arg);
 	evbuffer_add_printf(b,

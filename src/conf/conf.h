@@ -141,6 +141,12 @@ struct turnd_conf {
 	int			 relay_user_max_bps;	/* bytes/s, per user */
 	int			 relay_reservation_lifetime;	/* s, EVEN-PORT R */
 	int			 relay_rfc5766_channels;	/* 0x4000-0x7FFE */
+	/* RFC 6062 TCP allocations */
+	int			 relay_tcp;
+	int			 relay_tcp_connect_timeout;	/* s */
+	int			 relay_tcp_bind_timeout;	/* s, RFC: 30 */
+	int			 relay_tcp_buffer;	/* bytes, per direction */
+	int			 relay_tcp_connections;	/* per allocation */
 
 	/* auth */
 	struct conf_users	 auth_users;

@@ -146,6 +146,21 @@ const struct conf_key conf_keys[] = {
 	{ "relay.rfc5766_channels", CONF_BOOL, 0, 0,
 	    OFF(relay_rfc5766_channels), "false", NULL,
 	    "also accept channels 0x5000-0x7FFE (RFC 5766 clients)" },
+	{ "relay.tcp", CONF_BOOL, 0, 0, OFF(relay_tcp), "true", NULL,
+	    "RFC 6062 TCP allocations over TCP and TLS" },
+	{ "relay.tcp_connect_timeout", CONF_INT, 1, 120,
+	    OFF(relay_tcp_connect_timeout), "10", NULL,
+	    "seconds a Connect waits for the peer's TCP handshake" },
+	{ "relay.tcp_bind_timeout", CONF_INT, 1, 300,
+	    OFF(relay_tcp_bind_timeout), "30", NULL,
+	    "seconds a peer connection waits for its ConnectionBind "
+	    "(RFC 6062: 30)" },
+	{ "relay.tcp_buffer", CONF_INT, 4096, 16777216, OFF(relay_tcp_buffer),
+	    "65536", NULL, "bytes queued per direction of a TCP relay "
+	    "before the sending side stops being read" },
+	{ "relay.tcp_connections", CONF_INT, 1, 10000,
+	    OFF(relay_tcp_connections), "64", NULL,
+	    "peer connections per TCP allocation" },
 
 	/* auth */
 	{ "auth.users", CONF_USERS, 1, 508, OFF(auth_users), "( )", NULL,

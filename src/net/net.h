@@ -133,6 +133,9 @@ struct worker_shared {
 	struct quota		*ws_quota;
 	struct resv		*ws_resv;
 	struct ratelim		*ws_ratelim;	/* auth.unauth_rate */
+	struct worker *const	*ws_workers;	/* all, by id (RFC 6062
+						 * hands connections over) */
+	unsigned int		 ws_nworkers;
 };
 
 struct udp_set;
@@ -140,6 +143,7 @@ struct dtls_set;
 struct stream_set;
 struct relay_set;
 struct rio;
+struct tcprelay_set;
 
 struct worker {
 	unsigned int		 w_id;
@@ -166,6 +170,9 @@ struct worker {
 						 * associations */
 	struct stream_set	*w_stream;	/* TCP/TLS listeners and
 						 * connections */
+	struct tcprelay_set	*w_tcp;		/* RFC 6062 connections */
+	struct worker *const	*w_all;		/* every worker, by w_id */
+	unsigned int		 w_nall;
 };
 
 /*
@@ -240,6 +247,36 @@ void	relay_expire_run(struct relay_set *);
 /* End every allocation of the worker (shutdown). */
 void	relay_end_all(struct relay_set *);
 void	relay_set_free(struct relay_set *);
+
+/*
+ * tcprelay.c: RFC 6062 TCP relays.  relay.c opens and closes them and
+ * answers the ro_tcp_* operations with them; stream.c hands over a
+ * connection that a ConnectionBind made a data connection.
+ */
+struct tcpalloc;
+struct bufferevent;
+struct tcprelay_set *tcprelay_set_new(struct worker *);
+void	tcprelay_set_free(struct tcprelay_set *);
+/* A listening TCP socket on ip:port for a relayed address, or -1. */
+int	tcprelay_socket(const struct sockaddr_storage *ip, uint16_t port);
+/* a's relayed address on listening fd (taken); NULL when it fails. */
+struct tcpalloc *tcprelay_open(struct worker *, struct alloc *, int fd);
+const struct sockaddr *tcprelay_addr(const struct tcpalloc *);
+/* The listener and every connection of the allocation closed; frees. */
+void	tcprelay_close(struct tcpalloc *);
+int	tcprelay_connect(struct tcpalloc *, const struct sockaddr *peer,
+	    uint32_t *id);
+int	tcprelay_state(struct tcpalloc *, uint32_t id, int drop);
+struct alloc *tcprelay_find(struct tcprelay_set *, uint32_t id);
+void	tcprelay_bind(struct tcprelay_set *, uint32_t id, struct path *);
+/* turnctl sessions: the connections of ta (relay_ops.ro_tcp_list). */
+void	tcprelay_list(const struct tcpalloc *, struct sbuf *, int json);
+/*
+ * bev (its input may hold the first bytes for the peer) becomes the
+ * data connection of id; it is the relay's now (freed if id is gone).
+ */
+void	tcprelay_pipe(struct tcprelay_set *, uint32_t id,
+	    struct bufferevent *, enum transport);
 
 /* relay_io.c: the data path's batched sends */
 #define RIO_SLOTS	32	/* datagrams from peers in hand */

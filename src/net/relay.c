@@ -63,6 +63,7 @@ struct relay {
 	struct worker		*r_w;
 	struct alloc		*r_alloc;
 	int			 r_fd[ALLOC_FAMILIES];
+	struct tcpalloc		*r_tcp;		/* RFC 6062: a_tcp */
 };
 
 /* A UDP socket bound to ip:port, or -1. */
@@ -162,6 +163,56 @@ relay_unreserve(struct worker *w, uint64_t token)
 	free(qid);
 }
 
+/*
+ * RFC 6062: the relayed address of TCP allocation a is a listening
+ * socket on ip:port (508 when that port is taken: the caller tries
+ * another).
+ */
+static int
+relay_open_tcp_at(struct alloc *a, unsigned int idx,
+    const struct sockaddr_storage *ip, uint16_t port)
+{
+	struct relay		*r = a->a_net;
+	struct sockaddr_storage	 bound;
+	int			 fd;
+
+	if ((fd = tcprelay_socket(ip, port)) == -1)
+		return (STUN_ERR_INSUFFICIENT_CAPACITY);
+	if ((r->r_tcp = tcprelay_open(r->r_w, a, fd)) == NULL)
+		return (STUN_ERR_SERVER_ERROR);
+	memset(&bound, 0, sizeof(bound));
+	memcpy(&bound, tcprelay_addr(r->r_tcp),
+	    addr_len(tcprelay_addr(r->r_tcp)));
+	if (addr_is_any((struct sockaddr *)&bound) &&
+	    a->a_local.sa.sa_family == bound.ss_family) {
+		memset(&bound, 0, sizeof(bound));
+		memcpy(&bound, &a->a_local, sizeof(a->a_local));
+		addr_set_port((struct sockaddr *)&bound, port);
+	}
+	memcpy(&a->a_relay[idx], &bound, addr_len((struct sockaddr *)&bound));
+	return (0);
+}
+
+/* The first free port of a few tried at random from port on. */
+static int
+relay_open_tcp(struct alloc *a, unsigned int idx,
+    const struct sockaddr_storage *ip, uint16_t port)
+{
+	const struct turnd_conf	*conf = ((struct relay *)a->a_net)->r_w->w_conf;
+	unsigned int		 span, tries;
+	int			 code;
+
+	span = (unsigned int)(conf->relay_max_port - conf->relay_min_port) + 1;
+	for (tries = 0; tries < RELAY_BIND_TRIES; tries++) {
+		code = relay_open_tcp_at(a, idx, ip, port);
+		if (code != STUN_ERR_INSUFFICIENT_CAPACITY)
+			return (code);
+		port = (uint16_t)(conf->relay_min_port +
+		    (int)arc4random_uniform(span));
+	}
+	return (STUN_ERR_INSUFFICIENT_CAPACITY);
+}
+
 static int
 relay_open(void *net, struct alloc *a, unsigned int idx, int family,
     int even, int df, uint64_t resv_id, uint64_t *token)
@@ -190,6 +241,8 @@ relay_open(void *net, struct alloc *a, unsigned int idx, int family,
 			    (even == 2 && port + 1 > conf->relay_max_port))
 				continue;
 		}
+		if (a->a_tcp)
+			return (relay_open_tcp(a, idx, ip, port));
 		if ((fd = relay_bind(ip, port, df)) == -1)
 			continue;
 		if (even == 2) {
@@ -274,6 +327,10 @@ relay_close(void *net, struct alloc *a, int idx)
 
 	if (r == NULL)
 		return;
+	if (r->r_tcp != NULL) {
+		tcprelay_close(r->r_tcp);	/* its only relayed address */
+		r->r_tcp = NULL;
+	}
 	if (idx >= 0) {
 		relay_close_one(r, (unsigned int)idx);
 		return;
@@ -476,7 +533,62 @@ relay_end_all(struct relay_set *rs)
 		server_alloc_end(&rs->rs_w->w_srv, r->r_alloc, 0);
 }
 
+/* RFC 6062: the ro_tcp_* operations on the allocation's tcprelay.c part. */
+static int
+relay_tcp_connect(void *net, struct alloc *a, const struct sockaddr *peer,
+    uint32_t *id)
+{
+	struct relay	*r = a->a_net;
+
+	(void)net;
+	if (r->r_tcp == NULL)
+		return (STUN_ERR_CONNECTION_FAILURE);
+	return (tcprelay_connect(r->r_tcp, peer, id));
+}
+
+static int
+relay_tcp_state(void *net, struct alloc *a, uint32_t id, int drop)
+{
+	struct relay	*r = a->a_net;
+
+	(void)net;
+	if (r->r_tcp == NULL)
+		return (STUN_ERR_CONNECTION_FAILURE);
+	return (tcprelay_state(r->r_tcp, id, drop));
+}
+
+static struct alloc *
+relay_tcp_find(void *net, uint32_t id)
+{
+	struct worker	*w = net;
+
+	return (tcprelay_find(w->w_tcp, id));
+}
+
+static void
+relay_tcp_bind(void *net, uint32_t id, struct path *p)
+{
+	struct worker	*w = net;
+
+	tcprelay_bind(w->w_tcp, id, p);
+}
+
+static void
+relay_tcp_list(void *net, const struct alloc *a, struct sbuf *sb, int json)
+{
+	const struct relay	*r = a->a_net;
+
+	(void)net;
+	if (r != NULL && r->r_tcp != NULL)
+		tcprelay_list(r->r_tcp, sb, json);
+}
+
 const struct relay_ops relay_ops = {
+	.ro_tcp_list = relay_tcp_list,
+	.ro_tcp_connect = relay_tcp_connect,
+	.ro_tcp_state = relay_tcp_state,
+	.ro_tcp_find = relay_tcp_find,
+	.ro_tcp_bind = relay_tcp_bind,
 	.ro_open = relay_open,
 	.ro_held = relay_held,
 	.ro_claim = relay_claim,

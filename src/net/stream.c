@@ -11,22 +11,15 @@
  * the accept, when it is idle longer than limits.idle_timeout, or when
  * it stops reading its answers.  Memory per connection is bounded: at
  * most one partial frame plus one read is buffered, and answers beyond
- * CONN_OUT_MAX pause reading.  Out of descriptors, a listener pauses
- * rather than fail accept() in a loop.
+ * CONN_OUT_MAX pause reading.  The listeners and the accept phase (PROXY
+ * header, first-byte sniff, handshake deadline) are accept.c's.
  *
- * A connection from a listen.proxy_from source is first a struct pconn:
- * its PROXY header (net/proxy.c) is read before anything else, TLS
- * included, within listen.proxy_timeout of the accept, and only bytes of
- * the header are taken from the socket (MSG_PEEK, then exactly what
- * belongs to it).  Then it becomes a conn whose peer is the client the
- * header names, counted against that client's connection limit.
- *
- * A listener bound for both listen.tcp and listen.tls (listen.c) waits
- * for the first byte of each connection, within limits.frame_timeout of
- * the accept: in 20..63, the range of TLS record types (RFC 7983
- * section 7), TLS follows and the handshake deadline still counts from
- * the accept; anything else is STUN or ChannelData in the clear.  A
- * connection that sends nothing is closed at that deadline.
+ * RFC 6062: after a ConnectionBind success (path->p_pipe set by the
+ * relay) the connection stops being framed and its bufferevent, with
+ * the bytes after the ConnectionBind, goes to tcprelay.c.  A first frame
+ * that is a ConnectionBind for another worker's CONNECTION-ID moves the
+ * connection (socket, TLS session, unread input) to that worker first
+ * (conn_move(); doc/ARCHITECTURE 6a).
  *
  * Each connection is a path (src/turn/path.h) without a socket for the
  * batches: whatever goes to its client comes through conn_path_send().
@@ -55,72 +48,15 @@
 #include "conf/conf.h"
 #include "net/net.h"
 #include "net/proxy.h"
+#include "net/stream_int.h"
 #include "stun/stun.h"
 
-#define CONN_OUT_MAX	(256 * 1024)	/* answers queued before pausing */
-#define CONN_IN_MAX	(2 * (STUN_MSG_MAX + 3))
-#define CONN_REPLY_MAX	2048		/* room for any one answer */
-#define CONN_BATCH	16384		/* answers of one read pass */
-#define ACCEPT_PAUSE_US	100000		/* out of descriptors: retry then */
-
-struct stream_set;
-
-/* One TCP/TLS listener of a worker. */
-struct slisten {
-	struct stream_set	*sl_set;
-	struct lsock		 sl_ls;
-	struct evconnlistener	*sl_lev;
-	struct event		*sl_resume;	/* ends a pause of accept */
-	time_t			 sl_last_warn;	/* accept errors, rate limit */
-};
-
-/* One TCP or TLS client connection. */
-struct conn {
-	struct path		 c_path;	/* first: a path is a conn */
-	TAILQ_ENTRY(conn)	 c_entry;
-	struct stream_set	*c_set;
-	struct worker		*c_w;
-	struct bufferevent	*c_bev;
-	enum transport		 c_transport;
-	struct sockaddr_storage	 c_peer;
-	struct sockaddr_storage	 c_local;
-	struct event		*c_hs_timer;	/* TLS: handshake deadline */
-	struct event		*c_sniff;	/* one port: first byte due */
-	evutil_socket_t		 c_fd;
-	int			 c_tls_up;	/* handshake done */
-	int			 c_partial;	/* a frame is half in */
-	int			 c_backlog;	/* reading paused on output */
-	int			 c_closing;	/* garbage seen: flush, then close */
-	int			 c_framed;	/* a frame was handled */
-	struct timeval		 c_frame_start;
-};
-
-/* A connection from listen.proxy_from whose PROXY header is not in. */
-struct pconn {
-	TAILQ_ENTRY(pconn)	 pc_entry;
-	struct slisten		*pc_sl;
-	int			 pc_fd;
-	struct event		*pc_ev;		/* readable, or the deadline */
-	struct sockaddr_storage	 pc_peer;	/* the balancer */
-	struct timeval		 pc_deadline;
-	size_t			 pc_len;	/* header bytes taken so far */
-	uint8_t			 pc_buf[PROXY_MAX];
-};
-
-/* The stream listeners of a worker and their connections. */
-struct stream_set {
-	struct worker		*ss_w;
-	struct slisten		*ss_ls;
-	unsigned int		 ss_n;
-	TAILQ_HEAD(, conn)	 ss_conns;
-	unsigned int		 ss_nconns;
-	TAILQ_HEAD(, pconn)	 ss_pconns;
-};
-
-static void	conn_free(struct conn *);
 static void	conn_sendv(struct conn *, const struct iovec *, int);
+static void	conn_to_pipe(struct conn *);
 
 static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_tls_info(const struct path *, const char **,
 		    const char **);
 
@@ -128,26 +64,30 @@ static void
 conn_path_send(struct path *p, const struct sockaddr *to,
     const struct sockaddr *from, const struct iovec *iov, int n)
 {
+	struct conn	*c = (struct conn *)p;
+
 	(void)to;
 	(void)from;
-	conn_sendv((struct conn *)p, iov, n);
+	conn_sendv(c, iov, n);
+	if (p->p_pipe != 0 && !c->c_reading)
+		conn_to_pipe(c);	/* a ConnectionBind served later */
 }
 
-static const struct path_ops conn_path_ops = {
+const struct path_ops stream_path_ops = {
 	.po_send = conn_path_send,
 	.po_tls_info = conn_tls_info,
 };
 
-static struct timeval
-secs(int s)
+struct timeval
+stream_secs(int s)
 {
 	struct timeval	tv = { s, 0 };
 
 	return (tv);
 }
 
-static void
-conn_free(struct conn *c)
+void
+stream_conn_free(struct conn *c)
 {
 	struct worker	*w = c->c_w;
 
@@ -162,7 +102,7 @@ conn_free(struct conn *c)
 		event_free(c->c_sniff);
 	if (c->c_bev != NULL)
 		bufferevent_free(c->c_bev);  /* closes the socket, frees SSL */
-	else
+	else if (c->c_fd != -1)
 		close(c->c_fd);
 	free(c);
 }
@@ -253,9 +193,9 @@ conn_track_partial(struct conn *c, int partial)
 	if (partial) {
 		event_base_gettimeofday_cached(c->c_w->w_base,
 		    &c->c_frame_start);
-		left = secs(conf->lim_frame_timeout);
+		left = stream_secs(conf->lim_frame_timeout);
 	} else
-		left = secs(conf->lim_idle_timeout);
+		left = stream_secs(conf->lim_idle_timeout);
 	bufferevent_set_timeouts(c->c_bev, &left, NULL);
 	return (0);
 }
@@ -269,11 +209,11 @@ conn_track_partial(struct conn *c, int partial)
 static void
 conn_close_garbage(struct conn *c)
 {
-	struct timeval	tv = secs(c->c_w->w_conf->lim_frame_timeout);
+	struct timeval	tv = stream_secs(c->c_w->w_conf->lim_frame_timeout);
 
 	STATS_INC(&c->c_w->w_stats, conn_closed_garbage);
 	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
-		conn_free(c);
+		stream_conn_free(c);
 		return;
 	}
 	c->c_closing = 1;
@@ -348,6 +288,189 @@ conn_count_proxy(struct conn *c, struct evbuffer *in)
 }
 
 /*
+ * A ConnectionBind made c a data connection (RFC 6062 5.4) and its
+ * answer is queued: the bufferevent, with the rest of its input (bytes
+ * for the peer), is the relay's now (tcprelay.c); c goes.
+ */
+static void
+conn_to_pipe(struct conn *c)
+{
+	struct worker		*w = c->c_w;
+	struct bufferevent	*bev = c->c_bev;
+	enum transport		 t = c->c_transport;
+	uint32_t		 id = c->c_path.p_pipe;
+
+	c->c_bev = NULL;
+	c->c_fd = -1;
+	stream_conn_free(c);
+	tcprelay_pipe(w->w_tcp, id, bev, t);
+}
+
+/* A connection on its way to the worker that owns its ConnectionBind. */
+struct conn_moving {
+	struct worker		*cm_to;
+	struct event_base	*cm_from;	/* the old worker's loop */
+	int			 cm_hops;
+	struct stream_set	*cm_set;
+	int			 cm_fd;
+	SSL			*cm_ssl;	/* TLS: the session, NULL: TCP */
+	enum transport		 cm_transport;
+	struct sockaddr_storage	 cm_peer, cm_local;
+	size_t			 cm_len;
+	uint8_t			*cm_buf;	/* its unread input */
+};
+
+/* The worker that owns the CONNECTION-ID of ConnectionBind msg, or -1. */
+static int
+conn_owner(const uint8_t *msg, size_t len)
+{
+	struct stun_msg		 m;
+	const struct stun_attr	*a;
+	uint32_t		 id;
+
+	if (len < 2 || msg[0] != 0 || msg[1] != STUN_METHOD_CONNECTION_BIND ||
+	    stun_msg_parse(&m, msg, len) != STUN_PARSE_OK ||
+	    (a = stun_msg_find(&m, STUN_ATTR_CONNECTION_ID)) == NULL ||
+	    stun_attr_get_u32(a, &id) == -1)
+		return (-1);
+	return ((int)(id >> SERVER_TCP_WORKER_SHIFT));
+}
+
+/* In the owning worker: the connection again, and its first frame. */
+static void
+conn_move_in(struct worker *w, void *arg)
+{
+	struct conn_moving	*cm = arg;
+	struct conn		*c;
+	struct timeval		 tv = stream_secs(w->w_conf->lim_idle_timeout);
+
+	if (connlimit_acquire(w->w_connlimit,
+	    (struct sockaddr *)&cm->cm_peer) == -1) {
+		STATS_INC(&w->w_stats, conn_rejected);
+		SSL_free(cm->cm_ssl);
+		close(cm->cm_fd);
+		free(cm->cm_buf);
+		free(cm);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->c_set = w->w_stream;
+	c->c_w = w;
+	c->c_fd = cm->cm_fd;
+	c->c_transport = cm->cm_transport;
+	c->c_tls_up = 1;
+	path_init(&c->c_path, &stream_path_ops, c->c_transport, -1, 0, 1);
+	c->c_peer = cm->cm_peer;
+	c->c_local = cm->cm_local;
+	TAILQ_INSERT_TAIL(&w->w_stream->ss_conns, c, c_entry);
+	w->w_stream->ss_nconns++;
+	if (cm->cm_ssl == NULL)
+		c->c_bev = bufferevent_socket_new(w->w_base, c->c_fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	else if (SSL_set_fd(cm->cm_ssl, c->c_fd) == 1)
+		c->c_bev = bufferevent_openssl_socket_new(w->w_base, c->c_fd,
+		    cm->cm_ssl, BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	if (c->c_bev == NULL)
+		fatalx("%s: out of memory", __func__);
+	if (cm->cm_ssl != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(c->c_bev, 1);
+	/* the end of a bufferevent's input is frozen: its start is not */
+	evbuffer_prepend(bufferevent_get_input(c->c_bev), cm->cm_buf,
+	    cm->cm_len);
+	free(cm->cm_buf);
+	free(cm);
+	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->c_bev, EV_READ, 0, CONN_IN_MAX);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, CONN_OUT_MAX / 2, 0);
+	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	conn_read_cb(c->c_bev, c);
+}
+
+static void
+conn_move_in_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_moving	*cm = arg;
+
+	(void)fd;
+	(void)what;
+	worker_clock(cm->cm_to);
+	conn_move_in(cm->cm_to, cm);
+}
+
+/*
+ * Still in the old worker.  The old bufferevent is finalised (its socket
+ * closed, its SSL reference dropped: the SSL's old BIO names the old
+ * descriptor) by an event its last reference activates when the read
+ * callback that freed it returns.  Events of one priority run in the
+ * order they were activated, so the second pass here runs after it:
+ * only then may the other worker give the SSL its new descriptor.
+ */
+static void
+conn_move_post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_moving	*cm = arg;
+
+	(void)fd;
+	(void)what;
+	if (cm->cm_hops++ == 0 && event_base_once(cm->cm_from, -1, EV_TIMEOUT,
+	    conn_move_post_cb, cm, NULL) == 0)
+		return;
+	if (event_base_once(cm->cm_to->w_base, -1, EV_TIMEOUT,
+	    conn_move_in_cb, cm, NULL) == -1) {
+		SSL_free(cm->cm_ssl);
+		close(cm->cm_fd);
+		free(cm->cm_buf);
+		free(cm);
+	}
+}
+
+/*
+ * The first frame of c, msg, is a ConnectionBind whose CONNECTION-ID is
+ * another worker's (listeners are per worker, SO_REUSEPORT: the kernel
+ * chose this one): the connection moves there, socket, TLS session and
+ * unread input, and the frame is handled there.  0 when c is gone so;
+ * -1 when the frame is to be handled here.
+ */
+static int
+conn_move(struct conn *c, const uint8_t *msg, size_t len)
+{
+	struct worker		*w = c->c_w;
+	struct evbuffer		*in = bufferevent_get_input(c->c_bev);
+	struct conn_moving	*cm;
+	int			 owner = conn_owner(msg, len);
+
+	if (owner < 0 || (unsigned int)owner == w->w_id ||
+	    (unsigned int)owner >= w->w_nall ||
+	    evbuffer_get_length(bufferevent_get_output(c->c_bev)) > 0)
+		return (-1);
+	cm = xcalloc(1, sizeof(*cm));
+	if ((cm->cm_fd = dup(c->c_fd)) == -1) {
+		free(cm);
+		return (-1);
+	}
+	if (c->c_transport == TRANSPORT_TLS) {
+		cm->cm_ssl = bufferevent_openssl_get_ssl(c->c_bev);
+		SSL_up_ref(cm->cm_ssl);
+	}
+	cm->cm_to = w->w_all[owner];
+	cm->cm_from = w->w_base;
+	cm->cm_transport = c->c_transport;
+	cm->cm_peer = c->c_peer;
+	cm->cm_local = c->c_local;
+	cm->cm_len = evbuffer_get_length(in);
+	cm->cm_buf = xmalloc(cm->cm_len);
+	evbuffer_remove(in, cm->cm_buf, cm->cm_len);
+	STATS_INC(&w->w_stats, tcp_moved);
+	stream_conn_free(c);
+	if (event_base_once(w->w_base, -1, EV_TIMEOUT, conn_move_post_cb, cm,
+	    NULL) == -1)
+		conn_move_post_cb(-1, 0, cm);
+	return (0);
+}
+
+/*
  * Cut the input into frames and answer them.  The answers of one pass are
  * gathered in batch and handed to the bufferevent in one write, not one
  * per frame.
@@ -356,6 +479,7 @@ static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn		*c = arg;
+	struct rio		*rio = c->c_w->w_rio;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer		*out = bufferevent_get_output(bev);
 	struct stun_frame	 f;
@@ -369,7 +493,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	worker_clock(c->c_w);
 	/* data for peers leaves in one sendmmsg per relay socket */
-	rio_begin(c->c_w->w_rio, 1);
+	rio_begin(rio, 1);
 	while ((avail = evbuffer_get_length(in)) > 0) {
 		if (evbuffer_get_length(out) + blen > CONN_OUT_MAX) {
 			backlog = 1;
@@ -395,11 +519,18 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			garbage = 1;
 			break;
 		}
+		if (!c->c_framed && f.kind == STUN_FRAME_STUN &&
+		    conn_move(c, p, f.msglen) == 0) {
+			rio_flush(rio);	/* c is gone: another worker's */
+			return;
+		}
 		if (sizeof(batch) - blen < CONN_REPLY_MAX) {
 			conn_send(c, batch, blen);
 			blen = 0;
 		}
+		c->c_reading = 1;
 		n = conn_frame(c, p, &f, batch + blen, sizeof(batch) - blen);
+		c->c_reading = 0;
 		c->c_framed = 1;
 		evbuffer_drain(in, f.framelen);
 		if (n < 0) {
@@ -407,10 +538,16 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		blen += (size_t)n;
+		if (c->c_path.p_pipe != 0)
+			break;		/* RFC 6062: bytes for the peer now */
 	}
 	rio_flush(c->c_w->w_rio);
 	if (blen > 0)
 		conn_send(c, batch, blen);
+	if (c->c_path.p_pipe != 0) {
+		conn_to_pipe(c);
+		return;
+	}
 	if (garbage) {
 		conn_count_proxy(c, in);
 		conn_close_garbage(c);
@@ -420,13 +557,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		/* Answers are not being read: stop reading until they are. */
 		c->c_backlog = 1;
 		bufferevent_disable(bev, EV_READ);
-		tv = secs(c->c_w->w_conf->lim_frame_timeout);
+		tv = stream_secs(c->c_w->w_conf->lim_frame_timeout);
 		bufferevent_set_timeouts(bev, NULL, &tv);
 		return;
 	}
 	if (conn_track_partial(c, evbuffer_get_length(in) > 0) == -1) {
 		STATS_INC(&c->c_w->w_stats, conn_closed_stall);
-		conn_free(c);
+		stream_conn_free(c);
 	}
 }
 
@@ -439,13 +576,13 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->c_closing) {
 		/* the answers before the garbage are out */
-		conn_free(c);
+		stream_conn_free(c);
 		return;
 	}
 	if (!c->c_backlog)
 		return;
 	c->c_backlog = 0;
-	tv = secs(c->c_partial ? c->c_w->w_conf->lim_frame_timeout :
+	tv = stream_secs(c->c_partial ? c->c_w->w_conf->lim_frame_timeout :
 	    c->c_w->w_conf->lim_idle_timeout);
 	bufferevent_set_timeouts(bev, &tv, NULL);
 	bufferevent_enable(bev, EV_READ);
@@ -465,7 +602,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (c->c_hs_timer != NULL)
 			event_free(c->c_hs_timer);
 		c->c_hs_timer = NULL;
-		tv = secs(c->c_w->w_conf->lim_idle_timeout);
+		tv = stream_secs(c->c_w->w_conf->lim_idle_timeout);
 		bufferevent_set_timeouts(bev, &tv, NULL);
 		return;
 	}
@@ -479,27 +616,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			STATS_INC(st, conn_closed_idle);
 	}
-	conn_free(c);
-}
-
-/*
- * The TLS handshake did not complete within limits.frame_timeout of the
- * accept.  The bufferevent's read timeout cannot say so: every byte that
- * trickles in restarts it.
- */
-static void
-conn_hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)fd;
-	(void)what;
-	worker_clock(c->c_w);
-	if (c->c_sniff != NULL)
-		STATS_INC(&c->c_w->w_stats, conn_closed_stall);
-	else
-		STATS_INC(&c->c_w->w_stats, tls_handshake_failed);
-	conn_free(c);
+	stream_conn_free(c);
 }
 
 /* The bufferevent of the connection's transport on its socket, or NULL. */
@@ -528,8 +645,8 @@ conn_bev_new(struct conn *c)
  * read may wait longer than the frame timeout; the handshake deadline
  * itself (c_hs_timer) is armed by the caller.  c may be freed on return.
  */
-static void
-conn_start(struct conn *c)
+void
+stream_conn_start(struct conn *c)
 {
 	const struct turnd_conf	*conf = c->c_w->w_conf;
 	struct bufferevent	*bev;
@@ -537,11 +654,11 @@ conn_start(struct conn *c)
 
 	if ((bev = conn_bev_new(c)) == NULL) {
 		log_warnx("%s: cannot set up a connection", __func__);
-		conn_free(c);
+		stream_conn_free(c);
 		return;
 	}
 	c->c_bev = bev;
-	tv = secs(c->c_transport == TRANSPORT_TLS ? conf->lim_frame_timeout :
+	tv = stream_secs(c->c_transport == TRANSPORT_TLS ? conf->lim_frame_timeout :
 	    conf->lim_idle_timeout);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(bev, EV_READ, 0, CONN_IN_MAX);
@@ -550,349 +667,3 @@ conn_start(struct conn *c)
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
-/*
- * One port for TCP and TLS: the first byte is in.  It is only peeked at,
- * so the bufferevent of the transport it names reads it again.
- */
-static void
-conn_sniff_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c = arg;
-	uint8_t		 b;
-	ssize_t		 n;
-
-	(void)what;
-	worker_clock(c->c_w);
-	n = recv(fd, &b, 1, MSG_PEEK);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_free(c);	/* closed or reset before a byte */
-		return;
-	}
-	event_free(c->c_sniff);
-	c->c_sniff = NULL;
-	if (b >= 20 && b <= 63) {
-		c->c_transport = TRANSPORT_TLS;	/* keeps c_hs_timer */
-		path_init(&c->c_path, &conn_path_ops, TRANSPORT_TLS, -1, 0, 1);
-	} else {
-		event_free(c->c_hs_timer);
-		c->c_hs_timer = NULL;
-	}
-	conn_start(c);
-}
-
-/* A conn for an accepted socket, counted and in the worker's list. */
-static struct conn *
-conn_new(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa,
-    int salen)
-{
-	struct worker	*w = sl->sl_set->ss_w;
-	struct conn	*c;
-	socklen_t	 len;
-
-	c = xcalloc(1, sizeof(*c));
-	c->c_set = sl->sl_set;
-	c->c_w = w;
-	c->c_fd = fd;
-	c->c_transport = sl->sl_ls.ls_transport;
-	path_init(&c->c_path, &conn_path_ops, c->c_transport, -1, 0, 1);
-	memcpy(&c->c_peer, sa, (size_t)salen);
-	len = sizeof(c->c_local);
-	if (getsockname(fd, (struct sockaddr *)&c->c_local, &len) == -1)
-		c->c_local = sl->sl_ls.ls_addr;
-	TAILQ_INSERT_TAIL(&sl->sl_set->ss_conns, c, c_entry);
-	sl->sl_set->ss_nconns++;
-	STATS_INC(&w->w_stats, conn_accepted);
-	return (c);
-}
-
-/*
- * Open the connection of fd, accepted from sa (the client; counted in
- * the connection limit already), on listener sl.
- */
-static void
-conn_open(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa)
-{
-	struct worker		*w = sl->sl_set->ss_w;
-	struct conn		*c;
-	struct timeval		 tv = secs(w->w_conf->lim_frame_timeout);
-	int			 on = 1;
-
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	c = conn_new(sl, fd, sa, (int)addr_len(sa));
-	/* TLS, or maybe TLS: the handshake is due within tv of now */
-	if ((c->c_transport == TRANSPORT_TLS || sl->sl_ls.ls_tls_too) &&
-	    ((c->c_hs_timer = evtimer_new(w->w_base, conn_hs_timeout_cb,
-	    c)) == NULL || evtimer_add(c->c_hs_timer, &tv) == -1))
-		fatalx("%s: out of memory", __func__);
-	if (!sl->sl_ls.ls_tls_too) {
-		conn_start(c);
-		return;
-	}
-	if ((c->c_sniff = event_new(w->w_base, fd, EV_READ | EV_PERSIST,
-	    conn_sniff_cb, c)) == NULL || event_add(c->c_sniff, NULL) == -1)
-		fatalx("%s: out of memory", __func__);
-}
-
-/* 1 if sa is in listen.proxy_from. */
-static int
-stream_from_proxy(const struct turnd_conf *conf, const struct sockaddr *sa)
-{
-	const struct conf_cidrs	*cc = &conf->listen_proxy_from;
-	unsigned int		 i;
-
-	for (i = 0; i < cc->cc_n; i++)
-		if (cidr_match(&cc->cc_cidr[i], sa))
-			return (1);
-	return (0);
-}
-
-/* Close a connection whose header did not come (close: its socket too). */
-static void
-pconn_free(struct pconn *pc, int close_fd)
-{
-	struct stream_set	*ss = pc->pc_sl->sl_set;
-
-	TAILQ_REMOVE(&ss->ss_pconns, pc, pc_entry);
-	connlimit_release(ss->ss_w->w_connlimit,
-	    (struct sockaddr *)&pc->pc_peer);
-	event_free(pc->pc_ev);
-	if (close_fd)
-		close(pc->pc_fd);
-	free(pc);
-}
-
-/*
- * The header is in (h): the connection is the client's it names, or
- * the balancer's for LOCAL and UNKNOWN, and counts against that one.
- */
-static void
-pconn_done(struct pconn *pc, const struct proxy_hdr *h)
-{
-	struct slisten		*sl = pc->pc_sl;
-	struct worker		*w = sl->sl_set->ss_w;
-	struct sockaddr_storage	 peer = pc->pc_peer;
-	evutil_socket_t		 fd = pc->pc_fd;
-
-	STATS_INC(&w->w_stats, proxy_ok);
-	pconn_free(pc, 0);	/* gives back the balancer's count */
-	if (!h->ph_local) {
-		peer = h->ph_src;
-		addr_unmap(&peer);
-	}
-	if (connlimit_acquire(w->w_connlimit, (struct sockaddr *)&peer) ==
-	    -1) {
-		STATS_INC(&w->w_stats, conn_rejected);
-		close(fd);
-		return;
-	}
-	conn_open(sl, fd, (struct sockaddr *)&peer);
-}
-
-/*
- * Header bytes can be read, or the deadline passed.  The bytes are
- * looked at first (MSG_PEEK) and only those of the header are taken:
- * what follows is the client's, STUN or a TLS ClientHello.
- */
-static void
-pconn_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pconn		*pc = arg;
-	struct worker		*w = pc->pc_sl->sl_set->ss_w;
-	struct proxy_hdr	 h;
-	struct timeval		 now, left;
-	uint8_t			 drop[PROXY_MAX];
-	size_t			 take;
-	ssize_t			 n;
-	int			 r;
-
-	worker_clock(w);
-	if (what & EV_TIMEOUT) {
-		STATS_INC(&w->w_stats, proxy_timeout);
-		pconn_free(pc, 1);
-		return;
-	}
-	n = recv(fd, pc->pc_buf + pc->pc_len, sizeof(pc->pc_buf) - pc->pc_len,
-	    MSG_PEEK);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		pconn_free(pc, 1);	/* gone before its header */
-		return;
-	}
-	if (n > 0) {
-		r = proxy_parse(pc->pc_buf, pc->pc_len + (size_t)n, &h);
-		if (r == -1) {
-			STATS_INC(&w->w_stats, proxy_bad);
-			pconn_free(pc, 1);
-			return;
-		}
-		take = r == 0 ? (size_t)n : (size_t)r - pc->pc_len;
-		if (recv(fd, drop, take, 0) != (ssize_t)take) {
-			pconn_free(pc, 1);
-			return;
-		}
-		pc->pc_len += take;
-		if (r > 0) {
-			pconn_done(pc, &h);
-			return;
-		}
-	}
-	event_base_gettimeofday_cached(w->w_base, &now);
-	if (!timercmp(&now, &pc->pc_deadline, <))
-		timerclear(&left);
-	else
-		timersub(&pc->pc_deadline, &now, &left);
-	event_add(pc->pc_ev, &left);
-}
-
-/* A connection from listen.proxy_from: wait for its header. */
-static void
-pconn_start(struct slisten *sl, evutil_socket_t fd, const struct sockaddr *sa)
-{
-	struct stream_set	*ss = sl->sl_set;
-	struct worker		*w = ss->ss_w;
-	struct pconn		*pc;
-	struct timeval		 tv = secs(w->w_conf->listen_proxy_timeout);
-
-	pc = xcalloc(1, sizeof(*pc));
-	pc->pc_sl = sl;
-	pc->pc_fd = fd;
-	memcpy(&pc->pc_peer, sa, addr_len(sa));
-	if ((pc->pc_ev = event_new(w->w_base, fd, EV_READ, pconn_read_cb,
-	    pc)) == NULL)
-		fatalx("%s: out of memory", __func__);
-	event_base_gettimeofday_cached(w->w_base, &pc->pc_deadline);
-	timeradd(&pc->pc_deadline, &tv, &pc->pc_deadline);
-	TAILQ_INSERT_TAIL(&ss->ss_pconns, pc, pc_entry);
-	event_add(pc->pc_ev, &tv);
-}
-
-static void
-stream_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct slisten		*sl = arg;
-	struct worker		*w = sl->sl_set->ss_w;
-
-	(void)lev;
-	(void)salen;
-	if (connlimit_acquire(w->w_connlimit, sa) == -1) {
-		STATS_INC(&w->w_stats, conn_rejected);
-		close(fd);
-		return;
-	}
-	if (stream_from_proxy(w->w_conf, sa))
-		pconn_start(sl, fd, sa);
-	else
-		conn_open(sl, fd, sa);
-}
-
-static void
-stream_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct slisten	*sl = arg;
-
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(sl->sl_lev);
-}
-
-/*
- * accept() failed.  Out of descriptors (or of memory), the connection
- * that made the listener readable is still queued, so it would fail
- * again at once, round after round: the listener pauses for
- * ACCEPT_PAUSE_US instead, and what is queued waits in the backlog.  The
- * UDP listeners and the other connections go on.  Logged rarely.
- */
-static void
-stream_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct slisten	*sl = arg;
-	struct worker	*w = sl->sl_set->ss_w;
-	struct timeval	 now, tv = { 0, ACCEPT_PAUSE_US };
-	int		 err = errno;
-
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
-	    err == ENOMEM) {
-		evconnlistener_disable(lev);
-		evtimer_add(sl->sl_resume, &tv);
-		STATS_INC(&w->w_stats, accept_paused);
-	}
-	event_base_gettimeofday_cached(w->w_base, &now);
-	if (now.tv_sec - sl->sl_last_warn < 10)
-		return;
-	sl->sl_last_warn = now.tv_sec;
-	errno = err;
-	log_warn("%s: accept", __func__);
-}
-
-static void
-stream_listen(struct stream_set *ss, struct slisten *sl)
-{
-	sl->sl_set = ss;
-	/* backlog 0: listening already, with listen.c's LISTEN_BACKLOG */
-	sl->sl_lev = evconnlistener_new(ss->ss_w->w_base, stream_accept_cb, sl,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-	    sl->sl_ls.ls_fd);
-	sl->sl_resume = evtimer_new(ss->ss_w->w_base, stream_resume_cb, sl);
-	if (sl->sl_lev == NULL || sl->sl_resume == NULL)
-		fatalx("%s: worker %u cannot watch a listening socket",
-		    __func__, ss->ss_w->w_id);
-	evconnlistener_set_error_cb(sl->sl_lev, stream_error_cb);
-}
-
-/* Take the TCP and TLS sockets of set (their fds in set become -1). */
-struct stream_set *
-stream_set_new(struct worker *w, struct listen_set *set)
-{
-	struct stream_set	*ss = xcalloc(1, sizeof(*ss));
-	unsigned int		 i, n = 0;
-
-	ss->ss_w = w;
-	TAILQ_INIT(&ss->ss_conns);
-	TAILQ_INIT(&ss->ss_pconns);
-	for (i = 0; i < set->n; i++)
-		n += set->ls[i].ls_transport != TRANSPORT_UDP;
-	if (n > 0)
-		ss->ss_ls = xcalloc(n, sizeof(*ss->ss_ls));
-	for (i = 0; i < set->n; i++) {
-		if (set->ls[i].ls_transport == TRANSPORT_UDP)
-			continue;
-		ss->ss_ls[ss->ss_n++].sl_ls = set->ls[i];
-		set->ls[i].ls_fd = -1;	/* ours now */
-	}
-	for (i = 0; i < ss->ss_n; i++)
-		stream_listen(ss, &ss->ss_ls[i]);
-	return (ss);
-}
-
-void
-stream_set_close_all(struct stream_set *ss)
-{
-	struct conn	*c;
-	struct pconn	*pc;
-
-	while ((pc = TAILQ_FIRST(&ss->ss_pconns)) != NULL)
-		pconn_free(pc, 1);
-	while ((c = TAILQ_FIRST(&ss->ss_conns)) != NULL)
-		conn_free(c);
-}
-
-/* The connections must be closed (stream_set_close_all). */
-void
-stream_set_free(struct stream_set *ss)
-{
-	unsigned int	i;
-
-	if (ss == NULL)
-		return;
-	for (i = 0; i < ss->ss_n; i++) {
-		if (ss->ss_ls[i].sl_resume != NULL)
-			event_free(ss->ss_ls[i].sl_resume);
-		if (ss->ss_ls[i].sl_lev != NULL)
-			evconnlistener_free(ss->ss_ls[i].sl_lev);
-	}
-	free(ss->ss_ls);
-	free(ss);
-}

@@ -190,6 +190,9 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	worker_clock(w);
 	w->w_rio = rio_new(&w->w_stats);
 	w->w_relay = relay_set_new(w, ws->ws_resv);
+	w->w_tcp = tcprelay_set_new(w);
+	w->w_all = ws->ws_workers;
+	w->w_nall = ws->ws_nworkers;
 	server_enable_turn(&w->w_srv, w->w_allocs, ws->ws_auth,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
 	server_set_ratelim(&w->w_srv, ws->ws_ratelim);
@@ -268,6 +271,7 @@ worker_free(struct worker *w)
 		event_base_loop(w->w_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	relay_end_all(w->w_relay);
 	relay_set_free(w->w_relay);
+	tcprelay_set_free(w->w_tcp);
 	rio_free(w->w_rio);
 	stream_set_free(w->w_stream);
 	udp_set_free(w->w_udp);

@@ -135,7 +135,7 @@
 
 /* REQUESTED-TRANSPORT protocol numbers. */
 #define STUN_TRANSPORT_UDP	17
-#define STUN_TRANSPORT_TCP	6
+#define STUN_TRANSPORT_TCP	6	/* RFC 6062 */
 
 /* ChannelData (RFC 8656 section 12). */
 #define STUN_CHAN_HDR_LEN	4

@@ -45,6 +45,7 @@ struct chan {
 struct alloc {
 	LIST_ENTRY(alloc)	 a_hash;
 	enum transport		 a_transport;
+	int			 a_tcp;		/* RFC 6062: relays TCP */
 	union addr_in46		 a_client;	/* 5-tuple: client side */
 	union addr_in46		 a_local;	/* 5-tuple: server side */
 	uint64_t		 a_id;

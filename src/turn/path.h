@@ -61,6 +61,10 @@ struct path {
 						 * ChannelData padded to 4
 						 * (RFC 8656 12.5), data may
 						 * join one write */
+	uint32_t		 p_pipe;	/* RFC 6062: set by
+						 * ro_tcp_bind, the stream is
+						 * the data connection of
+						 * this CONNECTION-ID now */
 };
 
 /* Initialise p for an endpoint. */
@@ -73,6 +77,7 @@ path_init(struct path *p, const struct path_ops *ops, enum transport t,
 	p->p_fd = fd;
 	p->p_wild = wild;
 	p->p_stream = stream;
+	p->p_pipe = 0;
 }
 
 /* One message of len bytes to the client (see po_send). */

@@ -191,7 +191,9 @@ server_is_turn_method(uint16_t method)
 	return (method == STUN_METHOD_ALLOCATE ||
 	    method == STUN_METHOD_REFRESH ||
 	    method == STUN_METHOD_CREATE_PERMISSION ||
-	    method == STUN_METHOD_CHANNEL_BIND);
+	    method == STUN_METHOD_CHANNEL_BIND ||
+	    method == STUN_METHOD_CONNECT ||
+	    method == STUN_METHOD_CONNECTION_BIND);
 }
 
 /* server_handle(), and a request served again (resume: what it holds). */

@@ -30,6 +30,7 @@ struct store;
 struct store_realm;
 struct turnd_conf;
 struct park;
+struct sbuf;
 
 /* Where a message came from, and what the listener can offer. */
 struct server_pkt {
@@ -103,7 +104,48 @@ struct relay_ops {
 	 * turn/policy.h)?  NULL: only the addresses known at start count.
 	 */
 	int	(*ro_is_local)(void *net, const struct sockaddr *peer);
+
+	/*
+	 * RFC 6062 TCP allocations (a->a_tcp; net/tcprelay.c).  ro_open
+	 * makes their relayed address a listening TCP socket.  Peer
+	 * connections are named by a CONNECTION-ID whose top
+	 * SERVER_TCP_WORKER_SHIFT bits are the worker that owns them.
+	 *
+	 * ro_tcp_connect: connect from a's relayed address to peer, within
+	 * relay.tcp_connect_timeout.  0 with *id: under way, and when it
+	 * is done the net layer calls server_wake(SERVER_TCP_TAG(*id));
+	 * 446 when a connection to peer exists or is under way; 508 over
+	 * relay.tcp_connections.
+	 */
+	int	(*ro_tcp_connect)(void *net, struct alloc *,
+		    const struct sockaddr *peer, uint32_t *id);
+	/*
+	 * Where Connect id of a stands: 0 connected (now waiting for its
+	 * ConnectionBind), 1 still connecting, else 447 (failed, or
+	 * unknown; forgotten now).  drop: give up on it (447).
+	 */
+	int	(*ro_tcp_state)(void *net, struct alloc *, uint32_t id,
+		    int drop);
+	/* The allocation of connection id waiting for its bind, or NULL. */
+	struct alloc *(*ro_tcp_find)(void *net, uint32_t id);
+	/*
+	 * The connection of path becomes the client data connection of id:
+	 * once the answer being built is sent, its bytes go to the peer as
+	 * they are (path->p_pipe is set for the endpoint).
+	 */
+	void	(*ro_tcp_bind)(void *net, uint32_t id, struct path *);
+	/*
+	 * turnctl: a's peer connections appended to sb, as the JSON member
+	 * ,"tcp_connections":[...] or as text lines.
+	 */
+	void	(*ro_tcp_list)(void *net, const struct alloc *, struct sbuf *,
+		    int json);
 };
+
+#define SERVER_TCP_WORKER_SHIFT	22	/* CONNECTION-ID: worker << 22 */
+/* The park tag of Connect id (never a pointer: not canonical). */
+#define SERVER_TCP_TAG(id)						\
+	((const void *)(uintptr_t)(((uint64_t)0xFFFFU << 48) | (id)))
 
 /* One per worker: read-only conf, the worker's own counters. */
 struct server {
@@ -187,6 +229,17 @@ int	server_chan_bound(struct server *, const struct server_pkt *,
 size_t	server_from_peer(struct server *, struct alloc *,
 	    const struct sockaddr *peer, size_t len, int pad,
 	    uint8_t head[SERVER_HEAD_MAX], size_t *padlen);
+
+/*
+ * turn_tcp.c (RFC 6062 5.3): may peer connect to TCP allocation a
+ * (a live permission, and the peer policy)?  1 or 0, counted.
+ * server_tcp_attempt(): tell a's client that peer connected, as
+ * connection id (a ConnectionAttempt indication).
+ */
+int	server_tcp_peer_ok(struct server *, struct alloc *,
+	    const struct sockaddr *peer);
+void	server_tcp_attempt(struct server *, struct alloc *, uint32_t id,
+	    const struct sockaddr *peer);
 
 /* End allocation a: its timer fired, or its connection closed. */
 void	server_alloc_end(struct server *, struct alloc *, int expired);

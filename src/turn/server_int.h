@@ -23,6 +23,14 @@ unsigned int turn_user_quota(const struct server *);
 
 /* turn.c */
 void	turn_request(struct txn *);
+
+/* turn_tcp.c (RFC 6062) */
+/* The checks of an Allocate with REQUESTED-TRANSPORT TCP: 0, 400, 442. */
+int	turn_tcp_check(const struct txn *);
+/* Connect on a's 5-tuple, and served again once the net layer is done. */
+void	turn_tcp_connect(struct txn *, struct alloc *);
+/* ConnectionBind, authenticated; a: the allocation of its 5-tuple. */
+void	turn_tcp_bind(struct txn *, struct alloc *);
 void	turn_send_indication(struct server *, const struct server_pkt *,
 	    const struct stun_msg *);
 

@@ -28,6 +28,8 @@
 	X(err_441)							\
 	X(err_442)							\
 	X(err_443)							\
+	X(err_446)	/* RFC 6062: Connect to a peer connected */	\
+	X(err_447)	/* RFC 6062: Connect failed or timed out */	\
 	X(err_486)							\
 	X(err_508)							\
 	X(err_500)	/* the store could not be asked in time */	\
@@ -85,7 +87,20 @@
 	X(proxy_bad)		/* missing, malformed or oversized */	\
 	X(proxy_timeout)	/* not all in within listen.proxy_timeout */ \
 	X(proxy_refused)	/* a PROXY header from another source */ \
-	X(accept_paused)	/* accept paused: out of descriptors */
+	X(accept_paused)	/* accept paused: out of descriptors */ \
+	X(tcp_connects)		/* RFC 6062 Connects that connected */	\
+	X(tcp_connect_refused)	/* ... refused or reset by the peer */	\
+	X(tcp_connect_timeout)	/* ... not done in tcp_connect_timeout */ \
+	X(tcp_attempts)		/* peers connected to a relayed address */ \
+	X(tcp_peer_refused)	/* ... without permission: closed */	\
+	X(tcp_bind_timeout)	/* no ConnectionBind in tcp_bind_timeout */ \
+	X(tcp_binds)		/* ConnectionBinds: data connections */	\
+	X(tcp_conns)		/* gauge: peer connections open */	\
+	X(tcp_bytes_out)	/* client -> peer over TCP relays */	\
+	X(tcp_bytes_in)		/* peer -> client over TCP relays */	\
+	X(tcp_resets)		/* a side reset: the other one too */	\
+	X(tcp_moved)		/* ConnectionBinds handed to the owning \
+				 * worker */
 
 struct stats {
 #define STATS_DECL(name)	_Atomic uint64_t name;

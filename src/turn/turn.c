@@ -32,6 +32,7 @@ struct turn_areq {
 	int		 aq_use_token;	/* RESERVATION-TOKEN given */
 	uint64_t	 aq_token;
 	time_t		 aq_life;
+	int		 aq_tcp;	/* RFC 6062: REQUESTED-TRANSPORT TCP */
 };
 
 /*
@@ -435,6 +436,7 @@ turn_allocate_create(struct txn *t, const struct turn_areq *rq,
 	a->a_keylen = ar->ar_keylen;
 	a->a_alg = ar->ar_alg;
 	a->a_path = t->t_pkt->path;
+	a->a_tcp = rq->aq_tcp;
 	sv->sv_ops->ro_attach(sv->sv_net, a);
 	if (rq->aq_use_token)
 		code = sv->sv_ops->ro_claim(sv->sv_net, a, 0, token);
@@ -501,14 +503,17 @@ turn_allocate(struct txn *t, struct alloc *a)
 		txn_error(t, STUN_ERR_BAD_REQUEST, "REQUESTED-TRANSPORT");
 		return;
 	}
-	if (v != STUN_TRANSPORT_UDP) {
+	if (v != STUN_TRANSPORT_UDP && (v != STUN_TRANSPORT_TCP ||
+	    !sv->sv_conf->relay_tcp)) {
 		txn_error(t, STUN_ERR_UNSUPPORTED_TRANSPORT, NULL);
 		return;
 	}
-	if ((code = turn_allocate_parse(t, &rq)) != 0) {
+	if ((code = turn_allocate_parse(t, &rq)) != 0 ||
+	    (v == STUN_TRANSPORT_TCP && (code = turn_tcp_check(t)) != 0)) {
 		txn_error(t, code, NULL);
 		return;
 	}
+	rq.aq_tcp = v == STUN_TRANSPORT_TCP;
 	if (sv->sv_draining) {
 		turn_redirect(t);
 		return;
@@ -727,7 +732,8 @@ turn_request(struct txn *t)
 	struct alloc		*a;
 	int			 code;
 
-	if (t->t_resume != NULL && t->t_resume->tr_expired) {
+	if (t->t_resume != NULL && t->t_resume->tr_expired &&
+	    t->t_m->method != STUN_METHOD_CONNECT) {
 		txn_error(t, STUN_ERR_SERVER_ERROR, TURN_STORE_DOWN);
 		return;
 	}
@@ -757,6 +763,10 @@ turn_request(struct txn *t)
 		turn_allocate(t, a);
 		return;
 	}
+	if (t->t_m->method == STUN_METHOD_CONNECTION_BIND) {
+		turn_tcp_bind(t, a);
+		return;
+	}
 	if (a == NULL) {
 		txn_error(t, STUN_ERR_ALLOCATION_MISMATCH, NULL);
 		return;
@@ -775,7 +785,13 @@ turn_request(struct txn *t)
 		turn_create_permission(t, a);
 		break;
 	case STUN_METHOD_CHANNEL_BIND:
-		turn_channel_bind(t, a);
+		if (a->a_tcp)	/* RFC 6062 5.1: no UDP data */
+			txn_error(t, STUN_ERR_BAD_REQUEST, "TCP allocation");
+		else
+			turn_channel_bind(t, a);
+		break;
+	case STUN_METHOD_CONNECT:
+		turn_tcp_connect(t, a);
 		break;
 	}
 }

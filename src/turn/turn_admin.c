@@ -36,7 +36,7 @@ server_filter_match(const struct server_filter *f, const struct alloc *a,
 	return (1);
 }
 
-/* One allocation as a JSON object. */
+/* One allocation as a JSON object, but its closing brace. */
 static void
 session_json(struct sbuf *sb, const struct alloc *a, time_t now)
 {
@@ -74,7 +74,7 @@ session_json(struct sbuf *sb, const struct alloc *a, time_t now)
 			    &a->a_chan[i].ch_peer, buf, sizeof(buf)),
 			    (long long)(a->a_chan[i].ch_expires - now));
 	sbuf_printf(sb, "],\"packets_to_peer\":%llu,\"bytes_to_peer\":%llu,"
-	    "\"packets_to_client\":%llu,\"bytes_to_client\":%llu}",
+	    "\"packets_to_client\":%llu,\"bytes_to_client\":%llu",
 	    (unsigned long long)a->a_pkts_out,
 	    (unsigned long long)a->a_bytes_out,
 	    (unsigned long long)a->a_pkts_in,
@@ -140,6 +140,14 @@ session_text(struct sbuf *sb, const struct alloc *a, time_t now, int full)
 	    (unsigned long long)a->a_bytes_in);
 }
 
+static void
+sv_ops_tcp_list(struct server *sv, const struct alloc *a, struct sbuf *sb,
+    int json)
+{
+	if (sv->sv_ops->ro_tcp_list != NULL)
+		sv->sv_ops->ro_tcp_list(sv->sv_net, a, sb, json);
+}
+
 struct list_ctx {
 	struct server			*lc_sv;
 	const struct server_filter	*lc_f;
@@ -161,8 +169,15 @@ list_one(struct alloc *a, void *arg)
 		if (lc->lc_n > 0)
 			sbuf_printf(lc->lc_sb, ",");
 		session_json(lc->lc_sb, a, lc->lc_sv->sv_now);
+		sbuf_printf(lc->lc_sb, ",\"relay\":\"%s\"",
+		    a->a_tcp ? "tcp" : "udp");
 	} else
 		session_text(lc->lc_sb, a, lc->lc_sv->sv_now, f->sf_full);
+	/* RFC 6062: the peer and data connections, the net layer's */
+	if (a->a_tcp && (f->sf_json || f->sf_full))
+		sv_ops_tcp_list(lc->lc_sv, a, lc->lc_sb, f->sf_json);
+	if (f->sf_json)
+		sbuf_printf(lc->lc_sb, "}");
 	lc->lc_n++;
 }
 

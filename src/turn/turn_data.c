@@ -85,7 +85,7 @@ turn_send_indication(struct server *sv, const struct server_pkt *pkt,
 	struct alloc		*a;
 
 	a = alloc_find(sv->sv_allocs, pkt->transport, pkt->src, pkt->local);
-	if (a == NULL) {
+	if (a == NULL || a->a_tcp) {	/* RFC 6062 5.1: no UDP data */
 		STATS_INC(sv->sv_stats, dropped_no_alloc);
 		return;
 	}

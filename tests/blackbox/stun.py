@@ -43,6 +43,9 @@ SEND = 0x006
 DATA_METHOD = 0x007
 CREATE_PERMISSION = 0x008
 CHANNEL_BIND = 0x009
+CONNECT = 0x00a              # RFC 6062
+CONNECTION_BIND = 0x00b
+CONNECTION_ATTEMPT = 0x00c
 
 # Attributes.
 MAPPED_ADDRESS = 0x0001
@@ -55,6 +58,7 @@ REALM = 0x0014
 NONCE = 0x0015
 XOR_MAPPED_ADDRESS = 0x0020
 PADDING = 0x0026
+CONNECTION_ID = 0x002A       # RFC 6062
 # TURN (RFC 8656) and RFC 8489 authentication.
 CHANNEL_NUMBER = 0x000C
 LIFETIME = 0x000D
@@ -249,6 +253,15 @@ class Message:
             return None
         if len(v) != 4:
             raise StunError("LIFETIME of %d bytes" % len(v))
+        return struct.unpack("!I", v)[0]
+
+    def connection_id(self):
+        """RFC 6062 CONNECTION-ID as an int, or None."""
+        v = self.get(CONNECTION_ID)
+        if v is None:
+            return None
+        if len(v) != 4:
+            raise StunError("CONNECTION-ID of %d bytes" % len(v))
         return struct.unpack("!I", v)[0]
 
     def reservation_token(self):
@@ -700,6 +713,10 @@ def requested_transport_attr(proto=PROTO_UDP):
     return (REQUESTED_TRANSPORT, struct.pack("!B3x", proto))
 
 
+def connection_id_attr(conn_id):
+    return (CONNECTION_ID, struct.pack("!I", conn_id))
+
+
 def lifetime_attr(seconds):
     return (LIFETIME, struct.pack("!I", seconds))
 
@@ -911,6 +928,21 @@ class TurnClient:
         """peers: (ip, port) pairs; one XOR-PEER-ADDRESS each."""
         return self.request(CREATE_PERMISSION,
                             [xpeer(ip, port) for ip, port in peers] + list(attrs))
+
+    def connect(self, peer, timeout=5.0):
+        """RFC 6062 Connect to peer (ip, port)."""
+        return self.request(CONNECT, [xpeer(*peer)], timeout=timeout)
+
+    def connection_bind(self, conn_id):
+        """RFC 6062 ConnectionBind for conn_id on this (new) flow."""
+        return self.request(CONNECTION_BIND, [connection_id_attr(conn_id)])
+
+    def data_client(self, conn):
+        """A client on a new flow conn with this one's credentials."""
+        c = TurnClient(conn, self.user, self.password, self.alg,
+                       self.use_userhash, self.realm, self.nonce)
+        c.pwalgs_raw = self.pwalgs_raw
+        return c
 
     def channel_bind(self, channel, peer):
         return self.request(CHANNEL_BIND,

@@ -111,7 +111,10 @@ def test_allocate_without_requested_transport_400(shared_turn, turn_client,
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_allocate_tcp_relay_442(turn_server, turn_client, transport):
+def test_allocate_tcp_relay_442(turn_factory, turn_client, transport):
+    """relay.tcp = false: TCP relays (RFC 6062) are not served, 442 on
+    every transport (test_tcp_relay.py has them on)."""
+    turn_server = turn_factory({"relay": {"tcp": False}})
     c = turn_client(turn_server, transport)
     expect_error(c.allocate(transport=stun.PROTO_TCP), 442, stun.ALLOCATE)
     expect_ok(c.allocate())

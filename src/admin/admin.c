@@ -242,7 +242,8 @@ admin_quota_limits(struct turnd *td)
 static const char *const reload_static[] = {
 	"workers", "user", "group", "pidfile", "realm", "listen.",
 	"stun.rfc5780", "stun.alt_address", "stun.alt_port",
-	"limits.connections", "limits.connections_per_source", "store.",
+	"limits.connections", "limits.connections_per_source",
+	"limits.dtls_handshakes", "limits.dtls_handshakes_per_source", "store.",
 	"control.", "metrics.listen", "log.file", "log.syslog", NULL
 };
 

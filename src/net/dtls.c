@@ -129,6 +129,9 @@ dtls_assoc_free(struct dassoc *a, int notify)
 	TAILQ_REMOVE(a->a_ready ? &d->d_live : &d->d_hs, a, a_entry);
 	d->d_nassoc--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&a->a_io.io_peer);
+	if (!a->a_ready)
+		connlimit_release(w->w_dtls_hs,
+		    (struct sockaddr *)&a->a_io.io_peer);
 	a->a_io.io_in = NULL;
 	if (notify && a->a_ready)
 		(void)SSL_shutdown(a->a_ssl);
@@ -179,6 +182,30 @@ static const struct path_ops dtls_path_ops = {
 	.po_send = dtls_path_send,
 	.po_tls_info = dtls_tls_info,
 };
+
+/*
+ * A cookie came back from src: 0 if it may have an association, which
+ * then holds a slot of limits.dtls_handshakes(_per_source) until its
+ * handshake ends and one of limits.connections(_per_source) until it
+ * ends; -1, counted, if a limit is reached (the ClientHello is dropped;
+ * the client sends it again after its retransmission timer).
+ */
+static int
+dtls_admit(struct dtls_set *d, const struct sockaddr *src)
+{
+	struct worker	*w = d->d_w;
+
+	if (connlimit_acquire(w->w_dtls_hs, src) == -1) {
+		STATS_INC(dtls_stats(d), dtls_handshake_limited);
+		return (-1);
+	}
+	if (connlimit_acquire(w->w_connlimit, src) == -1) {
+		connlimit_release(w->w_dtls_hs, src);
+		STATS_INC(dtls_stats(d), dtls_rejected);
+		return (-1);
+	}
+	return (0);
+}
 
 /* The listening SSL of ds becomes an association. */
 static struct dassoc *
@@ -247,6 +274,8 @@ dtls_handshake(struct dassoc *a)
 		TAILQ_REMOVE(&d->d_hs, a, a_entry);
 		a->a_ready = 1;
 		TAILQ_INSERT_TAIL(&d->d_live, a, a_entry);
+		connlimit_release(d->d_w->w_dtls_hs,
+		    (struct sockaddr *)&a->a_io.io_peer);
 		STATS_INC(dtls_stats(d), dtls_handshakes);
 		return (0);
 	}
@@ -338,7 +367,6 @@ dtls_unknown(struct dsock *ds, const struct sockaddr_storage *src,
     const struct sockaddr_storage *local, const uint8_t *buf, size_t len)
 {
 	struct dtls_set	*d = ds->ds_set;
-	struct worker	*w = d->d_w;
 	SSL		*ssl;
 	int		 rc;
 
@@ -366,9 +394,7 @@ dtls_unknown(struct dsock *ds, const struct sockaddr_storage *src,
 		SSL_free(ssl);
 		return;
 	}
-	if (connlimit_acquire(w->w_connlimit,
-	    (const struct sockaddr *)src) == -1) {
-		STATS_INC(dtls_stats(d), dtls_rejected);
+	if (dtls_admit(d, (const struct sockaddr *)src) == -1) {
 		SSL_free(ssl);
 		return;
 	}

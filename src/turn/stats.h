@@ -74,6 +74,7 @@
 	X(dtls_hello_verify)	/* HelloVerifyRequests (cookies) sent */ \
 	X(dtls_dropped)		/* not a ClientHello, no association */	\
 	X(dtls_rejected)	/* cookie good, over a connection limit */ \
+	X(dtls_handshake_limited) /* cookie good, too many handshakes */ \
 	X(dtls_handshakes)	/* DTLS handshakes completed */		\
 	X(dtls_handshake_failed)					\
 	X(dtls_handshake_timeout) /* not done in limits.frame_timeout */ \

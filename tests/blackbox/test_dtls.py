@@ -4,17 +4,21 @@ Clients: coturn's turnutils_uclient -S without -t (DTLS over UDP), and
 openssl s_client -dtls1_2 carrying a STUN Binding of our own.
 """
 
+import hashlib
 import os
+import select
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
+import time
 
 import pytest
 
 import harness
 import stun
-from conftest import turn_overrides
+from conftest import expect_ok, turn_overrides
 from test_turn_thirdparty import CoturnPeer, have_peer, have_uclient, totals
 
 UCLIENT_TIMEOUT = 60.0
@@ -157,3 +161,159 @@ def test_uclient_dtls(turnd_factory, tmp_path, args):
         assert s["err_400"] == 0 and s["dropped_chandata"] == 0, s
     finally:
         peer.stop()
+
+
+# ------------------------------------------------- our own DTLS client
+
+def dtls_client_path():
+    """tests/tools/dtls_client (make check builds it), beside $TURND's
+    build, or $DTLS_CLIENT."""
+    p = os.environ.get("DTLS_CLIENT") or os.path.join(
+        os.path.dirname(harness.turnd_path() or ""), "tests", "tools",
+        "dtls_client")
+    assert os.access(p, os.X_OK), \
+        "%s missing: run make check (or set DTLS_CLIENT)" % p
+    return p
+
+
+class DtlsConn(stun.Client):
+    """A DTLS flow through tests/tools/dtls_client, with the interface of
+    stun.UdpClient (send, recv, local, close) so that stun.TurnClient can
+    run on it.  stall=True: the client stops after the ClientHello with
+    the cookie; self.answered says whether turnd went on (an
+    association) or not."""
+
+    transport = "dtls"
+
+    def __init__(self, port, bind=None, stall=False, timeout=15.0):
+        args = [dtls_client_path()] + (["-s"] if stall else []) + \
+            (["-b", bind] if bind else []) + ["127.0.0.1", str(port)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        self.buf = b""
+        self.eof = False
+        line = self.line(timeout)
+        want = "stalled" if stall else "connected"
+        if line is None or not line.startswith(want + " "):
+            self.close()
+            raise AssertionError("dtls_client: %r" % line)
+        f = line.split()
+        self.local = (f[1], int(f[2]))
+        self.fingerprint = None if stall else f[3]
+        self.answered = stall and f[3] == "answered"
+
+    def line(self, timeout):
+        """The client's next line, or None after timeout or at its EOF."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        for _ in range(100000):
+            if b"\n" in self.buf:
+                out, self.buf = self.buf.split(b"\n", 1)
+                return out.decode()
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        return None
+
+    def send(self, data):
+        self.proc.stdin.write(b"send " + data.hex().encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def recv(self, timeout):
+        """One record from turnd, or None (timeout, or its close_notify:
+        then self.eof)."""
+        line = self.line(timeout)
+        if line == "eof":
+            self.eof = True
+            return None
+        if line is None:
+            return None
+        assert line.startswith("recv "), line
+        return bytes.fromhex(line[5:])
+
+    def close_notify(self):
+        self.proc.stdin.write(b"close\n")
+        self.proc.stdin.flush()
+        assert self.line(10.0) == "closed"
+        self.proc.wait(10)
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        harness.stop_process(self.proc)
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def dtls_conns():
+    """dtls_conns(port, ...): a DtlsConn, stopped at teardown."""
+    made = []
+
+    def make(*a, **kw):
+        c = DtlsConn(*a, **kw)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+def dtls_turn(conn, **kw):
+    return stun.TurnClient(conn, **kw)
+
+
+def cert_sha256(path):
+    with open(path) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    return hashlib.sha256(der).hexdigest()
+
+
+def stalled_hs(t, dtls_conns, bind):
+    """A client from bind that stops after its cookie ClientHello."""
+    return dtls_conns(t.tls_port, bind=bind, stall=True)
+
+
+def test_handshake_limits(turnd_factory, dtls_conns):
+    """limits.dtls_handshakes_per_source = 2 and limits.dtls_handshakes =
+    3 (process-wide): handshakes under way past either are dropped and
+    counted (dtls_handshake_limited), those within go on; a slot is given
+    back when its handshake ends (here by limits.frame_timeout), and a
+    finished handshake holds none."""
+    t = dtls_turnd(turnd_factory, {"limits": {
+        "dtls_handshakes": 3, "dtls_handshakes_per_source": 2,
+        "frame_timeout": 3}})
+    a = [stalled_hs(t, dtls_conns, "127.0.0.1") for _ in range(2)]
+    assert all(c.answered for c in a)
+    over = stalled_hs(t, dtls_conns, "127.0.0.1")       # per source
+    assert not over.answered
+    st = t.wait_stats(lambda s: s["dtls_handshake_limited"] >= 1)
+    assert st["dtls_handshake_limited"] == 1, st
+    b = stalled_hs(t, dtls_conns, "127.0.0.2")          # 3 in all
+    assert b.answered
+    over = stalled_hs(t, dtls_conns, "127.0.0.3")       # total
+    assert not over.answered
+    st = t.wait_stats(lambda s: s["dtls_handshake_limited"] >= 2)
+    assert st["dtls_handshake_limited"] == 2, st
+    assert st["dtls_rejected"] == 0 and st["dtls_handshakes"] == 0, st
+    # the three time out and give their slots back
+    st = t.wait_stats(lambda s: s["dtls_handshake_timeout"] >= 3,
+                      timeout=15)
+    assert st["dtls_handshake_timeout"] == 3, st
+    done = [dtls_conns(t.tls_port, bind="127.0.0.1") for _ in range(4)]
+    for c in done:
+        assert c.request(stun.binding_request()).cls == stun.SUCCESS
+    st = t.stats()
+    assert st["dtls_handshakes"] == 4, st
+    assert st["dtls_handshake_limited"] == 2, st

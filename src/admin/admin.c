@@ -49,7 +49,8 @@ admin_allocations(struct turnd *td)
 
 	admin_stats(td, &sum);
 	return ((unsigned int)(atomic_load(&sum.allocs_udp) +
-	    atomic_load(&sum.allocs_tcp) + atomic_load(&sum.allocs_tls)));
+	    atomic_load(&sum.allocs_tcp) + atomic_load(&sum.allocs_tls) +
+	    atomic_load(&sum.allocs_dtls)));
 }
 
 static void

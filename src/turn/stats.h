@@ -38,6 +38,7 @@
 	X(allocs_udp)	/* gauges: live allocations by client transport */ \
 	X(allocs_tcp)							\
 	X(allocs_tls)							\
+	X(allocs_dtls)							\
 	X(allocs_ipv4)	/* ... and by relayed address family */	\
 	X(allocs_ipv6)							\
 	X(auth_ok)	/* TURN requests authenticated */		\

@@ -5,6 +5,7 @@ openssl s_client -dtls1_2 carrying a STUN Binding of our own.
 """
 
 import hashlib
+import json
 import os
 import select
 import shutil
@@ -12,6 +13,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -19,6 +21,7 @@ import pytest
 import harness
 import stun
 from conftest import expect_ok, turn_overrides
+from test_metrics import free_tcp_port, http_get, parse_strict
 from test_turn_thirdparty import CoturnPeer, have_peer, have_uclient, totals
 
 UCLIENT_TIMEOUT = 60.0
@@ -280,6 +283,23 @@ def cert_sha256(path):
     return hashlib.sha256(der).hexdigest()
 
 
+def test_own_client_binding_and_allocation(turnd_factory, dtls_conns):
+    """Our client: a Binding reports its own address, an allocation over
+    DTLS is counted as one (allocs_dtls, not allocs_tls), and the
+    certificate is the TLS listeners' (tls.cert)."""
+    t = dtls_turnd(turnd_factory, turn_overrides())
+    c = dtls_conns(t.tls_port)
+    assert c.fingerprint == cert_sha256(t.certs.cert)
+    req = stun.binding_request()
+    r = c.request(req)
+    assert r.cls == stun.SUCCESS and r.xor_mapped() == c.local, r
+    tc = dtls_turn(c)
+    expect_ok(tc.allocate())
+    st = t.stats()
+    assert st["allocs_dtls"] == 1 and st["allocs_tls"] == 0, st
+    assert st["allocs_udp"] == 0, st
+
+
 def stalled_hs(t, dtls_conns, bind):
     """A client from bind that stops after its cookie ClientHello."""
     return dtls_conns(t.tls_port, bind=bind, stall=True)
@@ -317,3 +337,83 @@ def test_handshake_limits(turnd_factory, dtls_conns):
     st = t.stats()
     assert st["dtls_handshakes"] == 4, st
     assert st["dtls_handshake_limited"] == 2, st
+
+
+def metrics_dtls_turnd(turnd_factory, sockdir, over=None):
+    port = free_tcp_port()
+    t = dtls_turnd(turnd_factory, harness.merge(turn_overrides(over), {
+        "metrics": {"listen": "127.0.0.1:%d" % port},
+        "control": {"socket": os.path.join(sockdir, "c.sock")}}))
+    return t, port
+
+
+def metrics(port):
+    status, _, body = http_get(port, "/metrics")
+    assert status == 200
+    return parse_strict(body)
+
+
+def dtls_sessions(t):
+    r = harness.run_turnctl(["-c", t.conf_path, "--json", "sessions"])
+    assert r.returncode == 0, r.stderr
+    return [(x["transport"], x["client"]) for x in
+            json.loads(r.stdout)["sessions"]]
+
+
+@pytest.fixture
+def sockdir():
+    d = tempfile.mkdtemp(prefix="dt", dir="/tmp")   # sun_path: 107 bytes
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_close_notify_ends_allocation_metrics_sessions(turnd_factory,
+                                                       dtls_conns, sockdir):
+    """A DTLS allocation is its own transport: allocs_dtls in the stats
+    line, turnd_allocations{transport="dtls"} in /metrics, dtls/ in
+    turnctl sessions; every dtls_* counter has its /metrics row; the
+    client's close_notify ends the association and its allocation."""
+    if harness.turnctl_path() is None:
+        pytest.skip("turnctl not built beside $TURND")
+    t, mport = metrics_dtls_turnd(turnd_factory, sockdir)
+    c = dtls_conns(t.tls_port)
+    expect_ok(dtls_turn(c).allocate())
+    st = t.stats()
+    assert st["allocs_dtls"] == 1 and st["allocs_tls"] == 0, st
+    m = metrics(mport)
+    assert m[("turnd_allocations", '{transport="dtls"}')] == 1, m
+    assert m[("turnd_allocations", '{transport="tls"}')] == 0, m
+    rows = {
+        ("turnd_dtls_hello_verify_total", ""): "dtls_hello_verify",
+        ("turnd_dtls_refused_total", '{reason="not_client_hello"}'):
+            "dtls_dropped",
+        ("turnd_dtls_refused_total", '{reason="connection_limit"}'):
+            "dtls_rejected",
+        ("turnd_dtls_refused_total", '{reason="handshake_limit"}'):
+            "dtls_handshake_limited",
+        ("turnd_dtls_handshakes_total", '{result="ok"}'): "dtls_handshakes",
+        ("turnd_dtls_handshakes_total", '{result="failed"}'):
+            "dtls_handshake_failed",
+        ("turnd_dtls_handshakes_total", '{result="timeout"}'):
+            "dtls_handshake_timeout",
+        ("turnd_dtls_closed_total", '{reason="close_notify"}'):
+            "dtls_closed_notify",
+        ("turnd_dtls_closed_total", '{reason="error"}'): "dtls_closed_error",
+        ("turnd_dtls_closed_total", '{reason="idle"}'): "dtls_closed_idle",
+        ("turnd_dtls_send_failed_total", ""): "dtls_send_failed",
+    }
+    dtls_keys = [k for k in st if k.startswith("dtls_")]
+    assert sorted(dtls_keys) == sorted(rows.values()), dtls_keys
+    for k, name in rows.items():
+        assert m[k] == st[name], (k, m.get(k), st[name])
+    assert m[("turnd_dtls_handshakes_total", '{result="ok"}')] == 1
+    assert dtls_sessions(t) == [("dtls", "127.0.0.1:%d" % c.local[1])]
+
+    c.close_notify()
+    st = t.wait_stats(lambda s: s["dtls_closed_notify"] >= 1)
+    assert st["dtls_closed_notify"] == 1, st
+    assert st["allocs_dtls"] == 0 and st["alloc_deleted"] == 1, st
+    assert dtls_sessions(t) == []
+    m = metrics(mport)
+    assert m[("turnd_allocations", '{transport="dtls"}')] == 0, m
+    assert m[("turnd_dtls_closed_total", '{reason="close_notify"}')] == 1

@@ -9,6 +9,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -417,3 +418,95 @@ def test_close_notify_ends_allocation_metrics_sessions(turnd_factory,
     m = metrics(mport)
     assert m[("turnd_allocations", '{transport="dtls"}')] == 0, m
     assert m[("turnd_dtls_closed_total", '{reason="close_notify"}')] == 1
+
+
+def test_handshake_deadline(turnd_factory, dtls_conns):
+    """A client that returns the cookie and then stalls is dropped
+    limits.frame_timeout seconds after its association was made
+    (dtls_handshake_timeout), and gives back what it held: here the one
+    connection limits.connections_per_source allows."""
+    t = dtls_turnd(turnd_factory, {"limits": {
+        "frame_timeout": 2, "connections_per_source": 1}})
+    start = time.monotonic()
+    c = dtls_conns(t.tls_port, stall=True)
+    assert c.answered
+    st = t.wait_stats(lambda s: s["dtls_handshake_timeout"] >= 1,
+                      timeout=10)
+    took = time.monotonic() - start
+    assert st["dtls_handshake_timeout"] == 1, st
+    assert st["dtls_handshakes"] == 0 and st["dtls_rejected"] == 0, st
+    assert 1.5 <= took < 6, took
+    d = dtls_conns(t.tls_port)
+    assert d.request(stun.binding_request()).cls == stun.SUCCESS
+
+
+def test_idle_expiry_ends_allocation(turnd_factory, dtls_conns):
+    """limits.idle_timeout seconds without a datagram from the client end
+    the association (with a close_notify to the client) and its
+    allocation."""
+    t = dtls_turnd(turnd_factory, turn_overrides(
+        {"limits": {"idle_timeout": 2}}))
+    c = dtls_conns(t.tls_port)
+    expect_ok(dtls_turn(c).allocate())
+    assert t.stats()["allocs_dtls"] == 1
+    st = t.wait_stats(lambda s: s["dtls_closed_idle"] >= 1, timeout=10)
+    assert st["dtls_closed_idle"] == 1, st
+    assert st["allocs_dtls"] == 0 and st["alloc_deleted"] == 1, st
+    assert st["dtls_closed_notify"] == 0, st
+    assert c.recv(5.0) is None and c.eof      # turnd's close_notify
+
+
+def test_connection_limits_count_associations(turnd_factory, dtls_conns):
+    """A DTLS association holds one of limits.connections_per_source and
+    of limits.connections, shared with TCP and TLS: over either a new
+    association is refused (dtls_rejected) and so is a TCP connection
+    (conn_rejected); the close_notify gives the slot back."""
+    t = dtls_turnd(turnd_factory, {"limits": {
+        "connections": 2, "connections_per_source": 1}})
+    a = dtls_conns(t.tls_port, bind="127.0.0.1")
+    b = dtls_conns(t.tls_port, bind="127.0.0.1", stall=True)
+    assert not b.answered
+    st = t.wait_stats(lambda s: s["dtls_rejected"] >= 1)
+    assert st["dtls_rejected"] == 1, st
+    with socket.create_connection(("127.0.0.1", t.port), timeout=5):
+        st = t.wait_stats(lambda s: s["conn_rejected"] >= 1)
+    assert st["conn_rejected"] == 1, st
+    dtls_conns(t.tls_port, bind="127.0.0.2")            # 2 in all
+    c = dtls_conns(t.tls_port, bind="127.0.0.3", stall=True)
+    assert not c.answered
+    st = t.wait_stats(lambda s: s["dtls_rejected"] >= 2)
+    assert st["dtls_rejected"] == 2 and st["dtls_handshakes"] == 2, st
+    a.close_notify()
+    t.wait_stats(lambda s: s["dtls_closed_notify"] >= 1)
+    assert t.binding_ok("tcp")
+    assert t.stats()["conn_rejected"] == 1
+
+
+def test_certificate_reload(turnd_factory, dtls_conns, session_dir):
+    """A reload with a new tls.cert: new DTLS handshakes get the new
+    certificate, an association made before keeps working (and keeps
+    the certificate it was made with)."""
+    t = dtls_turnd(turnd_factory, turn_overrides())
+    old = dtls_conns(t.tls_port)
+    tc = dtls_turn(old)
+    expect_ok(tc.allocate())
+    assert old.fingerprint == cert_sha256(t.certs.cert)
+    d = os.path.join(session_dir, "certs-dtls-reload-%d" % t.tls_port)
+    os.makedirs(d)
+    new = harness.Certs(d)
+    assert cert_sha256(new.cert) != cert_sha256(t.certs.cert)
+    t.config["tls"]["cert"], t.config["tls"]["key"] = new.cert, new.key
+    with open(t.conf_path + ".new", "w") as f:
+        f.write(harness.render_config(t.config))
+    os.rename(t.conf_path + ".new", t.conf_path)
+    os.kill(t.pid, signal.SIGHUP)
+    t.wait_log(r"reloaded .*changed: .*tls\.cert")
+    for _ in range(4):                  # two workers: both took it
+        n = dtls_conns(t.tls_port)
+        assert n.fingerprint == cert_sha256(new.cert)
+        assert n.request(stun.binding_request()).cls == stun.SUCCESS
+    expect_ok(tc.refresh(lifetime=600))
+    r = old.request(stun.binding_request())
+    assert r.cls == stun.SUCCESS and r.xor_mapped() == old.local
+    st = t.stats()
+    assert st["dtls_closed_error"] == 0 and st["allocs_dtls"] == 1, st

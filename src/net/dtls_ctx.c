@@ -107,7 +107,7 @@ dtls_bio_new(struct dtls_set *d, struct dio *io)
 /* ----------------------------------------------------------- cookies */
 
 /* HMAC-SHA256 of the source address and port under key k. */
-static void
+void
 dtls_cookie_make(const struct dtls_set *d, int k, const struct sockaddr *sa,
     uint8_t out[32])
 {
@@ -145,22 +145,30 @@ dtls_cookie_gen(SSL *ssl, unsigned char *cookie, unsigned int *len)
 	return (1);
 }
 
-static int
-dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int len)
+int
+dtls_cookie_check(const struct dtls_set *d, const struct sockaddr *sa,
+    const unsigned char *cookie, unsigned int len)
 {
-	struct dio	*io = dtls_ssl_io(ssl);
 	uint8_t		 want[32];
 	int		 k;
 
 	if (len != sizeof(want))
 		return (0);
 	for (k = 0; k < 2; k++) {
-		dtls_cookie_make(io->io_sock->ds_set, k,
-		    (struct sockaddr *)&io->io_peer, want);
+		dtls_cookie_make(d, k, sa, want);
 		if (CRYPTO_memcmp(want, cookie, sizeof(want)) == 0)
 			return (1);
 	}
 	return (0);
+}
+
+static int
+dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int len)
+{
+	struct dio	*io = dtls_ssl_io(ssl);
+
+	return (dtls_cookie_check(io->io_sock->ds_set,
+	    (struct sockaddr *)&io->io_peer, cookie, len));
 }
 
 void

@@ -98,6 +98,12 @@ BIO	*dtls_bio_new(struct dtls_set *, struct dio *);
 void	 dtls_meth_new(struct dtls_set *);
 /* A new current cookie key; the current one becomes the previous. */
 void	 dtls_key_rotate(struct dtls_set *, time_t now);
+/* The cookie of sa under key k: 0 the current one, 1 the previous. */
+void	 dtls_cookie_make(const struct dtls_set *, int k,
+	    const struct sockaddr *sa, uint8_t out[32]);
+/* 1 if cookie is sa's under the current or the previous key, else 0. */
+int	 dtls_cookie_check(const struct dtls_set *, const struct sockaddr *sa,
+	    const unsigned char *cookie, unsigned int len);
 SSL_CTX	*dtls_ctx_new(const struct turnd_conf *, SSL_CTX *tls);
 
 #endif /* DTLS_INT_H */

@@ -1,7 +1,10 @@
 """STUN and TURN over DTLS (RFC 7350): listen.dtls, turnd.conf(5).
 
-Clients: coturn's turnutils_uclient -S without -t (DTLS over UDP), and
-openssl s_client -dtls1_2 carrying a STUN Binding of our own.
+Clients: coturn's turnutils_uclient -S without -t (DTLS over UDP),
+openssl s_client -dtls1_2 carrying a STUN Binding of our own, our own
+client on OpenSSL (tests/tools/dtls_client.c, built by make check; the
+TURN tests run stun.TurnClient over it), and raw ClientHellos for the
+floods.
 """
 
 import hashlib
@@ -510,3 +513,80 @@ def test_certificate_reload(turnd_factory, dtls_conns, session_dir):
     assert r.cls == stun.SUCCESS and r.xor_mapped() == old.local
     st = t.stats()
     assert st["dtls_closed_error"] == 0 and st["allocs_dtls"] == 1, st
+
+
+# ---------------------------------- a flood of handshakes left half done
+
+def client_hello(cookie=b"", seq=0):
+    """A DTLS 1.2 ClientHello (RFC 6347 4.2.2) that OpenSSL takes on to
+    its ServerHello with our EC certificate: ECDHE-ECDSA-AES128-GCM,
+    P-256, ecdsa_secp256r1_sha256."""
+    exts = (b"\x00\x0a\x00\x04\x00\x02\x00\x17" +     # supported_groups
+            b"\x00\x0b\x00\x02\x01\x00" +             # ec_point_formats
+            b"\x00\x0d\x00\x04\x00\x02\x04\x03")      # signature_algorithms
+    body = (b"\xfe\xfd" + os.urandom(32) + b"\x00" +
+            bytes([len(cookie)]) + cookie +
+            b"\x00\x04\xc0\x2b\x00\xff" + b"\x01\x00" +
+            len(exts).to_bytes(2, "big") + exts)
+    n = len(body).to_bytes(3, "big")
+    hs = b"\x01" + n + seq.to_bytes(2, "big") + b"\x00\x00\x00" + n + body
+    return (b"\x16\xfe\xff\x00\x00" + seq.to_bytes(6, "big") +
+            len(hs).to_bytes(2, "big") + hs)
+
+
+def hvr_cookie(dgram):
+    """The cookie of a HelloVerifyRequest (RFC 6347 4.2.1), or None."""
+    if len(dgram) < 28 or dgram[0] != 22 or dgram[13] != 3:
+        return None
+    return dgram[28:28 + dgram[27]]
+
+
+def half_handshakes(port, n, base):
+    """n sources 127.0.base+i//250.(1+i%250) each get a cookie and return
+    it in a second ClientHello, then go quiet; the number that got one."""
+    got = 0
+    for i in range(n):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.%d.%d" % (base + i // 250, 1 + i % 250), 0))
+            s.settimeout(5)
+            s.connect(("127.0.0.1", port))
+            s.send(client_hello())
+            cookie = hvr_cookie(s.recv(2048))
+            if cookie:
+                s.send(client_hello(cookie, 1))
+                got += 1
+    return got
+
+
+def vm_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_half_handshake_flood_bounded(turnd_factory, turnd_bin):
+    """1,000 sources return their cookie and stall: at most
+    limits.dtls_handshakes of them hold an association (the rest are
+    dropped and counted), so turnd's RSS grows by a bounded amount, and
+    a Binding over UDP is still answered.  Each such association holds about 50 kB: with
+    limits.dtls_handshakes = 1000000 the same flood grew RSS by 51 MB,
+    with 100 by 2.6 MB."""
+    n, cap = 1000, 100
+    t = dtls_turnd(turnd_factory, {"limits": {
+        "dtls_handshakes": cap, "frame_timeout": 30}})
+    half_handshakes(t.tls_port, 50, 1)          # warm up: pages, tables
+    t.wait_stats(lambda s: s["dtls_hello_verify"] >= 50)
+    before = vm_rss_kb(t.pid)
+    assert half_handshakes(t.tls_port, n, 10) == n
+    st = t.wait_stats(lambda s: s["dtls_handshake_limited"] >= n + 50 - cap,
+                      timeout=30)
+    after = vm_rss_kb(t.pid)
+    print("VmRSS kB before %d after %d growth %d (cap %d, %d half "
+          "handshakes)" % (before, after, after - before, cap, n))
+    assert st["dtls_handshake_limited"] == n + 50 - cap, st
+    assert st["dtls_handshake_failed"] == 0, st
+    if not asan_build(turnd_bin):
+        assert after - before < 4096, (before, after)
+    assert t.binding_ok("udp")

@@ -555,6 +555,9 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	td->td_connlimit = connlimit_new(
 	    (unsigned int)conf->lim_connections,
 	    (unsigned int)conf->lim_connections_per_source);
+	td->td_dtls_hs = connlimit_new(
+	    (unsigned int)conf->lim_dtls_handshakes,
+	    (unsigned int)conf->lim_dtls_handshakes_per_source);
 	if (auth_nonce_secret(conf, secret) == -1)
 		fatalx("cannot make the nonce secret");
 	if ((td->td_auth = auth_new(conf, secret)) == NULL)
@@ -574,6 +577,7 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	ws.ws_realm = realm;
 	ws.ws_tls = td->td_tls;
 	ws.ws_connlimit = td->td_connlimit;
+	ws.ws_dtls_hs = td->td_dtls_hs;
 	ws.ws_auth = td->td_auth;
 	ws.ws_policy = td->td_policy;
 	ws.ws_resv = td->td_resv;
@@ -670,6 +674,7 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	if (td->td_base != NULL)
 		event_base_free(td->td_base);
 	connlimit_free(td->td_connlimit);
+	connlimit_free(td->td_dtls_hs);
 	resv_free(td->td_resv);
 	quota_free(td->td_quota);
 	ratelim_free(td->td_ratelim);

@@ -34,6 +34,7 @@ struct turnd {
 	unsigned int		 td_nworkers;
 	SSL_CTX			*td_tls;
 	struct connlimit	*td_connlimit;
+	struct connlimit	*td_dtls_hs;	/* DTLS handshakes under way */
 	struct auth		*td_auth;	/* shared by the workers */
 	struct policy		*td_policy;
 	struct resv		*td_resv;

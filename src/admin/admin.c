@@ -49,7 +49,8 @@ admin_allocations(struct turnd *td)
 
 	admin_stats(td, &sum);
 	return ((unsigned int)(atomic_load(&sum.allocs_udp) +
-	    atomic_load(&sum.allocs_tcp) + atomic_load(&sum.allocs_tls)));
+	    atomic_load(&sum.allocs_tcp) + atomic_load(&sum.allocs_tls) +
+	    atomic_load(&sum.allocs_dtls)));
 }
 
 static void
@@ -242,7 +243,8 @@ admin_quota_limits(struct turnd *td)
 static const char *const reload_static[] = {
 	"workers", "user", "group", "pidfile", "realm", "listen.",
 	"stun.rfc5780", "stun.alt_address", "stun.alt_port",
-	"limits.connections", "limits.connections_per_source", "store.",
+	"limits.connections", "limits.connections_per_source",
+	"limits.dtls_handshakes", "limits.dtls_handshakes_per_source", "store.",
 	"control.", "metrics.listen", "log.file", "log.syslog", NULL
 };
 

@@ -110,6 +110,39 @@ render_tcp(struct evbuffer *b, const struct stats *st)
 	    bytes);
 }
 
+/* The DTLS listener (src/net/dtls.c): the dtls_* counters of turnd(8). */
+static void
+render_dtls(struct evbuffer *b, const struct stats *st)
+{
+	static const struct mrow dtls_hvr[] = {
+		ROW(NULL, dtls_hello_verify) };
+	static const struct mrow dtls_refused[] = {
+		ROW("not_client_hello", dtls_dropped),
+		ROW("connection_limit", dtls_rejected),
+		ROW("handshake_limit", dtls_handshake_limited), END };
+	static const struct mrow dtls_hs[] = {
+		ROW("ok", dtls_handshakes), ROW("failed", dtls_handshake_failed),
+		ROW("timeout", dtls_handshake_timeout), END };
+	static const struct mrow dtls_closed[] = {
+		ROW("close_notify", dtls_closed_notify),
+		ROW("error", dtls_closed_error), ROW("idle", dtls_closed_idle),
+		END };
+	static const struct mrow dtls_sendfail[] = {
+		ROW(NULL, dtls_send_failed) };
+
+	family(b, st, "dtls_hello_verify_total", "counter",
+	    "DTLS HelloVerifyRequests (cookies) sent.", NULL, dtls_hvr);
+	family(b, st, "dtls_refused_total", "counter",
+	    "DTLS datagrams from sources without an association that made "
+	    "none, by reason.", "reason", dtls_refused);
+	family(b, st, "dtls_handshakes_total", "counter",
+	    "DTLS handshakes, by result.", "result", dtls_hs);
+	family(b, st, "dtls_closed_total", "counter",
+	    "DTLS associations ended, by reason.", "reason", dtls_closed);
+	family(b, st, "dtls_send_failed_total", "counter",
+	    "DTLS records that could not be written.", NULL, dtls_sendfail);
+}
+
 static void
 render_stats(struct evbuffer *b, const struct stats *st)
 {
@@ -127,7 +160,7 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW("486", err_486), ROW("500", err_500), ROW("508", err_508), END };
 	static const struct mrow by_transport[] = {
 		ROW("udp", allocs_udp), ROW("tcp", allocs_tcp),
-		ROW("tls", allocs_tls), END };
+		ROW("tls", allocs_tls), ROW("dtls", allocs_dtls), END };
 	static const struct mrow by_family[] = {
 		ROW("ipv4", allocs_ipv4), ROW("ipv6", allocs_ipv6), END };
 	static const struct mrow created[] = {
@@ -218,6 +251,7 @@ render_stats(struct evbuffer *b, const struct stats *st)
 	family(b, st, "proxy_headers_total", "counter",
 	    "PROXY protocol headers (listen.proxy_from), by result.", "result",
 	    proxy);
+	render_dtls(b, st);
 	family(b, st, "accept_paused_total", "counter",
 	    "Times a TCP or TLS listener paused accepting, out of descriptors.",
 	    NULL, paused);

@@ -121,6 +121,8 @@ struct turnd_conf {
 	int			 lim_connections_per_source;
 	int			 lim_idle_timeout;	/* s */
 	int			 lim_frame_timeout;	/* s, mid-frame stall */
+	int			 lim_dtls_handshakes;	/* under way, in all */
+	int			 lim_dtls_handshakes_per_source;
 
 	/* relay */
 	struct conf_addrs	 relay_addresses;

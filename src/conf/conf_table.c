@@ -106,6 +106,12 @@ const struct conf_key conf_keys[] = {
 	    "300", NULL, "seconds before an idle connection is closed" },
 	{ "limits.frame_timeout", CONF_INT, 1, 600, OFF(lim_frame_timeout),
 	    "10", NULL, "seconds a connection may stall inside a frame" },
+	{ "limits.dtls_handshakes", CONF_INT, 1, 1000000,
+	    OFF(lim_dtls_handshakes), "1000", NULL,
+	    "DTLS handshakes under way at once, in total" },
+	{ "limits.dtls_handshakes_per_source", CONF_INT, 1, 100000,
+	    OFF(lim_dtls_handshakes_per_source), "16", NULL,
+	    "DTLS handshakes under way at once from one IP address" },
 
 	/* relay */
 	{ "relay.addresses", CONF_IPS, 0, 0, OFF(relay_addresses),

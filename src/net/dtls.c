@@ -16,8 +16,9 @@
  * limits.idle_timeout, or that receives close_notify or a fatal alert,
  * ends, and with it its allocation (server_path_closed()).
  *
- * Records go through a BIO of our own: a read hands OpenSSL the one
- * datagram just received, a write is one datagram sent at once.  Each
+ * Records go through a BIO of our own (dtls_ctx.c, with the context and
+ * the cookies): a read hands OpenSSL the one datagram just received, a
+ * write is one datagram sent at once.  Each
  * association is a path (src/turn/path.h) with p_fd = -1: the batches
  * send to it through dtls_path_send(), one record per message.
  */
@@ -34,277 +35,16 @@
 
 #include <event2/event.h>
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
+#include "net/dtls_int.h"
 #include "net/net.h"
 #include "net/sock.h"
-
-#define DTLS_ROUNDS	64	/* datagrams per wakeup, then yield */
-#define DTLS_RXBUF	65536	/* any datagram fits */
-#define DTLS_PLAIN	16384	/* largest record payload (RFC 6347 4.1) */
-#define DTLS_REPLY	2048	/* STUN answers are small */
-#define DTLS_RECORDS	16	/* records read from one datagram */
-#define DTLS_MTU	1400	/* records the handshake is cut into */
-#define DTLS_KEY_SECS	60	/* a cookie key is current this long */
-#define DTLS_BUCKETS	256	/* first size of the hash table */
-
-struct dtls_set;
-struct dsock;
-
-/* What our BIO reads and where it writes. */
-struct dio {
-	struct dsock		*io_sock;
-	struct sockaddr_storage	 io_peer;
-	struct sockaddr_storage	 io_local;
-	const uint8_t		*io_in;		/* the datagram, or NULL */
-	size_t			 io_inlen;
-};
-
-/* An association: one client 5-tuple. */
-struct dassoc {
-	struct path		 a_path;	/* first: a path is a dassoc */
-	struct dio		 a_io;
-	SSL			*a_ssl;
-	time_t			 a_created;
-	time_t			 a_last;	/* the client's last datagram */
-	int			 a_ready;	/* handshake done */
-	struct dassoc		*a_hnext;
-	TAILQ_ENTRY(dassoc)	 a_entry;	/* d_hs or d_live */
-};
-TAILQ_HEAD(dassoc_list, dassoc);
-
-/* One DTLS socket of a worker. */
-struct dsock {
-	struct dtls_set		*ds_set;
-	struct lsock		 ds_ls;
-	struct event		*ds_ev;
-	int			 ds_wild;
-	SSL			*ds_ssl;	/* listening, no state */
-	struct dio		 ds_io;
-	BIO_ADDR		*ds_client;
-};
-
-struct dtls_set {
-	struct worker		*d_w;
-	struct dsock		*d_socks;
-	unsigned int		 d_n;
-	SSL_CTX			*d_ctx;
-	BIO_METHOD		*d_meth;
-	uint8_t			 d_key[2][32];	/* current, previous */
-	time_t			 d_key_time;
-	uint32_t		 d_seed;
-	struct dassoc		**d_hash;
-	unsigned int		 d_nbuckets;
-	unsigned int		 d_nassoc;
-	struct dassoc_list	 d_hs;		/* by creation */
-	struct dassoc_list	 d_live;	/* by last datagram */
-	uint8_t			*d_rxbuf;	/* DTLS_RXBUF */
-	uint8_t			 d_plain[DTLS_PLAIN];
-	uint8_t			 d_reply[DTLS_REPLY];
-	uint8_t			 d_gather[DTLS_PLAIN];
-};
-
-static struct stats *
-dtls_stats(struct dtls_set *d)
-{
-	return (&d->d_w->w_stats);
-}
-
-/* --------------------------------------------------------------- BIO */
-
-static int
-dio_write(BIO *b, const char *buf, int len)
-{
-	struct dio	*io = BIO_get_data(b);
-	struct dsock	*ds = io->io_sock;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	union {
-		struct cmsghdr	align;
-		uint8_t		buf[SOCK_PKTINFO_SPACE];
-	}		 cm;
-
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = (size_t)len;
-	mh.msg_name = &io->io_peer;
-	mh.msg_namelen = addr_len((struct sockaddr *)&io->io_peer);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (ds->ds_wild) {
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sock_set_source(cm.buf, &io->io_local);
-	}
-	/* A datagram the kernel refuses is lost as on the wire. */
-	if (sendmsg(ds->ds_ls.ls_fd, &mh, 0) == -1)
-		STATS_INC(dtls_stats(ds->ds_set), udp_send_errors);
-	return (len);
-}
-
-static int
-dio_read(BIO *b, char *buf, int len)
-{
-	struct dio	*io = BIO_get_data(b);
-	size_t		 n;
-
-	BIO_clear_retry_flags(b);
-	if (io->io_in == NULL) {
-		BIO_set_retry_read(b);
-		return (-1);
-	}
-	n = io->io_inlen < (size_t)len ? io->io_inlen : (size_t)len;
-	memcpy(buf, io->io_in, n);
-	io->io_in = NULL;
-	return ((int)n);
-}
-
-static long
-dio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	struct dio	*io = BIO_get_data(b);
-
-	(void)num;
-	(void)ptr;
-	switch (cmd) {
-	case BIO_CTRL_FLUSH:
-		return (1);
-	case BIO_CTRL_PENDING:
-		return (io->io_in != NULL ? (long)io->io_inlen : 0);
-	case BIO_CTRL_DGRAM_QUERY_MTU:
-	case BIO_CTRL_DGRAM_GET_FALLBACK_MTU:
-		return (DTLS_MTU);
-	}
-	return (0);
-}
-
-static BIO *
-dio_new(struct dtls_set *d, struct dio *io)
-{
-	BIO	*b;
-
-	if ((b = BIO_new(d->d_meth)) == NULL)
-		return (NULL);
-	BIO_set_data(b, io);
-	BIO_set_init(b, 1);
-	return (b);
-}
-
-/* ----------------------------------------------------------- cookies */
-
-/* HMAC-SHA256 of the source address and port under key k. */
-static void
-dtls_cookie_make(const struct dtls_set *d, int k, const struct sockaddr *sa,
-    uint8_t out[32])
-{
-	uint8_t		in[19];
-	unsigned int	olen = 32;
-	uint16_t	port = addr_port(sa);
-	int		family;
-
-	memset(in, 0, sizeof(in));
-	(void)addr_ip_bytes(sa, in + 3, &family);
-	in[0] = (uint8_t)family;
-	in[1] = (uint8_t)(port >> 8);
-	in[2] = (uint8_t)port;
-	if (HMAC(EVP_sha256(), d->d_key[k], sizeof(d->d_key[k]), in,
-	    sizeof(in), out, &olen) == NULL)
-		memset(out, 0, 32);
-}
-
-/* The BIO's data: the source the ClientHello came from. */
-static struct dio *
-dtls_ssl_io(SSL *ssl)
-{
-	return (BIO_get_data(SSL_get_rbio(ssl)));
-}
-
-static int
-dtls_cookie_gen(SSL *ssl, unsigned char *cookie, unsigned int *len)
-{
-	struct dio	*io = dtls_ssl_io(ssl);
-
-	dtls_cookie_make(io->io_sock->ds_set, 0,
-	    (struct sockaddr *)&io->io_peer, cookie);
-	*len = 32;
-	STATS_INC(dtls_stats(io->io_sock->ds_set), dtls_hello_verify);
-	return (1);
-}
-
-static int
-dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int len)
-{
-	struct dio	*io = dtls_ssl_io(ssl);
-	uint8_t		 want[32];
-	int		 k;
-
-	if (len != sizeof(want))
-		return (0);
-	for (k = 0; k < 2; k++) {
-		dtls_cookie_make(io->io_sock->ds_set, k,
-		    (struct sockaddr *)&io->io_peer, want);
-		if (CRYPTO_memcmp(want, cookie, sizeof(want)) == 0)
-			return (1);
-	}
-	return (0);
-}
-
-static void
-dtls_key_rotate(struct dtls_set *d, time_t now)
-{
-	memcpy(d->d_key[1], d->d_key[0], sizeof(d->d_key[0]));
-	if (RAND_bytes(d->d_key[0], sizeof(d->d_key[0])) != 1)
-		fatalx("%s: no random bytes", __func__);
-	d->d_key_time = now;
-}
-
-/* ------------------------------------------------------- the context */
-
-/*
- * A DTLS context with the certificate, chain and key of the TLS context
- * tls (made from tls.cert and tls.key, and made again on reload).
- */
-static SSL_CTX *
-dtls_ctx_new(const struct turnd_conf *conf, SSL_CTX *tls)
-{
-	SSL_CTX		*ctx;
-	X509		*cert = SSL_CTX_get0_certificate(tls);
-	EVP_PKEY	*key = SSL_CTX_get0_privatekey(tls);
-	STACK_OF(X509)	*chain = NULL;
-
-	if (cert == NULL || key == NULL ||
-	    (ctx = SSL_CTX_new(DTLS_server_method())) == NULL)
-		return (NULL);
-	SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_QUERY_MTU);
-	SSL_CTX_set_read_ahead(ctx, 1);
-	if (conf->tls_ciphers != NULL && *conf->tls_ciphers != '\0' &&
-	    SSL_CTX_set_cipher_list(ctx, conf->tls_ciphers) != 1)
-		goto fail;
-	if (SSL_CTX_use_certificate(ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey(ctx, key) != 1)
-		goto fail;
-	if (SSL_CTX_get0_chain_certs(tls, &chain) == 1 && chain != NULL &&
-	    SSL_CTX_set1_chain(ctx, chain) != 1)
-		goto fail;
-	SSL_CTX_set_cookie_generate_cb(ctx, dtls_cookie_gen);
-	SSL_CTX_set_cookie_verify_cb(ctx, dtls_cookie_verify);
-	return (ctx);
-fail:
-	ERR_clear_error();
-	SSL_CTX_free(ctx);
-	return (NULL);
-}
 
 /* ------------------------------------------------------ associations */
 
@@ -389,6 +129,9 @@ dtls_assoc_free(struct dassoc *a, int notify)
 	TAILQ_REMOVE(a->a_ready ? &d->d_live : &d->d_hs, a, a_entry);
 	d->d_nassoc--;
 	connlimit_release(w->w_connlimit, (struct sockaddr *)&a->a_io.io_peer);
+	if (!a->a_ready)
+		connlimit_release(w->w_dtls_hs,
+		    (struct sockaddr *)&a->a_io.io_peer);
 	a->a_io.io_in = NULL;
 	if (notify && a->a_ready)
 		(void)SSL_shutdown(a->a_ssl);
@@ -439,6 +182,30 @@ static const struct path_ops dtls_path_ops = {
 	.po_send = dtls_path_send,
 	.po_tls_info = dtls_tls_info,
 };
+
+/*
+ * A cookie came back from src: 0 if it may have an association, which
+ * then holds a slot of limits.dtls_handshakes(_per_source) until its
+ * handshake ends and one of limits.connections(_per_source) until it
+ * ends; -1, counted, if a limit is reached (the ClientHello is dropped;
+ * the client sends it again after its retransmission timer).
+ */
+static int
+dtls_admit(struct dtls_set *d, const struct sockaddr *src)
+{
+	struct worker	*w = d->d_w;
+
+	if (connlimit_acquire(w->w_dtls_hs, src) == -1) {
+		STATS_INC(dtls_stats(d), dtls_handshake_limited);
+		return (-1);
+	}
+	if (connlimit_acquire(w->w_connlimit, src) == -1) {
+		connlimit_release(w->w_dtls_hs, src);
+		STATS_INC(dtls_stats(d), dtls_rejected);
+		return (-1);
+	}
+	return (0);
+}
 
 /* The listening SSL of ds becomes an association. */
 static struct dassoc *
@@ -507,6 +274,8 @@ dtls_handshake(struct dassoc *a)
 		TAILQ_REMOVE(&d->d_hs, a, a_entry);
 		a->a_ready = 1;
 		TAILQ_INSERT_TAIL(&d->d_live, a, a_entry);
+		connlimit_release(d->d_w->w_dtls_hs,
+		    (struct sockaddr *)&a->a_io.io_peer);
 		STATS_INC(dtls_stats(d), dtls_handshakes);
 		return (0);
 	}
@@ -583,7 +352,7 @@ dtls_listener(struct dsock *ds)
 		return (ds->ds_ssl);
 	if (d->d_ctx == NULL || (ssl = SSL_new(d->d_ctx)) == NULL)
 		return (NULL);
-	if ((b = dio_new(d, &ds->ds_io)) == NULL) {
+	if ((b = dtls_bio_new(d, &ds->ds_io)) == NULL) {
 		SSL_free(ssl);
 		return (NULL);
 	}
@@ -598,7 +367,6 @@ dtls_unknown(struct dsock *ds, const struct sockaddr_storage *src,
     const struct sockaddr_storage *local, const uint8_t *buf, size_t len)
 {
 	struct dtls_set	*d = ds->ds_set;
-	struct worker	*w = d->d_w;
 	SSL		*ssl;
 	int		 rc;
 
@@ -626,9 +394,7 @@ dtls_unknown(struct dsock *ds, const struct sockaddr_storage *src,
 		SSL_free(ssl);
 		return;
 	}
-	if (connlimit_acquire(w->w_connlimit,
-	    (const struct sockaddr *)src) == -1) {
-		STATS_INC(dtls_stats(d), dtls_rejected);
+	if (dtls_admit(d, (const struct sockaddr *)src) == -1) {
 		SSL_free(ssl);
 		return;
 	}
@@ -692,17 +458,6 @@ dtls_start(struct dtls_set *d, struct dsock *ds)
 		    d->d_w->w_id);
 }
 
-static void
-dtls_meth_new(struct dtls_set *d)
-{
-	d->d_meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-	    "turnd dtls");
-	if (d->d_meth == NULL || !BIO_meth_set_write(d->d_meth, dio_write) ||
-	    !BIO_meth_set_read(d->d_meth, dio_read) ||
-	    !BIO_meth_set_ctrl(d->d_meth, dio_ctrl))
-		fatalx("%s: cannot make the DTLS BIO", __func__);
-}
-
 struct dtls_set *
 dtls_set_new(struct worker *w, struct listen_set *set)
 {
@@ -736,28 +491,6 @@ dtls_set_new(struct worker *w, struct listen_set *set)
 	for (i = 0; i < d->d_n; i++)
 		dtls_start(d, &d->d_socks[i]);
 	return (d);
-}
-
-/* Reload: new associations use tls's certificate (old ones keep theirs). */
-void
-dtls_set_ctx(struct dtls_set *d, SSL_CTX *tls)
-{
-	SSL_CTX		*ctx;
-	unsigned int	 i;
-
-	if (d == NULL || d->d_n == 0 || tls == NULL)
-		return;
-	if ((ctx = dtls_ctx_new(d->d_w->w_conf, tls)) == NULL) {
-		log_warnx("%s: worker %u keeps its DTLS certificate", __func__,
-		    d->d_w->w_id);
-		return;
-	}
-	SSL_CTX_free(d->d_ctx);
-	d->d_ctx = ctx;
-	for (i = 0; i < d->d_n; i++) {
-		SSL_free(d->d_socks[i].ds_ssl);
-		d->d_socks[i].ds_ssl = NULL;
-	}
 }
 
 /* Once a second: cookie keys, handshake deadlines, idle associations. */

@@ -128,6 +128,7 @@ struct worker_shared {
 	struct store_realm	*ws_realm;	/* each worker takes a ref */
 	SSL_CTX			*ws_tls;
 	struct connlimit	*ws_connlimit;
+	struct connlimit	*ws_dtls_hs;	/* DTLS handshakes under way */
 	const struct auth	*ws_auth;
 	const struct policy	*ws_policy;
 	struct quota		*ws_quota;
@@ -154,6 +155,7 @@ struct worker {
 	const struct turnd_conf	*w_conf;
 	SSL_CTX			*w_tls;		/* new TLS connections */
 	struct connlimit	*w_connlimit;
+	struct connlimit	*w_dtls_hs;	/* limits.dtls_handshakes* */
 	struct server		 w_srv;
 	struct stats		 w_stats;
 	struct store		*w_store;

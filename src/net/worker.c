@@ -183,6 +183,7 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	w->w_conf = conf;
 	w->w_tls = ws->ws_tls;
 	w->w_connlimit = ws->ws_connlimit;
+	w->w_dtls_hs = ws->ws_dtls_hs;
 	if ((w->w_base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
 	server_init(&w->w_srv, conf, &w->w_stats);

@@ -40,6 +40,7 @@
 	X(allocs_udp)	/* gauges: live allocations by client transport */ \
 	X(allocs_tcp)							\
 	X(allocs_tls)							\
+	X(allocs_dtls)							\
 	X(allocs_ipv4)	/* ... and by relayed address family */	\
 	X(allocs_ipv6)							\
 	X(auth_ok)	/* TURN requests authenticated */		\
@@ -76,6 +77,7 @@
 	X(dtls_hello_verify)	/* HelloVerifyRequests (cookies) sent */ \
 	X(dtls_dropped)		/* not a ClientHello, no association */	\
 	X(dtls_rejected)	/* cookie good, over a connection limit */ \
+	X(dtls_handshake_limited) /* cookie good, too many handshakes */ \
 	X(dtls_handshakes)	/* DTLS handshakes completed */		\
 	X(dtls_handshake_failed)					\
 	X(dtls_handshake_timeout) /* not done in limits.frame_timeout */ \

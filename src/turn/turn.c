@@ -704,7 +704,8 @@ turn_gauge(struct server *sv, const struct alloc *a, int idx, int d)
 		switch (a->a_transport) {
 		case TRANSPORT_UDP: GAUGE(allocs_udp); break;
 		case TRANSPORT_TCP: GAUGE(allocs_tcp); break;
-		default: GAUGE(allocs_tls); break;
+		case TRANSPORT_TLS: GAUGE(allocs_tls); break;
+		case TRANSPORT_DTLS: GAUGE(allocs_dtls); break;
 		}
 	}
 	for (i = 0; i < ALLOC_FAMILIES; i++) {

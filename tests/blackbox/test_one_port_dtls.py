@@ -10,8 +10,12 @@ that shares its UDP socket with a plain flow: one 5-tuple, both ways.
 
 import ctypes
 import ctypes.util
+import json
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -19,7 +23,7 @@ import pytest
 import harness
 import stun
 from conftest import expect_ok, turn_overrides
-from test_dtls import UCLIENT_TIMEOUT, s_client_binding, uclient
+from test_dtls import UCLIENT_TIMEOUT, asan_build, s_client_binding, uclient
 from test_turn_thirdparty import CoturnPeer, totals
 
 HANDSHAKE_ROUNDS = 50
@@ -318,6 +322,76 @@ def test_first_byte_ranges(turnd_factory):
         assert r.cls == stun.SUCCESS and r.xor_mapped() == c.local
     finally:
         c.close()
+
+
+def test_hello_flood_leaves_plain_served(turnd_factory, turnd_bin):
+    """ClientHellos without a cookie from many loopback sources on the
+    shared port: a HelloVerifyRequest each, no state kept (RSS flat on
+    the normal build), plain Bindings answered meanwhile."""
+    t = one_port(turnd_factory)
+    body = (b"\xfe\xfd" + os.urandom(32) + b"\x00" + b"\x00" +
+            b"\x00\x02\xc0\x2b" + b"\x01\x00")
+    hs = b"\x01" + len(body).to_bytes(3, "big") + b"\x00" * 5 + \
+        len(body).to_bytes(3, "big") + body
+    hello = b"\x16\xfe\xff" + b"\x00" * 8 + len(hs).to_bytes(2, "big") + hs
+
+    def rss():
+        with open("/proc/%d/status" % t.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+
+    def flood(n, base):
+        for i in range(n):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.%d.%d" % (base + i // 250, 1 + i % 250), 0))
+                s.sendto(hello, t.addr("udp"))
+            if i % 500 == 0:
+                assert t.binding_ok("udp"), "plain Binding %d" % i
+
+    flood(500, 1)
+    t.wait_stats(lambda st: st["dtls_hello_verify"] >= 500)
+    before = rss()
+    flood(3000, 10)
+    st = t.wait_stats(lambda st: st["dtls_hello_verify"] >= 3500)
+    after = rss()
+    assert st["dtls_hello_verify"] == 3500 and st["dtls_handshakes"] == 0, st
+    assert st["dropped_demux"] == 0 and st["dtls_dropped"] == 0, st
+    if not asan_build(turnd_bin):
+        assert after - before < 2048, (before, after)     # kB
+    assert t.binding_ok("udp")
+
+
+def test_turnctl_shows_both(turnd_factory):
+    """turnctl status lists the one socket as udp/ and dtls/; sessions
+    show the two allocations of one client address and port apart."""
+    if harness.turnctl_path() is None:
+        pytest.skip("turnctl not built beside $TURND")
+    d = tempfile.mkdtemp(prefix="opd", dir="/tmp")  # sun_path: 107 bytes
+    try:
+        t = one_port(turnd_factory, {"control": {
+            "socket": os.path.join(d, "c.sock")}})
+        shared, plain, dtls = one_tuple(t)
+        try:
+            expect_ok(stun.TurnClient(plain).allocate())
+            expect_ok(stun.TurnClient(dtls).allocate())
+            r = harness.run_turnctl(["-c", t.conf_path, "--json", "status"])
+            assert r.returncode == 0, r.stderr
+            ls = json.loads(r.stdout)["listeners"]
+            for tr in ("udp", "dtls"):
+                assert "%s/127.0.0.1:%d" % (tr, t.port) in ls, ls
+            r = harness.run_turnctl(["-c", t.conf_path, "--json",
+                                     "sessions"])
+            assert r.returncode == 0, r.stderr
+            got = sorted((x["transport"], x["client"]) for x in
+                         json.loads(r.stdout)["sessions"])
+            me = "127.0.0.1:%d" % shared.local[1]
+            assert got == [("dtls", me), ("udp", me)], got
+        finally:
+            dtls.close()
+            shared.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @uclient

@@ -362,7 +362,7 @@ def test_hello_flood_leaves_plain_served(turnd_factory, turnd_bin):
     assert t.binding_ok("udp")
 
 
-def test_turnctl_shows_both(turnd_factory):
+def test_turnctl_udp_and_dtls(turnd_factory):
     """turnctl status lists the one socket as udp/ and dtls/; sessions
     show the two allocations of one client address and port apart."""
     if harness.turnctl_path() is None:

@@ -280,9 +280,10 @@ log_listeners(const struct listen_set *set)
 	unsigned int		 i;
 
 	for (i = 0; i < set->n; i++)
-		log_info("listening on %s%s %s%s",
+		log_info("listening on %s%s%s %s%s",
 		    transport_name(set->ls[i].ls_transport),
 		    set->ls[i].ls_tls_too ? "+tls" : "",
+		    set->ls[i].ls_dtls_too ? "+dtls" : "",
 		    addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr,
 		    buf, sizeof(buf)),
 		    set->ls[i].ls_group >= 0 ? " (RFC 5780)" : "");
@@ -375,10 +376,12 @@ listen_string(const struct listen_set *set)
 	for (i = 0; i < set->n; i++) {
 		addr_fmt((const struct sockaddr *)&set->ls[i].ls_addr, buf,
 		    sizeof(buf));
-		t = xasprintf("%s%s%s/%s%s%s", s, i > 0 ? " " : "",
+		t = xasprintf("%s%s%s/%s%s%s%s%s", s, i > 0 ? " " : "",
 		    transport_name(set->ls[i].ls_transport), buf,
 		    set->ls[i].ls_tls_too ? " tls/" : "",
-		    set->ls[i].ls_tls_too ? buf : "");
+		    set->ls[i].ls_tls_too ? buf : "",
+		    set->ls[i].ls_dtls_too ? " dtls/" : "",
+		    set->ls[i].ls_dtls_too ? buf : "");
 		free(s);
 		s = t;
 	}

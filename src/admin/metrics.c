@@ -187,6 +187,7 @@ render_stats(struct evbuffer *b, const struct stats *st)
 		ROW("bandwidth", dropped_bandwidth),
 		ROW("user_bandwidth", dropped_user_bandwidth),
 		ROW("not_stun", dropped_notstun),
+		ROW("not_demultiplexed", dropped_demux),
 		ROW("malformed", dropped_malformed),
 		ROW("bad_fingerprint", dropped_fingerprint),
 		ROW("unbound_channel", dropped_chandata),

@@ -463,9 +463,10 @@ check_rfc5780(const struct turnd_conf *conf, char *err, size_t errlen)
 }
 
 /*
- * A listen.dtls socket on the port of a listen.udp one would share its
- * datagrams at random (SO_REUSEPORT): one port for UDP and DTLS needs
- * the demultiplexing of RFC 7983, which turnd does not do yet.
+ * The same address in listen.udp and listen.dtls is one socket for both
+ * (src/net/listen.c, RFC 7983).  A wildcard in one and a specific
+ * address in the other, on one port, would be two sockets, the kernel
+ * handing each datagram to the more specific: refused.
  */
 static int
 check_udp_dtls(const struct turnd_conf *conf, char *err, size_t errlen)
@@ -478,13 +479,15 @@ check_udp_dtls(const struct turnd_conf *conf, char *err, size_t errlen)
 		d = (const struct sockaddr *)&conf->listen_dtls.ca_addr[i];
 		for (j = 0; j < conf->listen_udp.ca_n; j++) {
 			u = (const struct sockaddr *)&conf->listen_udp.ca_addr[j];
-			if (addr_port(u) != addr_port(d) ||
+			/* IPv6 sockets are IPV6_V6ONLY (src/net/listen.c) */
+			if (u->sa_family != d->sa_family ||
+			    addr_port(u) != addr_port(d) || addr_eq(u, d) ||
 			    (!addr_ip_eq(u, d) && !addr_is_any(u) &&
 			    !addr_is_any(d)))
 				continue;
 			return (check_err(conf, err, errlen, "listen.dtls",
-			    "%s shares its port with listen.udp %s; UDP and "
-			    "DTLS on one port are not supported",
+			    "%s shares its port with listen.udp %s; for one "
+			    "socket serving both, list the same address in both",
 			    addr_fmt(d, b1, sizeof(b1)),
 			    addr_fmt(u, b2, sizeof(b2))));
 		}

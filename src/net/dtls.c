@@ -21,6 +21,14 @@
  * write is one datagram sent at once.  Each
  * association is a path (src/turn/path.h) with p_fd = -1: the batches
  * send to it through dtls_path_send(), one record per message.
+ *
+ * A socket of listen.dtls that is also in listen.udp (ls_dtls_too) is
+ * the UDP socket of udp.c: it reads, and hands over the datagrams whose
+ * first byte is a DTLS record's (RFC 7983 section 7) through
+ * dtls_udp_input(); our BIO writes on its fd.  The associations are
+ * keyed by source and socket alone: the other datagrams of a source
+ * never come here, and its plain allocation (TRANSPORT_UDP) and its DTLS
+ * one (TRANSPORT_DTLS) are two allocations (src/turn/alloc.c).
  */
 
 #include <sys/queue.h>
@@ -401,6 +409,42 @@ dtls_unknown(struct dsock *ds, const struct sockaddr_storage *src,
 	dtls_assoc_input(dtls_assoc_new(ds, ssl), NULL, 0);
 }
 
+/* A datagram that ds received from src at local. */
+static void
+dtls_input(struct dsock *ds, const struct sockaddr_storage *src,
+    const struct sockaddr_storage *local, const uint8_t *buf, size_t len)
+{
+	struct dassoc	*a;
+
+	if ((a = dtls_find(ds->ds_set, ds, (const struct sockaddr *)src)) !=
+	    NULL)
+		dtls_assoc_input(a, buf, len);
+	else
+		dtls_unknown(ds, src, local, buf, len);
+}
+
+int
+dtls_udp_index(const struct dtls_set *d, int fd)
+{
+	unsigned int	i;
+
+	for (i = 0; d != NULL && i < d->d_n; i++)
+		if (d->d_socks[i].ds_shared && d->d_socks[i].ds_ls.ls_fd == fd)
+			return ((int)i);
+	return (-1);
+}
+
+/* d is NULL once the worker has freed it (its last passes, worker.c). */
+void
+dtls_udp_input(struct dtls_set *d, int index,
+    const struct sockaddr_storage *src, const struct sockaddr_storage *local,
+    const uint8_t *buf, size_t len)
+{
+	if (d == NULL || index < 0 || (unsigned int)index >= d->d_n)
+		return;
+	dtls_input(&d->d_socks[index], src, local, buf, len);
+}
+
 static void
 dtls_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -409,7 +453,6 @@ dtls_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct msghdr		 mh;
 	struct iovec		 iov;
 	struct sockaddr_storage	 src, local;
-	struct dassoc		*a;
 	union {
 		struct cmsghdr	align;
 		uint8_t		buf[SOCK_PKTINFO_SPACE];
@@ -434,10 +477,7 @@ dtls_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (sock_local_addr(&mh, &ds->ds_ls.ls_addr, ds->ds_wild,
 		    &local) == -1)
 			continue;
-		if ((a = dtls_find(d, ds, (struct sockaddr *)&src)) != NULL)
-			dtls_assoc_input(a, d->d_rxbuf, (size_t)n);
-		else
-			dtls_unknown(ds, &src, &local, d->d_rxbuf, (size_t)n);
+		dtls_input(ds, &src, &local, d->d_rxbuf, (size_t)n);
 	}
 }
 
@@ -451,6 +491,8 @@ dtls_start(struct dtls_set *d, struct dsock *ds)
 	ds->ds_io.io_sock = ds;
 	if ((ds->ds_client = BIO_ADDR_new()) == NULL)
 		fatalx("%s: out of memory", __func__);
+	if (ds->ds_shared)
+		return;		/* udp.c reads it */
 	ds->ds_ev = event_new(d->d_w->w_base, ds->ds_ls.ls_fd,
 	    EV_READ | EV_PERSIST, dtls_read_cb, ds);
 	if (ds->ds_ev == NULL || event_add(ds->ds_ev, NULL) == -1)
@@ -462,13 +504,17 @@ struct dtls_set *
 dtls_set_new(struct worker *w, struct listen_set *set)
 {
 	struct dtls_set	*d = xcalloc(1, sizeof(*d));
-	unsigned int	 i, n = 0;
+	unsigned int	 i, n = 0, own = 0;
 
 	d->d_w = w;
 	TAILQ_INIT(&d->d_hs);
 	TAILQ_INIT(&d->d_live);
-	for (i = 0; i < set->n; i++)
-		n += set->ls[i].ls_transport == TRANSPORT_DTLS;
+	for (i = 0; i < set->n; i++) {
+		own += set->ls[i].ls_transport == TRANSPORT_DTLS;
+		n += set->ls[i].ls_transport == TRANSPORT_DTLS ||
+		    (set->ls[i].ls_transport == TRANSPORT_UDP &&
+		    set->ls[i].ls_dtls_too);
+	}
 	if (n == 0)
 		return (d);
 	if (w->w_tls == NULL ||
@@ -480,9 +526,16 @@ dtls_set_new(struct worker *w, struct listen_set *set)
 	d->d_seed = arc4random();
 	d->d_nbuckets = DTLS_BUCKETS;
 	d->d_hash = xcalloc(d->d_nbuckets, sizeof(*d->d_hash));
-	d->d_rxbuf = xmalloc(DTLS_RXBUF);
+	if (own > 0)
+		d->d_rxbuf = xmalloc(DTLS_RXBUF);
 	d->d_socks = xcalloc(n, sizeof(*d->d_socks));
 	for (i = 0; i < set->n; i++) {
+		if (set->ls[i].ls_transport == TRANSPORT_UDP &&
+		    set->ls[i].ls_dtls_too) {
+			d->d_socks[d->d_n].ds_shared = 1;	/* udp.c's */
+			d->d_socks[d->d_n++].ds_ls = set->ls[i];
+			continue;
+		}
 		if (set->ls[i].ls_transport != TRANSPORT_DTLS)
 			continue;
 		d->d_socks[d->d_n++].ds_ls = set->ls[i];
@@ -539,7 +592,8 @@ dtls_set_free(struct dtls_set *d)
 			event_free(d->d_socks[i].ds_ev);
 		SSL_free(d->d_socks[i].ds_ssl);
 		BIO_ADDR_free(d->d_socks[i].ds_client);
-		close(d->d_socks[i].ds_ls.ls_fd);
+		if (!d->d_socks[i].ds_shared)
+			close(d->d_socks[i].ds_ls.ls_fd);
 	}
 	SSL_CTX_free(d->d_ctx);
 	BIO_meth_free(d->d_meth);

@@ -64,6 +64,7 @@ struct dsock {
 	SSL			*ds_ssl;	/* listening, no state */
 	struct dio		 ds_io;
 	BIO_ADDR		*ds_client;
+	int			 ds_shared;	/* fd and reads are udp.c's */
 };
 
 struct dtls_set {

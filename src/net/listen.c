@@ -9,6 +9,8 @@
  * alternate address's family, also bind A1:P2, A2:P1 and A2:P2.
  * An address in both listen.tcp and listen.tls is one socket that
  * serves both (ls_tls_too): stream.c lets the first byte decide.
+ * Likewise an address in both listen.udp and listen.dtls is one UDP
+ * socket (ls_dtls_too): udp.c demultiplexes each datagram (RFC 7983).
  */
 
 #include <sys/socket.h>
@@ -189,16 +191,25 @@ listen_listed(const struct conf_addrs *list, const struct sockaddr_storage *a)
 	return (0);
 }
 
-/* The sockets just bound for a TCP address also listed in listen.tls. */
+/*
+ * The sockets just bound at index at for a TCP address also listed in
+ * listen.tls, or a UDP one also in listen.dtls, serve both.
+ */
 static void
-listen_share_tls(struct listen_set *sets, unsigned int nworkers,
-    unsigned int at)
+listen_share(const struct turnd_conf *conf, unsigned int t,
+    const struct sockaddr_storage *a, struct listen_set *sets,
+    unsigned int nworkers, unsigned int at)
 {
 	unsigned int	i;
 
-	for (i = 0; i < nworkers; i++)
-		if (sets[i].n > at)
+	if (sets[0].n <= at)
+		return;		/* skipped: no IPv6 */
+	for (i = 0; i < nworkers; i++) {
+		if (t == TRANSPORT_TCP && listen_listed(&conf->listen_tls, a))
 			sets[i].ls[at].ls_tls_too = 1;
+		if (t == TRANSPORT_UDP && listen_listed(&conf->listen_dtls, a))
+			sets[i].ls[at].ls_dtls_too = 1;
+	}
 }
 
 int
@@ -221,9 +232,11 @@ listen_open(const struct turnd_conf *conf, unsigned int nworkers,
 			const struct sockaddr_storage *a =
 			    &lists[t]->ca_addr[i];
 
-			/* one socket for both: bound as TCP */
-			if (t == TRANSPORT_TLS &&
-			    listen_listed(&conf->listen_tcp, a))
+			/* one socket for both: bound as TCP, or as UDP */
+			if ((t == TRANSPORT_TLS &&
+			    listen_listed(&conf->listen_tcp, a)) ||
+			    (t == TRANSPORT_DTLS &&
+			    listen_listed(&conf->listen_udp, a)))
 				continue;
 			group = -1;
 			if (t == TRANSPORT_UDP && conf->stun_rfc5780 &&
@@ -234,9 +247,7 @@ listen_open(const struct turnd_conf *conf, unsigned int nworkers,
 			if (listen_one((enum transport)t, a, group, 0,
 			    nworkers, sets, err, errlen) == -1)
 				goto fail;
-			if (t == TRANSPORT_TCP &&
-			    listen_listed(&conf->listen_tls, a))
-				listen_share_tls(sets, nworkers, before);
+			listen_share(conf, t, a, sets, nworkers, before);
 			if (group < 0 || sets[0].n == before)
 				continue;
 			/* a copy: binding more moves sets[0].ls */

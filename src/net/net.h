@@ -61,6 +61,7 @@ struct lsock {
 	int			 ls_group;	/* RFC 5780 group, -1: none */
 	unsigned int		 ls_role;	/* 0..3 in its group */
 	int			 ls_tls_too;	/* TCP: also TLS, by first byte */
+	int			 ls_dtls_too;	/* UDP: also DTLS (RFC 7983) */
 };
 
 /* The sockets of one worker. */
@@ -225,8 +226,19 @@ worker_clock(struct worker *w)
 struct udp_set *udp_set_new(struct worker *, struct listen_set *);
 void	udp_set_free(struct udp_set *);
 
-/* dtls.c: the worker's DTLS listeners and their associations. */
+/*
+ * dtls.c: the worker's DTLS listeners and their associations.  A UDP
+ * socket that also serves DTLS (ls_dtls_too) stays udp.c's: dtls.c
+ * sends on its fd, and udp.c hands it the datagrams whose first byte
+ * is a DTLS record's through dtls_udp_input().  Made before the UDP set.
+ */
 struct dtls_set *dtls_set_new(struct worker *, struct listen_set *);
+/* The index to pass dtls_udp_input() for the UDP socket fd, or -1. */
+int	dtls_udp_index(const struct dtls_set *, int fd);
+/* A datagram (first byte 20..63) the UDP socket of index received. */
+void	dtls_udp_input(struct dtls_set *, int index,
+	    const struct sockaddr_storage *src,
+	    const struct sockaddr_storage *local, const uint8_t *, size_t);
 /* New associations take the certificate of this TLS context (reload). */
 void	dtls_set_ctx(struct dtls_set *, SSL_CTX *);
 /* Once a second: cookie keys, handshake deadlines, idle expiry. */

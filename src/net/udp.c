@@ -12,6 +12,10 @@
  * relayed data on it themselves; answers found later go through
  * udp_path_send().  The receive and answer buffers are the set's, shared
  * by the worker's sockets (one wakeup at a time).
+ *
+ * A socket that also serves DTLS (an address in listen.udp and
+ * listen.dtls) demultiplexes each datagram by its first byte (RFC 7983
+ * section 7) in udp_demux(); a plain-only socket pays one test of a flag.
  */
 
 #include <sys/socket.h>
@@ -43,6 +47,7 @@ struct usock {
 	struct lsock		 us_ls;
 	struct event		*us_ev;
 	int			 us_wild;	/* bound to 0.0.0.0 or :: */
+	int			 us_dtls;	/* dtls_udp_input()'s, or -1 */
 	/* RFC 5780: this worker's sockets of the group, by role. */
 	struct usock		*us_peer[LSOCK_ROLES];
 	const struct sockaddr	*us_origin[LSOCK_ROLES];
@@ -123,6 +128,29 @@ udp_flush(struct usock *us, struct udp_batch *bt, unsigned int n)
 	    NULL, NULL);
 }
 
+/*
+ * RFC 7983 section 7 on a socket that also serves DTLS, by the first
+ * byte: 0..3 STUN and 64..79 ChannelData (channels 0x4000..0x4FFF, RFC
+ * 8656 section 12) stay on the plain path (0 back), whatever DTLS
+ * association the source has; 20..63 is a DTLS record, for dtls.c; the
+ * rest is dropped and counted.  1 back: the datagram is done with.
+ */
+static int
+udp_demux(struct usock *us, const struct sockaddr_storage *src,
+    const struct sockaddr_storage *local, const uint8_t *msg, size_t len)
+{
+	struct worker	*w = us->us_set->u_w;
+
+	if (len == 0 || msg[0] <= 3 || (msg[0] >= 64 && msg[0] <= 79))
+		return (0);
+	if (msg[0] >= 20 && msg[0] <= 63) {
+		dtls_udp_input(w->w_dtls, us->us_dtls, src, local, msg, len);
+		rio_begin(w->w_rio, 0);	/* dtls.c flushed and closed it */
+	} else
+		STATS_INC(&w->w_stats, dropped_demux);
+	return (1);
+}
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -165,6 +193,9 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			msg = bt.rxiov[i].iov_base;
 			if (sock_local_addr(&bt.rx[i].msg_hdr, &us->us_ls.ls_addr,
 			    us->us_wild, &local) == -1)
+				continue;
+			if (us->us_dtls >= 0 && udp_demux(us, &bt.rxaddr[i],
+			    &local, msg, bt.rx[i].msg_len))
 				continue;
 			pkt.transport = TRANSPORT_UDP;
 			pkt.src = (const struct sockaddr *)&bt.rxaddr[i];
@@ -260,6 +291,11 @@ udp_start(struct udp_set *u, struct usock *us)
 	us->us_wild = addr_is_any((const struct sockaddr *)&us->us_ls.ls_addr);
 	path_init(&us->us_path, &udp_path_ops, TRANSPORT_UDP, us->us_ls.ls_fd,
 	    us->us_wild, 0);
+	us->us_dtls = -1;
+	if (us->us_ls.ls_dtls_too && (us->us_dtls = dtls_udp_index(
+	    u->u_w->w_dtls, us->us_ls.ls_fd)) == -1)
+		fatalx("%s: worker %u: a UDP socket without its DTLS half",
+		    __func__, u->u_w->w_id);
 	us->us_ev = event_new(u->u_w->w_base, us->us_ls.ls_fd,
 	    EV_READ | EV_PERSIST, udp_read_cb, us);
 	if (us->us_ev == NULL || event_add(us->us_ev, NULL) == -1)

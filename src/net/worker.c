@@ -198,8 +198,8 @@ worker_new(unsigned int id, const struct turnd_conf *conf,
 	    ws->ws_policy, ws->ws_quota, &relay_ops, w);
 	server_set_ratelim(&w->w_srv, ws->ws_ratelim);
 	worker_store_start(w, ws);
+	w->w_dtls = dtls_set_new(w, set);	/* before udp.c's sockets */
 	w->w_udp = udp_set_new(w, set);
-	w->w_dtls = dtls_set_new(w, set);
 	w->w_stream = stream_set_new(w, set);
 	return (w);
 }

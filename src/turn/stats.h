@@ -62,6 +62,7 @@
 	X(dropped_bandwidth)	/* over relay.max_bps */		\
 	X(dropped_user_bandwidth) /* over relay.user_max_bps */		\
 	X(dropped_notstun)	/* not STUN: bad header */		\
+	X(dropped_demux)	/* UDP+DTLS port: no RFC 7983 range */	\
 	X(dropped_malformed)	/* broken attributes, not answerable */	\
 	X(dropped_fingerprint)	/* wrong FINGERPRINT */			\
 	X(dropped_chandata)	/* ChannelData on an unbound channel */	\

@@ -198,11 +198,14 @@ def uclient_runs(make_server):
     against its own server."""
     if not have_uclient:
         pytest.skip("coturn's turnutils_uclient missing")
-    runs = {name: UclientRun(name, make_server(name))
-            for name in UCLIENT_RUNS}
-    deadline = time.monotonic() + UCLIENT_TIMEOUT
-    for r in runs.values():
-        r.finish(deadline)
+    runs = {}
+    try:
+        for name in UCLIENT_RUNS:
+            runs[name] = UclientRun(name, make_server(name))
+    finally:
+        deadline = time.monotonic() + UCLIENT_TIMEOUT
+        for r in runs.values():
+            r.finish(deadline)
     return runs
 
 
@@ -244,22 +247,23 @@ def test_uclient_tcp_relay(uclient_runs, name):
 class EchoPeer:
     """A TCP peer on 127.0.0.1 that echoes what it reads, one thread per
     connection, each bounded by IO_TIMEOUT of silence; stop() closes all.
-    connect(addr) makes it the side that connects (RFC 6062 passive
+    It accepts one connection (RFC 6062 active mode), or with
+    listen=False connect(addr) makes it the side that connects (passive
     mode)."""
 
-    def __init__(self):
+    def __init__(self, listen=True):
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.lsock.settimeout(IO_TIMEOUT)
         self.addr = self.lsock.getsockname()
         self.socks = []
         self.threads = []
         self.accepted = []          # far ends of what it accepted
-        self.echoed = 0
-        t = threading.Thread(target=self._accept, daemon=True)
-        t.start()
-        self.threads.append(t)
+        if listen:
+            self.lsock.listen(8)
+            self.lsock.settimeout(IO_TIMEOUT)
+            t = threading.Thread(target=self._accept, daemon=True)
+            t.start()
+            self.threads.append(t)
 
     def _accept(self):
         try:
@@ -290,7 +294,6 @@ class EchoPeer:
                     s.shutdown(socket.SHUT_WR)
                     return
                 s.sendall(b)
-                self.echoed += len(b)
             except OSError:
                 return
 
@@ -370,11 +373,11 @@ def test_active_to_echo_peer(echo_server, tls):
 def test_passive_from_echo_peer(echo_server, tls):
     """The peer connects to the relayed address: ConnectionAttempt with
     the peer's address, ConnectionBind, 256 KiB through and back."""
-    peer = EchoPeer()
+    peer = EchoPeer(listen=False)
     ctl = data = None
     try:
         ctl = tcp_allocate(echo_server, tls)
-        expect_ok(ctl.create_permission(("127.0.0.1", 0)))
+        expect_ok(ctl.create_permission(peer.addr))     # its IP counts
         local = peer.connect(tuple(ctl.relayed[0]))
         f = ctl.recv_frame(IO_TIMEOUT)
         assert f is not None, "no ConnectionAttempt"

@@ -3,7 +3,7 @@
 
 tmp=$(mktemp -d)
 pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
 # A free loopback port, for UDP and TCP alike.
 freeport() {

@@ -71,8 +71,12 @@ class Factory:
         self.node = node
 
     def __call__(self, overrides=None, start=True, **kw):
-        d = os.path.join(self.base, "%s-%d" % (
-            self.node.name.replace("/", "_")[:60], len(self.instances)))
+        # The module is part of the name: tests of one name in two files
+        # must not share a directory (and a log wait_ready reads).
+        mod = os.path.basename(self.node.nodeid.split("::")[0])[:-3]
+        d = os.path.join(self.base, "%s-%s-%d" % (
+            mod[:30], self.node.name.replace("/", "_")[:60],
+            len(self.instances)))
         t = harness.Turnd(self.binary, d, self.certs, overrides=overrides,
                           extra=self.extra)
         self.instances.append(t)

@@ -146,17 +146,9 @@ turn_park(struct txn *t, const void *tag, struct store_op *op,
     const struct turn_claim *cl)
 {
 	struct server		*sv = t->t_sv;
-	const struct server_pkt	*pkt = t->t_pkt;
 	struct park_req		 r;
 
-	memset(&r, 0, sizeof(r));
-	r.pr_transport = pkt->transport;
-	r.pr_src = pkt->src;
-	r.pr_local = pkt->local;
-	r.pr_path = pkt->path;
-	r.pr_msg = t->t_m->raw;
-	r.pr_len = t->t_m->rawlen;
-	r.pr_tag = tag;
+	txn_park_req(t, tag, &r);
 	r.pr_op = op;
 	if (cl != NULL) {
 		r.pr_id = cl->cl_id;

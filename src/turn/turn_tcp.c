@@ -34,17 +34,9 @@ static void
 turn_park_until(struct txn *t, const void *tag, uint64_t id, time_t deadline)
 {
 	struct server		*sv = t->t_sv;
-	const struct server_pkt	*pkt = t->t_pkt;
 	struct park_req		 r;
 
-	memset(&r, 0, sizeof(r));
-	r.pr_transport = pkt->transport;
-	r.pr_src = pkt->src;
-	r.pr_local = pkt->local;
-	r.pr_path = pkt->path;
-	r.pr_msg = t->t_m->raw;
-	r.pr_len = t->t_m->rawlen;
-	r.pr_tag = tag;
+	txn_park_req(t, tag, &r);
 	r.pr_id = id;
 	r.pr_deadline = deadline;
 	if (park_put(sv->sv_park, &r) == -1)

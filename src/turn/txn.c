@@ -12,6 +12,7 @@
 #include "conf/conf.h"
 #include "stun/stun.h"
 #include "turn/auth.h"
+#include "turn/park.h"
 #include "turn/ratelim.h"
 #include "turn/server.h"
 #include "turn/stats.h"
@@ -144,4 +145,19 @@ void
 txn_error(struct txn *t, int code, const char *reason)
 {
 	txn_error_full(t, code, reason, NULL);
+}
+
+void
+txn_park_req(const struct txn *t, const void *tag, struct park_req *r)
+{
+	const struct server_pkt	*pkt = t->t_pkt;
+
+	memset(r, 0, sizeof(*r));
+	r->pr_transport = pkt->transport;
+	r->pr_src = pkt->src;
+	r->pr_local = pkt->local;
+	r->pr_path = pkt->path;
+	r->pr_msg = t->t_m->raw;
+	r->pr_len = t->t_m->rawlen;
+	r->pr_tag = tag;
 }

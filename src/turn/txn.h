@@ -79,4 +79,8 @@ void	txn_error_full(struct txn *, int code, const char *reason,
 /* The same without extra attributes. */
 void	txn_error(struct txn *, int code, const char *reason);
 
+/* The park request (park.h) of t's request, waiting on tag. */
+struct park_req;
+void	txn_park_req(const struct txn *, const void *tag, struct park_req *);
+
 #endif /* TXN_H */

@@ -192,6 +192,46 @@ def unacked(sock):
     return struct.unpack("i", buf)[0]
 
 
+def vm_rss_kb(pid):
+    """VmRSS of process pid, in kB (/proc/PID/status)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def asan_build(binary):
+    """True for a binary built with --enable-asan (its quarantine keeps
+    freed memory, so RSS bounds are judged on the normal build only)."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def dtls_client_hello():
+    """A DTLS 1.2 ClientHello record without a cookie (RFC 6347 4.2.1):
+    the server must answer it with a HelloVerifyRequest and keep no
+    state."""
+    body = (b"\xfe\xfd" + os.urandom(32) + b"\x00" + b"\x00" +
+            b"\x00\x02\xc0\x2b" + b"\x01\x00")
+    hs = b"\x01" + len(body).to_bytes(3, "big") + b"\x00" * 5 + \
+        len(body).to_bytes(3, "big") + body
+    return b"\x16\xfe\xff" + b"\x00" * 8 + len(hs).to_bytes(2, "big") + hs
+
+
+def dtls_hello_flood(dest, n, base, each=None):
+    """n cookieless ClientHellos to dest, each from its own loopback
+    source 127.0.(base + i // 250).(1 + i % 250); each(i) is called every
+    500th (to check that the server still answers meanwhile)."""
+    hello = dtls_client_hello()
+    for i in range(n):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.%d.%d" % (base + i // 250, 1 + i % 250), 0))
+            s.sendto(hello, dest)
+        if each is not None and i % 500 == 0:
+            each(i)
+
+
 def poll_until(fn, timeout, what):
     """fn() until it returns something true (returned), under a deadline."""
     deadline = time.monotonic() + timeout

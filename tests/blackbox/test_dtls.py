@@ -92,33 +92,18 @@ def test_garbage_from_unknown_source_dropped(turnd_factory):
     assert t.binding_ok("udp")
 
 
-def asan_build(binary):
-    with open(binary, "rb") as f:
-        return b"__asan_init" in f.read()
-
 
 def test_hello_flood_keeps_no_state(turnd_factory, turnd_bin):
     """ClientHellos without a cookie from many loopback sources get a
     HelloVerifyRequest each and leave no state: RSS stays flat (judged on
     the normal build: ASan keeps freed memory in its quarantine)."""
     t = dtls_turnd(turnd_factory)
-    body = (b"\xfe\xfd" + os.urandom(32) + b"\x00" + b"\x00" +
-            b"\x00\x02\xc0\x2b" + b"\x01\x00")
-    hs = b"\x01" + len(body).to_bytes(3, "big") + b"\x00\x00" + \
-        b"\x00\x00\x00" + len(body).to_bytes(3, "big") + body
-    hello = b"\x16\xfe\xff" + b"\x00" * 8 + len(hs).to_bytes(2, "big") + hs
 
     def rss():
-        with open("/proc/%d/status" % t.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+        return harness.vm_rss_kb(t.pid)
 
     def flood(n, base):
-        for i in range(n):
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.bind(("127.0.%d.%d" % (base + i // 250, 1 + i % 250), 0))
-                s.sendto(hello, ("127.0.0.1", t.tls_port))
+        harness.dtls_hello_flood(("127.0.0.1", t.tls_port), n, base)
 
     flood(500, 1)
     t.wait_stats(lambda st: st["dtls_hello_verify"] >= 500)
@@ -128,7 +113,7 @@ def test_hello_flood_keeps_no_state(turnd_factory, turnd_bin):
     after = rss()
     assert st["dtls_hello_verify"] == 5500, st
     assert st["dtls_handshakes"] == 0, st
-    if not asan_build(turnd_bin):
+    if not harness.asan_build(turnd_bin):
         assert after - before < 2048, (before, after)     # kB
     assert t.binding_ok("udp")
 
@@ -558,13 +543,6 @@ def half_handshakes(port, n, base):
     return got
 
 
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
 
 def test_half_handshake_flood_bounded(turnd_factory, turnd_bin):
     """1,000 sources return their cookie and stall: at most
@@ -578,15 +556,15 @@ def test_half_handshake_flood_bounded(turnd_factory, turnd_bin):
         "dtls_handshakes": cap, "frame_timeout": 30}})
     half_handshakes(t.tls_port, 50, 1)          # warm up: pages, tables
     t.wait_stats(lambda s: s["dtls_hello_verify"] >= 50)
-    before = vm_rss_kb(t.pid)
+    before = harness.vm_rss_kb(t.pid)
     assert half_handshakes(t.tls_port, n, 10) == n
     st = t.wait_stats(lambda s: s["dtls_handshake_limited"] >= n + 50 - cap,
                       timeout=30)
-    after = vm_rss_kb(t.pid)
+    after = harness.vm_rss_kb(t.pid)
     print("VmRSS kB before %d after %d growth %d (cap %d, %d half "
           "handshakes)" % (before, after, after - before, cap, n))
     assert st["dtls_handshake_limited"] == n + 50 - cap, st
     assert st["dtls_handshake_failed"] == 0, st
-    if not asan_build(turnd_bin):
+    if not harness.asan_build(turnd_bin):
         assert after - before < 4096, (before, after)
     assert t.binding_ok("udp")

@@ -35,17 +35,6 @@ EXTRA_USERS = [{"user": "user%03d" % i,
 DENY = ["10.%d.0.0/16" % i for i in range(40)]
 
 
-def asan_build(binary):
-    with open(binary, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def rewrite(t, over):
@@ -136,7 +125,7 @@ def test_thousand_reloads_rss_flat(turn_factory, turn_client, peer, sockdir,
             if i == 1:
                 assert "limits.connections" in body, body
             if i in (1, WARMUP, RELOADS):
-                rss[i] = vm_rss_kb(t.pid)
+                rss[i] = harness.vm_rss_kb(t.pid)
             assert relay.is_alive() or not relay.errors, relay.errors
     finally:
         relay.stop_ev.set()
@@ -156,7 +145,7 @@ def test_thousand_reloads_rss_flat(turn_factory, turn_client, peer, sockdir,
     s = t.stats()
     assert s["alloc_deleted"] == 0
     assert t.alive()
-    if asan_build(turnd_bin):
+    if harness.asan_build(turnd_bin):
         return                  # the quarantine keeps freed memory
     assert growth < RSS_BOUND_KB, \
         "VmRSS grew %d kB from reload %d to %d (bound %d kB)" % (

@@ -23,7 +23,7 @@ import pytest
 import harness
 import stun
 from conftest import expect_ok, turn_overrides
-from test_dtls import UCLIENT_TIMEOUT, asan_build, s_client_binding, uclient
+from test_dtls import UCLIENT_TIMEOUT, s_client_binding, uclient
 from test_turn_thirdparty import CoturnPeer, totals
 
 HANDSHAKE_ROUNDS = 50
@@ -329,25 +329,15 @@ def test_hello_flood_leaves_plain_served(turnd_factory, turnd_bin):
     shared port: a HelloVerifyRequest each, no state kept (RSS flat on
     the normal build), plain Bindings answered meanwhile."""
     t = one_port(turnd_factory)
-    body = (b"\xfe\xfd" + os.urandom(32) + b"\x00" + b"\x00" +
-            b"\x00\x02\xc0\x2b" + b"\x01\x00")
-    hs = b"\x01" + len(body).to_bytes(3, "big") + b"\x00" * 5 + \
-        len(body).to_bytes(3, "big") + body
-    hello = b"\x16\xfe\xff" + b"\x00" * 8 + len(hs).to_bytes(2, "big") + hs
 
     def rss():
-        with open("/proc/%d/status" % t.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+        return harness.vm_rss_kb(t.pid)
+
+    def plain_ok(i):
+        assert t.binding_ok("udp"), "plain Binding %d" % i
 
     def flood(n, base):
-        for i in range(n):
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.bind(("127.0.%d.%d" % (base + i // 250, 1 + i % 250), 0))
-                s.sendto(hello, t.addr("udp"))
-            if i % 500 == 0:
-                assert t.binding_ok("udp"), "plain Binding %d" % i
+        harness.dtls_hello_flood(t.addr("udp"), n, base, plain_ok)
 
     flood(500, 1)
     t.wait_stats(lambda st: st["dtls_hello_verify"] >= 500)
@@ -357,7 +347,7 @@ def test_hello_flood_leaves_plain_served(turnd_factory, turnd_bin):
     after = rss()
     assert st["dtls_hello_verify"] == 3500 and st["dtls_handshakes"] == 0, st
     assert st["dropped_demux"] == 0 and st["dtls_dropped"] == 0, st
-    if not asan_build(turnd_bin):
+    if not harness.asan_build(turnd_bin):
         assert after - before < 2048, (before, after)     # kB
     assert t.binding_ok("udp")
 

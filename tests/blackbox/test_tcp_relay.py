@@ -115,17 +115,6 @@ def wait_attempt(c, timeout=5.0):
     return m
 
 
-def asan(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 # ------------------------------------------------------------- relays
@@ -436,7 +425,7 @@ def test_slow_peer_bounded(turn_factory, turn_client):
     p.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     sock = d.conn.sock
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-    before = rss_kib(t.pid)
+    before = harness.vm_rss_kb(t.pid)
     sock.setblocking(False)
     chunk = b"x" * 65536
     sent = 0
@@ -455,10 +444,10 @@ def test_slow_peer_bounded(turn_factory, turn_client):
             time.sleep(0.05)
     assert stalled > 20, "the client could send %d bytes unblocked" % sent
     assert sent < 16 * 1024 * 1024, sent
-    grown = rss_kib(t.pid) - before
+    grown = harness.vm_rss_kb(t.pid) - before
     print("slow peer: %d bytes taken before blocking, RSS +%d KiB"
           % (sent, grown))
-    if not asan(t.pid):     # ASan's quarantine keeps freed memory
+    if not harness.asan_build(t.binary):     # ASan's quarantine keeps freed memory
         assert grown < 2048, "turnd grew by %d KiB" % grown
     # and it all arrives once the peer reads
     p.setblocking(True)

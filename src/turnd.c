@@ -27,8 +27,11 @@
 #include "admin/admin.h"
 #include "admin/control.h"
 #include "admin/metrics.h"
+#include "admin/takeover.h"
+#include "admin/upgrade.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/sbuf.h"
 #include "common/xmalloc.h"
 #include "conf/conf.h"
 #include "net/net.h"
@@ -216,6 +219,9 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGHUP:
 		admin_reload_log(td);
 		break;
+	case SIGUSR2:
+		upgrade_start(td, NULL, 0, NULL, NULL, NULL);
+		break;
 	}
 }
 
@@ -237,6 +243,10 @@ drop_privileges(const struct turnd_conf *conf)
 		gid = gr->gr_gid;
 	} else
 		gid = pw->pw_gid;
+	/* a live upgrade's new process starts as the old one runs */
+	if ((pw == NULL || geteuid() == pw->pw_uid) && getegid() == gid &&
+	    geteuid() != 0)
+		return;
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1)
 		fatal("cannot drop privileges to group %u", (unsigned)gid);
 	if (pw != NULL) {
@@ -400,6 +410,8 @@ struct turnd_start {
 	char			*ts_reach4, *ts_reach6;
 	int			 ts_metrics_fd;	/* -1: none */
 	int			 ts_control_fd;	/* -1: none */
+	int			 ts_takeover;	/* started by an upgrade */
+	struct takeover		 ts_tk;
 };
 
 /* The command line into ts; -V, -h and mistakes exit here. */
@@ -487,6 +499,65 @@ start_log(struct turnd *td, struct turnd_start *ts)
 }
 
 /*
+ * A live upgrade's new process binds nothing: the old one hands over its
+ * listeners, control and metrics sockets, and the process state (the
+ * nonce secret, the instance id).  0, or -1 (on stderr as well).
+ */
+static int
+start_takeover(struct turnd *td, struct turnd_start *ts)
+{
+	struct takeover	*tk = &ts->ts_tk;
+	char		 err[512];
+
+	if (takeover_begin(tk, td->td_conf, td->td_nworkers, err,
+	    sizeof(err)) == -1) {
+		log_warnx("takeover refused: %s", err);
+		fprintf(stderr, "turnd: takeover refused: %s\n", err);
+		return (-1);
+	}
+	ts->ts_sets = tk->tk_sets;
+	tk->tk_sets = NULL;
+	ts->ts_metrics_fd = tk->tk_metrics_fd;
+	ts->ts_control_fd = tk->tk_control_fd;
+	tk->tk_metrics_fd = tk->tk_control_fd = -1;
+	memcpy(td->td_iid, tk->tk_iid, sizeof(td->td_iid));
+	td->td_generation = tk->tk_generation + 1;
+	td->td_first_started = tk->tk_started;
+	td->td_listen = listen_string(&ts->ts_sets[0]);
+	ts->ts_reach4 = reach_address(td->td_conf, &ts->ts_sets[0], AF_INET);
+	ts->ts_reach6 = reach_address(td->td_conf, &ts->ts_sets[0], AF_INET6);
+	log_info("takeover: from generation %u, instance %s",
+	    tk->tk_generation, td->td_iid);
+	return (0);
+}
+
+/*
+ * The workers, made with the old process's sockets, take its state one
+ * by one and start; then the commit.  A failure here exits at once: the
+ * old process rolls back, and nothing of what was taken may end (that
+ * would end it in the store too).
+ */
+static void
+start_takeover_run(struct turnd *td, struct turnd_start *ts)
+{
+	char	err[512];
+
+	if (takeover_run(&ts->ts_tk, td->td_workers, td->td_nworkers,
+	    td->td_resv, err, sizeof(err)) == -1 ||
+	    takeover_commit(&ts->ts_tk) == -1) {
+		log_warnx("takeover failed: %s", err);
+		fprintf(stderr, "turnd: takeover failed: %s\n", err);
+		_exit(1);
+	}
+	td->td_taken_over = time(NULL);
+	pidfile_write(td);
+	log_info("takeover: %u allocation%s taken over; generation %u",
+	    ts->ts_tk.tk_moved, ts->ts_tk.tk_moved == 1 ? "" : "s",
+	    td->td_generation);
+	takeover_free(&ts->ts_tk);
+}
+
+/*
  * Bind every socket while still root: the listeners of each worker, then
  * metrics.listen and control.socket.  0, or -1 (logged, and on stderr
  * too in the demo).
@@ -499,6 +570,8 @@ start_bind(struct turnd *td, struct turnd_start *ts)
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	td->td_nworkers = worker_count(td->td_conf);
+	if (ts->ts_takeover)
+		return (start_takeover(td, ts));
 	ts->ts_sets = xcalloc(td->td_nworkers, sizeof(*ts->ts_sets));
 	if (listen_open(td->td_conf, td->td_nworkers, ts->ts_sets, err,
 	    sizeof(err)) == -1)
@@ -525,13 +598,17 @@ static void
 start_daemon(struct turnd *td, struct turnd_start *ts)
 {
 	static const int	sigs[TURND_NSIGNALS] = {
-		SIGTERM, SIGINT, SIGUSR1, SIGHUP, 0
+		SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGUSR2, 0
 	};
 	unsigned int		i;
 
-	if (!ts->ts_foreground && daemon(0, 0) == -1)
-		fatal("daemon");
-	pidfile_write(td);
+	/* a takeover is in the background already; its pidfile comes at
+	 * the commit */
+	if (!ts->ts_takeover) {
+		if (!ts->ts_foreground && daemon(0, 0) == -1)
+			fatal("daemon");
+		pidfile_write(td);
+	}
 	drop_privileges(td->td_conf);
 
 	if ((td->td_base = event_base_new()) == NULL)
@@ -561,7 +638,9 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	td->td_dtls_hs = connlimit_new(
 	    (unsigned int)conf->lim_dtls_handshakes,
 	    (unsigned int)conf->lim_dtls_handshakes_per_source);
-	if (auth_nonce_secret(conf, secret) == -1)
+	if (ts->ts_takeover)
+		memcpy(secret, ts->ts_tk.tk_nonce, sizeof(secret));
+	else if (auth_nonce_secret(conf, secret) == -1)
 		fatalx("cannot make the nonce secret");
 	if ((td->td_auth = auth_new(conf, secret)) == NULL)
 		fatalx("cannot set up authentication");
@@ -574,7 +653,8 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	td->td_quota = quota_new((unsigned int)conf->relay_user_quota,
 	    (unsigned int)conf->relay_total_quota);
 	td->td_resv = resv_new(td->td_quota);
-	store_instance_id(td->td_iid);
+	if (!ts->ts_takeover)
+		store_instance_id(td->td_iid);
 	realm = store_realm_new();
 	ws.ws_iid = td->td_iid;
 	ws.ws_realm = realm;
@@ -596,6 +676,10 @@ start_workers(struct turnd *td, struct turnd_start *ts)
 	free(ts->ts_sets);
 	ts->ts_sets = NULL;
 	store_realm_unref(realm);
+	if (ts->ts_takeover) {
+		start_takeover_run(td, ts);
+		return;
+	}
 	for (i = 0; i < td->td_nworkers; i++)
 		if (worker_start(td->td_workers[i]) == -1)
 			fatalx("cannot start worker %u", i);
@@ -637,12 +721,25 @@ start_services(struct turnd *td, struct turnd_start *ts)
 	}
 }
 
+/* After a live upgrade's commit: the TCP/TLS clients left drain. */
+static void
+drain_stayed(struct turnd *td, int timeout)
+{
+	struct sbuf	sb;
+
+	sbuf_init(&sb);
+	admin_drain(td, timeout, 0, &sb);
+	log_info("upgrade: %s", sbuf_str(&sb));
+	sbuf_free(&sb);
+}
+
 /* The loop has ended: stop the workers, then the last stats line. */
 static void
 turnd_stop(struct turnd *td)
 {
 	unsigned int	i;
 
+	upgrade_abort(td);
 	td->td_stopping = 1;
 	if (td->td_drain_ev != NULL)
 		event_free(td->td_drain_ev);
@@ -687,6 +784,9 @@ turnd_clear(struct turnd *td, struct turnd_start *ts)
 	if (td->td_pidfile_written)
 		(void)unlink(td->td_conf->pidfile);
 	demo_cleanup(td);
+	if (ts->ts_takeover)
+		takeover_free(&ts->ts_tk);
+	free(td->td_exe);
 	free(td->td_listen);
 	conf_free(td->td_conf);
 	explicit_bzero(td->td_nonce, sizeof(td->td_nonce));
@@ -713,7 +813,14 @@ main(int argc, char *argv[])
 	memset(&ts, 0, sizeof(ts));
 	ts.ts_path = TURND_CONF_DEFAULT;
 	ts.ts_metrics_fd = ts.ts_control_fd = -1;
+	ts.ts_tk.tk_fd = -1;
+	td.td_argv = argv;
+	td.td_exe = upgrade_self_path();
+	td.td_generation = 1;
+	td.td_first_started = time(NULL);
+	td.td_drain_stayed = drain_stayed;
 	start_options(argc, argv, &ts);
+	ts.ts_takeover = takeover_wanted();
 	if (start_conf(&td, &ts) == -1)
 		rc = 1;
 	else if (ts.ts_check) {

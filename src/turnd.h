@@ -25,7 +25,9 @@ struct metrics;
 struct control;
 struct worker;
 
-#define TURND_NSIGNALS	5
+#define TURND_NSIGNALS	6
+
+struct upgrade;
 
 struct turnd {
 	struct turnd_conf	*td_conf;
@@ -57,6 +59,21 @@ struct turnd {
 	struct event		*td_sig[TURND_NSIGNALS];
 	char			*td_demo_dir;	/* demo certificate, removed at exit */
 	int			 td_pidfile_written;
+
+	/* the live upgrade (admin/upgrade.c, admin/takeover.c) */
+	char			**td_argv;	/* as started, for the next */
+	char			*td_exe;	/* this binary's path */
+	unsigned int		 td_generation;	/* 1 + the process it took
+						 * over from; 1: started */
+	time_t			 td_taken_over;	/* when; 0: never */
+	time_t			 td_first_started; /* generation 1 started */
+	uint64_t		 td_upgrades_ok;	/* handed over from here */
+	uint64_t		 td_upgrades_failed;	/* rolled back */
+	struct upgrade		*td_upgrade;	/* NULL: none under way */
+	int			 td_handed_over; /* committed: only the TCP
+						 * and TLS clients are left */
+	/* after the commit: drain what stayed (turnd.c: admin_drain) */
+	void			(*td_drain_stayed)(struct turnd *, int timeout);
 };
 
 #endif /* TURND_H */

@@ -15,6 +15,7 @@
 
 #include "admin/admin.h"
 #include "admin/control.h"
+#include "admin/upgrade.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -53,6 +54,38 @@ admin_allocations(struct turnd *td)
 	    atomic_load(&sum.allocs_dtls)));
 }
 
+/* The live upgrade's part of status: which process of the line this is. */
+static void
+admin_status_generation(struct turnd *td, int json, struct sbuf *sb)
+{
+	char		when[32] = "";
+	struct tm	tm;
+
+	if (td->td_taken_over != 0 &&
+	    gmtime_r(&td->td_taken_over, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (json) {
+		sbuf_printf(sb, "\"generation\":%u,\"taken_over\":%lld,"
+		    "\"handed_over\":%s,\"upgrades\":{\"ok\":%llu,"
+		    "\"failed\":%llu,\"under_way\":%s}", td->td_generation,
+		    (long long)td->td_taken_over,
+		    td->td_handed_over ? "true" : "false",
+		    (unsigned long long)td->td_upgrades_ok,
+		    (unsigned long long)td->td_upgrades_failed,
+		    td->td_upgrade != NULL ? "true" : "false");
+		return;
+	}
+	sbuf_printf(sb, "generation:  %u", td->td_generation);
+	if (*when != '\0')
+		sbuf_printf(sb, " (took over at %s)", when);
+	sbuf_printf(sb, "\n");
+	if (td->td_handed_over)
+		sbuf_printf(sb, "handed over: yes (only TCP/TLS clients left)\n");
+	if (td->td_upgrades_failed > 0)
+		sbuf_printf(sb, "upgrades:    %llu failed here\n",
+		    (unsigned long long)td->td_upgrades_failed);
+}
+
 static void
 admin_status(struct turnd *td, int json, struct sbuf *sb)
 {
@@ -85,6 +118,7 @@ admin_status(struct turnd *td, int json, struct sbuf *sb)
 			    (unsigned long long)rs.rs_conns);
 		sbuf_printf(sb, "\ndraining:    %s\n", td->td_draining ?
 		    "yes" : "no");
+		admin_status_generation(td, 0, sb);
 		return;
 	}
 	sbuf_printf(sb, "{\"version\":\"%s\",\"pid\":%ld,\"uptime\":%lld,"
@@ -99,9 +133,11 @@ admin_status(struct turnd *td, int json, struct sbuf *sb)
 	}
 	sbuf_printf(sb, "],\"allocations\":%u,\"store\":{\"backend\":\"%s\","
 	    "\"health\":\"%s\",\"connections\":%llu,\"connections_up\":%llu},"
-	    "\"draining\":%s}\n", admin_allocations(td), conf->store_backend,
+	    "\"draining\":%s,", admin_allocations(td), conf->store_backend,
 	    health, (unsigned long long)rs.rs_conns,
 	    (unsigned long long)rs.rs_up, td->td_draining ? "true" : "false");
+	admin_status_generation(td, 1, sb);
+	sbuf_printf(sb, "}\n");
 }
 
 /* ---- sessions, session, kill: every worker, then the main thread ---- */
@@ -557,7 +593,7 @@ drain_alt(void *arg, const struct sockaddr *alt4,
 }
 
 /* Start draining (once), with a timeout in seconds (0: none). */
-static void
+void
 admin_drain(struct turnd *td, int timeout, int json, struct sbuf *sb)
 {
 	struct timeval	 tv = { 1, 0 };
@@ -614,6 +650,10 @@ admin_request(void *arg, const struct control_req *req, struct sbuf *out,
 	case CONTROL_SESSION:
 	case CONTROL_KILL:
 		admin_list(td, req, out, done, ctx);
+		break;
+	case CONTROL_UPGRADE:
+		upgrade_start(td, req->cr_binary, req->cr_json, out, done,
+		    ctx);
 		break;
 	}
 }

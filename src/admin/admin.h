@@ -23,6 +23,10 @@ void		admin_quota_limits(struct turnd *);
 /* The control socket's hook (control.h): arg is the struct turnd. */
 void		admin_request(void *arg, const struct control_req *,
 		    struct sbuf *out, control_done_cb done, void *ctx);
+/* Start draining (once), with a timeout in seconds (0: none); what it
+ * says to out (JSON when json). */
+void		admin_drain(struct turnd *, int timeout, int json,
+		    struct sbuf *out);
 /* SIGHUP: reload, the outcome told in the log only. */
 void		admin_reload_log(struct turnd *);
 

@@ -58,6 +58,7 @@ ctl_free(struct ctl_conn *cc)
 		bufferevent_free(cc->cc_bev);
 	sbuf_free(&cc->cc_out);
 	free(cc->cc_req.cr_user);
+	free(cc->cc_req.cr_binary);
 	free(cc);
 }
 
@@ -256,6 +257,15 @@ ctl_parse(struct ctl_conn *cc, char *line)
 	} else if (strcmp(word[0], "session") == 0) {
 		req->cr_cmd = CONTROL_SESSION;
 		return (ctl_filter_args(cc, word, n));
+	} else if (strcmp(word[0], "upgrade") == 0 && n <= 2) {
+		req->cr_cmd = CONTROL_UPGRADE;
+		if (n == 2 && (strncmp(word[1], "binary=/", 8) != 0)) {
+			ctl_error(cc, "bad argument \"%s\" (binary=PATH, "
+			    "absolute)", word[1]);
+			return (-1);
+		}
+		if (n == 2)
+			req->cr_binary = xstrdup(word[1] + 7);
 	} else if (strcmp(word[0], "kill") == 0) {
 		req->cr_cmd = CONTROL_KILL;
 		return (ctl_filter_args(cc, word, n));
@@ -438,13 +448,32 @@ control_new(const struct turnd_conf *conf, struct event_base *base, int fd,
 	return (ct);
 }
 
+int
+control_fd(const struct control *ct)
+{
+	return (ct != NULL && ct->ct_lev != NULL ?
+	    evconnlistener_get_fd(ct->ct_lev) : -1);
+}
+
+void
+control_handed_over(struct control *ct)
+{
+	if (ct == NULL || ct->ct_lev == NULL)
+		return;
+	evconnlistener_free(ct->ct_lev);	/* our copy of the socket */
+	ct->ct_lev = NULL;
+	*ct->ct_path = '\0';	/* the new process removes it at its end */
+}
+
 void
 control_free(struct control *ct)
 {
 	if (ct == NULL)
 		return;
-	evconnlistener_free(ct->ct_lev);
-	(void)unlink(ct->ct_path);
+	if (ct->ct_lev != NULL)
+		evconnlistener_free(ct->ct_lev);
+	if (*ct->ct_path != '\0')
+		(void)unlink(ct->ct_path);
 	free(ct->ct_path);
 	free(ct);
 }

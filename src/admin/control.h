@@ -38,7 +38,8 @@ enum control_cmd {
 	CONTROL_DRAIN,
 	CONTROL_SESSIONS,	/* list allocations */
 	CONTROL_SESSION,	/* one allocation, every detail */
-	CONTROL_KILL		/* end allocations */
+	CONTROL_KILL,		/* end allocations */
+	CONTROL_UPGRADE		/* hand over to a new process */
 };
 
 /* A parsed request.  Sessions, session and kill: every condition set
@@ -49,6 +50,7 @@ struct control_req {
 	int			 cr_timeout;	/* drain: s, 0: none */
 	uint64_t		 cr_id;		/* allocation id, 0: any */
 	char			*cr_user;	/* NULL: any */
+	char			*cr_binary;	/* upgrade: NULL, this one */
 	struct sockaddr_storage	 cr_peer;	/* family 0: any; else a
 						 * live permission for it */
 	unsigned int		 cr_limit;	/* listed at most */
@@ -85,5 +87,10 @@ struct control	*control_new(const struct turnd_conf *, struct event_base *,
 		    int fd, const struct control_hooks *);
 /* Close it and remove the socket file. */
 void		 control_free(struct control *);
+/* The live upgrade: the listening socket; after the commit, close
+ * this process's copy (its connections go on) and leave the socket's
+ * file to the new process. */
+int		 control_fd(const struct control *);
+void		 control_handed_over(struct control *);
 
 #endif /* CONTROL_H */

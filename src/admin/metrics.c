@@ -34,6 +34,7 @@ struct metrics {
 	const struct turnd_conf	*mt_conf;	/* a reference (conf.h) */
 	struct evhttp		*mt_http;
 	struct metrics_source	 mt_src;
+	int			 mt_fd;		/* the listener */
 	time_t			 mt_started;
 };
 
@@ -416,6 +417,7 @@ metrics_new(const struct turnd_conf *conf, struct event_base *base, int fd,
 	mt = xcalloc(1, sizeof(*mt));
 	mt->mt_conf = conf_ref(conf);
 	mt->mt_src = *src;
+	mt->mt_fd = fd;
 	mt->mt_started = time(NULL);
 	if ((mt->mt_http = evhttp_new(base)) == NULL ||
 	    evhttp_accept_socket(mt->mt_http, fd) == -1)
@@ -428,6 +430,12 @@ metrics_new(const struct turnd_conf *conf, struct event_base *base, int fd,
 	evhttp_set_timeout(mt->mt_http, 10);
 	evhttp_set_gencb(mt->mt_http, metrics_http_cb, mt);
 	return (mt);
+}
+
+int
+metrics_fd(const struct metrics *mt)
+{
+	return (mt != NULL ? mt->mt_fd : -1);
 }
 
 void

@@ -37,6 +37,8 @@ int		 metrics_bind(const struct turnd_conf *, char *err, size_t);
 struct metrics	*metrics_new(const struct turnd_conf *, struct event_base *,
 		    int fd, const struct metrics_source *);
 void		 metrics_free(struct metrics *);
+/* The listening socket (a live upgrade hands it over); -1: none. */
+int		 metrics_fd(const struct metrics *);
 /* The /metrics page into buf (for tests too). */
 void		 metrics_render(struct metrics *, struct evbuffer *buf);
 

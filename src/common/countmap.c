@@ -76,17 +76,17 @@ countmap_slot(struct countmap *cm, const void *key, size_t len)
 	return (pp);
 }
 
-int
-countmap_acquire(struct countmap *cm, const void *key, size_t len)
+static int
+countmap_add(struct countmap *cm, const void *key, size_t len, int force)
 {
 	struct cm_entry	**pp, *e;
 	int		  rc = -1;
 
 	pthread_mutex_lock(&cm->cm_lock);
-	if (cm->cm_total_max != 0 && cm->cm_total >= cm->cm_total_max)
+	if (!force && cm->cm_total_max != 0 && cm->cm_total >= cm->cm_total_max)
 		goto out;
 	pp = countmap_slot(cm, key, len);
-	if ((e = *pp) != NULL && cm->cm_key_max != 0 &&
+	if ((e = *pp) != NULL && !force && cm->cm_key_max != 0 &&
 	    e->ce_count >= cm->cm_key_max)
 		goto out;
 	if (e == NULL) {
@@ -101,6 +101,18 @@ countmap_acquire(struct countmap *cm, const void *key, size_t len)
 out:
 	pthread_mutex_unlock(&cm->cm_lock);
 	return (rc);
+}
+
+int
+countmap_acquire(struct countmap *cm, const void *key, size_t len)
+{
+	return (countmap_add(cm, key, len, 0));
+}
+
+void
+countmap_force(struct countmap *cm, const void *key, size_t len)
+{
+	(void)countmap_add(cm, key, len, 1);
 }
 
 void

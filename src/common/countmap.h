@@ -19,6 +19,8 @@ void		 countmap_free(struct countmap *);
 /* Count one more for key: 0, or -1 when a limit is reached. */
 int		 countmap_acquire(struct countmap *, const void *key,
 		    size_t len);
+/* Count one more for key whatever the limits. */
+void		 countmap_force(struct countmap *, const void *key, size_t len);
 /* New limits for what comes next (counts already taken stay). */
 void		 countmap_set_limits(struct countmap *, unsigned int per_key,
 		    unsigned int total);

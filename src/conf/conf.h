@@ -181,6 +181,10 @@ struct turnd_conf {
 	char			*control_mode;		/* octal, "0600" */
 	struct conf_addr	 metrics_listen;
 
+	/* live upgrade */
+	int			 upgrade_timeout;	/* s */
+	int			 upgrade_drain_timeout;	/* s; 0: none */
+
 	/* log */
 	char			*log_level;
 	char			*log_file;

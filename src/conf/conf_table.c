@@ -235,6 +235,15 @@ const struct conf_key conf_keys[] = {
 	    "\"127.0.0.1:9641\"", NULL,
 	    "HTTP address for /metrics (default port 9641); \"\": none" },
 
+	/* live upgrade (turnctl upgrade, SIGUSR2) */
+	{ "upgrade.timeout", CONF_INT, 1, 3600, OFF(upgrade_timeout), "30",
+	    NULL, "seconds the new process may take to start, and to take "
+	    "each worker over, before the old one rolls back" },
+	{ "upgrade.drain_timeout", CONF_INT, 0, 366 * 86400,
+	    OFF(upgrade_drain_timeout), "3600", NULL, "seconds the old "
+	    "process keeps its TCP and TLS clients after an upgrade; 0: "
+	    "until the last one leaves" },
+
 	/* log */
 	{ "log.level", CONF_ENUM, 0, 0, OFF(log_level), "\"info\"",
 	    "error|warn|info|debug", "least severe level logged" },

@@ -392,6 +392,31 @@ stream_set_close_all(struct stream_set *ss)
 		stream_conn_free(c);
 }
 
+void
+stream_set_lsocks(const struct stream_set *ss, struct listen_set *set)
+{
+	unsigned int	i;
+
+	for (i = 0; i < ss->ss_n; i++)
+		if (ss->ss_ls[i].sl_lev != NULL)
+			listen_set_push(set, &ss->ss_ls[i].sl_ls);
+}
+
+void
+stream_set_unlisten(struct stream_set *ss)
+{
+	unsigned int	i;
+
+	for (i = 0; i < ss->ss_n; i++) {
+		if (ss->ss_ls[i].sl_resume != NULL)
+			event_free(ss->ss_ls[i].sl_resume);
+		if (ss->ss_ls[i].sl_lev != NULL)
+			evconnlistener_free(ss->ss_ls[i].sl_lev);
+		ss->ss_ls[i].sl_resume = NULL;
+		ss->ss_ls[i].sl_lev = NULL;
+	}
+}
+
 /* The connections must be closed (stream_set_close_all). */
 void
 stream_set_free(struct stream_set *ss)

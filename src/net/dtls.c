@@ -576,6 +576,29 @@ dtls_tick(struct dtls_set *d)
 }
 
 void
+dtls_set_lsocks(const struct dtls_set *d, struct listen_set *set)
+{
+	unsigned int	i;
+
+	for (i = 0; i < d->d_n; i++)
+		if (!d->d_socks[i].ds_shared)
+			listen_set_push(set, &d->d_socks[i].ds_ls);
+}
+
+void
+dtls_set_pause(struct dtls_set *d, int pause)
+{
+	unsigned int	i;
+
+	for (i = 0; i < d->d_n; i++)
+		if (d->d_socks[i].ds_ev != NULL && (pause ?
+		    event_del(d->d_socks[i].ds_ev) :
+		    event_add(d->d_socks[i].ds_ev, NULL)) == -1)
+			fatalx("%s: cannot %s a DTLS socket", __func__,
+			    pause ? "pause" : "resume");
+}
+
+void
 dtls_set_free(struct dtls_set *d)
 {
 	struct dassoc	*a;

@@ -37,6 +37,12 @@ static const char *const transport_key[] = {
 static void
 set_push(struct listen_set *set, const struct lsock *ls)
 {
+	listen_set_push(set, ls);
+}
+
+void
+listen_set_push(struct listen_set *set, const struct lsock *ls)
+{
 	set->ls = xreallocarray(set->ls, set->n + 1, sizeof(*set->ls));
 	set->ls[set->n++] = *ls;
 }
@@ -279,4 +285,85 @@ listen_close(struct listen_set *set)
 	free(set->ls);
 	set->ls = NULL;
 	set->n = 0;
+}
+
+/* The socket of set bound for (t, a) (port 0: any port), or NULL. */
+static const struct lsock *
+listen_find(const struct listen_set *set, unsigned int t,
+    const struct sockaddr_storage *a)
+{
+	const struct lsock	*ls;
+	unsigned int		 i, kind;
+
+	for (i = 0; i < set->n; i++) {
+		ls = &set->ls[i];
+		kind = ls->ls_transport;
+		if (ls->ls_role != 0 || (kind != t &&
+		    !(t == TRANSPORT_TLS && ls->ls_tls_too) &&
+		    !(t == TRANSPORT_DTLS && ls->ls_dtls_too)))
+			continue;
+		if (addr_port((const struct sockaddr *)a) == 0 ?
+		    addr_ip_eq((const struct sockaddr *)a,
+		    (const struct sockaddr *)&ls->ls_addr) :
+		    addr_eq((const struct sockaddr *)a,
+		    (const struct sockaddr *)&ls->ls_addr))
+			return (ls);
+	}
+	return (NULL);
+}
+
+static int
+listen_has_v6(const struct listen_set *set)
+{
+	unsigned int	i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->ls[i].ls_addr.ss_family == AF_INET6)
+			return (1);
+	return (0);
+}
+
+int
+listen_match(const struct turnd_conf *conf, const struct listen_set *set,
+    char *err, size_t errlen)
+{
+	const struct conf_addrs	*lists[] = {
+		&conf->listen_udp, &conf->listen_tcp, &conf->listen_tls,
+		&conf->listen_dtls
+	};
+	const struct lsock	*ls;
+	char			 buf[ADDR_STRLEN];
+	unsigned int		 t, i, n = 0;
+
+	for (t = 0; t < 4; t++)
+		for (i = 0; i < lists[t]->ca_n; i++) {
+			if (listen_find(set, t, &lists[t]->ca_addr[i]) != NULL ||
+			    (lists[t]->ca_addr[i].ss_family == AF_INET6 &&
+			    !listen_has_v6(set)))
+				continue;
+			snprintf(err, errlen, "%s: %s is not a listener of the "
+			    "running process", transport_key[t], addr_fmt(
+			    (const struct sockaddr *)&lists[t]->ca_addr[i],
+			    buf, sizeof(buf)));
+			return (-1);
+		}
+	for (i = 0; i < set->n; i++) {
+		ls = &set->ls[i];
+		if (ls->ls_role != 0)
+			continue;
+		n++;
+		t = ls->ls_transport;
+		if (listen_listed(lists[t], &ls->ls_addr) ||
+		    (t == TRANSPORT_TCP && ls->ls_tls_too &&
+		    listen_listed(lists[TRANSPORT_TLS], &ls->ls_addr)) ||
+		    (t == TRANSPORT_UDP && ls->ls_dtls_too &&
+		    listen_listed(lists[TRANSPORT_DTLS], &ls->ls_addr)))
+			continue;
+		snprintf(err, errlen, "%s: the running process listens on %s, "
+		    "which the configuration no longer names", transport_key[t],
+		    addr_fmt((const struct sockaddr *)&ls->ls_addr, buf,
+		    sizeof(buf)));
+		return (-1);
+	}
+	return (0);
 }

@@ -79,6 +79,25 @@ struct listen_set {
 int	listen_open(const struct turnd_conf *, unsigned int nworkers,
 	    struct listen_set *sets, char *err, size_t errlen);
 void	listen_close(struct listen_set *);
+struct worker;
+struct udp_set;
+struct dtls_set;
+struct stream_set;
+
+/* Append a copy of ls to set. */
+void	listen_set_push(struct listen_set *, const struct lsock *);
+/*
+ * The live upgrade: every socket of a worker, in the order listen_open()
+ * gave them within each kind (worker_move.c; the fds stay the worker's),
+ * and the new process's check that they are what its conf would bind:
+ * 0, or -1 with the key and the difference in err.
+ */
+void	worker_listeners(struct worker *, struct listen_set *);
+int	listen_match(const struct turnd_conf *, const struct listen_set *,
+	    char *err, size_t errlen);
+void	udp_set_lsocks(const struct udp_set *, struct listen_set *);
+void	dtls_set_lsocks(const struct dtls_set *, struct listen_set *);
+void	stream_set_lsocks(const struct stream_set *, struct listen_set *);
 
 /* TLS context from tls.cert/tls.key; NULL with a reason in err. */
 SSL_CTX	*tls_ctx_new(const struct turnd_conf *, char *err, size_t errlen);
@@ -122,6 +141,21 @@ int	resv_held(struct resv *, uint64_t token, time_t now,
 	    const char *quota_id, uint64_t *id);
 /* Close the expired reservations, their quota slots given back. */
 void	resv_expire(struct resv *, time_t now);
+/*
+ * The live upgrade.  resv_export(): up to max reservations from the
+ * from-th on, each a record of type appended to tb, their sockets into
+ * fds (records name them by index); how many.  resv_import(): one
+ * such record's value, taking its socket out of fds (-1 there): 0, or
+ * -1.  resv_drop_all(): close every reservation (the old process after
+ * the commit: the new one holds the sockets and the slots).
+ */
+struct tlvbuf;
+unsigned int resv_export(struct resv *, unsigned int from, unsigned int max,
+	    struct tlvbuf *, uint16_t type, int *fds);
+int	resv_import(struct resv *, const uint8_t *, size_t, int *fds,
+	    unsigned int nfds);
+void	resv_drop_all(struct resv *);
+unsigned int resv_count(struct resv *);
 
 /* What every worker shares, read-only or locked inside. */
 struct worker_shared {
@@ -176,6 +210,12 @@ struct worker {
 	struct tcprelay_set	*w_tcp;		/* RFC 6062 connections */
 	struct worker *const	*w_all;		/* every worker, by w_id */
 	unsigned int		 w_nall;
+	int			 w_frozen;	/* handing over: nothing
+						 * expires (worker_move.c) */
+	int			 w_moved;	/* handed over, until the
+						 * commit or a rollback */
+	_Atomic uint64_t	 w_freeze_us;	/* the last takeover's
+						 * freeze of this worker */
 };
 
 /*
@@ -225,6 +265,12 @@ worker_clock(struct worker *w)
 #define UDP_TXBUF	2048	/* STUN answers are small */
 struct udp_set *udp_set_new(struct worker *, struct listen_set *);
 void	udp_set_free(struct udp_set *);
+/* The live upgrade (worker_move.c): stop or start reading; the
+ * sockets by index, the same in the old and the new process. */
+void	udp_set_pause(struct udp_set *, int pause);
+unsigned int udp_set_count(const struct udp_set *);
+int	udp_path_index(const struct udp_set *, const struct path *);
+struct path *udp_path_at(struct udp_set *, unsigned int);
 
 /*
  * dtls.c: the worker's DTLS listeners and their associations.  A UDP
@@ -243,6 +289,8 @@ void	dtls_udp_input(struct dtls_set *, int index,
 void	dtls_set_ctx(struct dtls_set *, SSL_CTX *);
 /* Once a second: cookie keys, handshake deadlines, idle expiry. */
 void	dtls_tick(struct dtls_set *);
+/* Stop or start reading the DTLS-only sockets (the live upgrade). */
+void	dtls_set_pause(struct dtls_set *, int pause);
 /* Ends every association (and what its path carried). */
 void	dtls_set_free(struct dtls_set *);
 
@@ -251,6 +299,9 @@ struct stream_set *stream_set_new(struct worker *, struct listen_set *);
 /* Close every connection (each ends what its path carried). */
 void	stream_set_close_all(struct stream_set *);
 void	stream_set_free(struct stream_set *);
+/* Close the listeners (their connections go on): the new process of a
+ * live upgrade accepts now. */
+void	stream_set_unlisten(struct stream_set *);
 
 /* relay.c: relay sockets in one epoll set, expiry on a timing wheel. */
 #define RELAY_PEERBUF	65536		/* any datagram from a peer */
@@ -261,6 +312,19 @@ void	relay_expire_run(struct relay_set *);
 /* End every allocation of the worker (shutdown). */
 void	relay_end_all(struct relay_set *);
 void	relay_set_free(struct relay_set *);
+/*
+ * The live upgrade (worker_move.c).  relay_pause(): stop or start
+ * reading every relay socket.  relay_fds(): a's relay sockets (-1:
+ * none).  relay_park(): a was handed over: out of the epoll set and
+ * the wheel (its sockets stay open until the commit), or back in them
+ * (park 0: rollback).  relay_take(): the new process's side, fd as
+ * a's relay socket idx (a attached, a_relay as it was): 0, or -1.
+ */
+struct alloc;
+void	relay_pause(struct relay_set *, int pause);
+void	relay_fds(const struct alloc *, int fd[2]);
+void	relay_park(struct alloc *, int park);
+int	relay_take(struct alloc *, unsigned int idx, int fd);
 
 /*
  * tcprelay.c: RFC 6062 TCP relays.  relay.c opens and closes them and

@@ -100,6 +100,22 @@ relay_bind(const struct sockaddr_storage *ip, uint16_t port, int df)
 	return (fd);
 }
 
+/* Watch relay socket idx of r in the worker's epoll set: 0, or -1. */
+static int
+relay_watch(struct relay *r, unsigned int idx, int fd)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = (uint64_t)(uintptr_t)r | idx;	/* r is aligned */
+	if (epoll_ctl(r->r_w->w_relay->rs_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("%s: epoll_ctl", __func__);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Take fd as relay socket idx of a. */
 static int
 relay_adopt(struct relay *r, unsigned int idx, int fd)
@@ -107,7 +123,6 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 	struct alloc		*a = r->r_alloc;
 	struct sockaddr_storage	 bound;
 	socklen_t		 len = sizeof(bound);
-	struct epoll_event	 ev;
 
 	if (getsockname(fd, (struct sockaddr *)&bound, &len) == -1) {
 		close(fd);
@@ -122,11 +137,7 @@ relay_adopt(struct relay *r, unsigned int idx, int fd)
 		memcpy(&bound, &a->a_local, sizeof(a->a_local));
 		addr_set_port((struct sockaddr *)&bound, port);
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = (uint64_t)(uintptr_t)r | idx;	/* r is aligned */
-	if (epoll_ctl(r->r_w->w_relay->rs_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		log_warn("%s: epoll_ctl", __func__);
+	if (relay_watch(r, idx, fd) == -1) {
 		close(fd);
 		return (STUN_ERR_SERVER_ERROR);
 	}
@@ -531,6 +542,61 @@ relay_end_all(struct relay_set *rs)
 
 	while ((r = TAILQ_FIRST(&rs->rs_relays)) != NULL)
 		server_alloc_end(&rs->rs_w->w_srv, r->r_alloc, 0);
+}
+
+/* ---- the live upgrade (worker_move.c) ---- */
+
+void
+relay_pause(struct relay_set *rs, int pause)
+{
+	if (pause ? event_del(rs->rs_ev) == -1 :
+	    event_add(rs->rs_ev, NULL) == -1)
+		fatalx("%s: cannot %s the relay sockets", __func__,
+		    pause ? "pause" : "resume");
+}
+
+void
+relay_fds(const struct alloc *a, int fd[ALLOC_FAMILIES])
+{
+	const struct relay	*r = a->a_net;
+	unsigned int		 i;
+
+	for (i = 0; i < ALLOC_FAMILIES; i++)
+		fd[i] = r != NULL ? r->r_fd[i] : -1;
+}
+
+void
+relay_park(struct alloc *a, int park)
+{
+	struct relay	*r = a->a_net;
+	unsigned int	 i;
+
+	for (i = 0; i < ALLOC_FAMILIES; i++) {
+		if (r->r_fd[i] == -1)
+			continue;
+		if (park) {
+			rio_forget_fd(r->r_w->w_rio, r->r_fd[i]);
+			(void)epoll_ctl(r->r_w->w_relay->rs_ep, EPOLL_CTL_DEL,
+			    r->r_fd[i], NULL);
+		} else
+			(void)relay_watch(r, i, r->r_fd[i]);
+	}
+	if (park)
+		wheel_cancel(&r->r_expiry);
+	else
+		relay_timer_arm(r);
+}
+
+int
+relay_take(struct alloc *a, unsigned int idx, int fd)
+{
+	struct relay	*r = a->a_net;
+
+	if (idx >= ALLOC_FAMILIES || r->r_fd[idx] != -1 ||
+	    relay_watch(r, idx, fd) == -1)
+		return (-1);
+	r->r_fd[idx] = fd;
+	return (0);
 }
 
 /* RFC 6062: the ro_tcp_* operations on the allocation's tcprelay.c part. */

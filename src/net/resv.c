@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/tlv.h"
 #include "common/xmalloc.h"
 #include "net/net.h"
 #include "turn/quota.h"
@@ -185,4 +186,111 @@ resv_expire(struct resv *rv, time_t now)
 	if (rv->rv_n > 0)
 		resv_purge(rv, now);
 	pthread_mutex_unlock(&rv->rv_lock);
+}
+
+/* ---- the live upgrade (worker_move.c) ---- */
+
+enum {
+	RVW_TOKEN = 1,		/* u64 */
+	RVW_FD,			/* u32: index into the message's fds */
+	RVW_EXPIRES,		/* u64 */
+	RVW_QUOTA,		/* string (none: no slot held) */
+	RVW_ID			/* u64: the claim id */
+};
+
+unsigned int
+resv_export(struct resv *rv, unsigned int from, unsigned int max,
+    struct tlvbuf *tb, uint16_t type, int *fds)
+{
+	struct resv_entry	*e;
+	unsigned int		 i, n = 0;
+	size_t			 o;
+
+	pthread_mutex_lock(&rv->rv_lock);
+	for (i = from; i < rv->rv_n && n < max; i++, n++) {
+		e = &rv->rv_e[i];
+		o = tlv_open(tb, type);
+		tlv_put_u64(tb, RVW_TOKEN, e->re_token);
+		tlv_put_u32(tb, RVW_FD, n);
+		tlv_put_u64(tb, RVW_EXPIRES, (uint64_t)e->re_expires);
+		if (e->re_quota_id != NULL)
+			tlv_put_str(tb, RVW_QUOTA, e->re_quota_id);
+		tlv_put_u64(tb, RVW_ID, e->re_id);
+		tlv_close(tb, o);
+		fds[n] = e->re_fd;
+	}
+	pthread_mutex_unlock(&rv->rv_lock);
+	return (n);
+}
+
+int
+resv_import(struct resv *rv, const uint8_t *p, size_t len, int *fds,
+    unsigned int nfds)
+{
+	struct tlv_iter		 it;
+	struct tlv		 t;
+	struct resv_entry	 e;
+	uint32_t		 fdi = UINT32_MAX;
+	uint64_t		 v = 0;
+	int			 r;
+
+	memset(&e, 0, sizeof(e));
+	tlv_iter_init(&it, p, len);
+	while ((r = tlv_next(&it, &t)) == 1) {
+		if (t.t_type == RVW_TOKEN)
+			r = tlv_u64(&t, &e.re_token);
+		else if (t.t_type == RVW_FD)
+			r = tlv_u32(&t, &fdi);
+		else if (t.t_type == RVW_EXPIRES) {
+			r = tlv_u64(&t, &v);
+			e.re_expires = (time_t)v;
+		} else if (t.t_type == RVW_QUOTA) {
+			free(e.re_quota_id);
+			r = (e.re_quota_id = tlv_str(&t)) == NULL ? -1 : 0;
+		} else if (t.t_type == RVW_ID)
+			r = tlv_u64(&t, &e.re_id);
+		else
+			r = TLV_OPTIONAL(t.t_type) ? 0 : -1;
+		if (r == -1)
+			break;
+	}
+	if (r == -1 || fdi >= nfds || fds[fdi] == -1 || rv->rv_n >= RESV_MAX) {
+		free(e.re_quota_id);
+		return (-1);
+	}
+	e.re_fd = fds[fdi];
+	fds[fdi] = -1;
+	pthread_mutex_lock(&rv->rv_lock);
+	rv->rv_e[rv->rv_n++] = e;
+	if (e.re_quota_id != NULL && rv->rv_quota != NULL)
+		quota_force(rv->rv_quota, e.re_quota_id);
+	pthread_mutex_unlock(&rv->rv_lock);
+	return (0);
+}
+
+void
+resv_drop_all(struct resv *rv)
+{
+	unsigned int	i;
+
+	pthread_mutex_lock(&rv->rv_lock);
+	for (i = 0; i < rv->rv_n; i++) {
+		close(rv->rv_e[i].re_fd);
+		if (rv->rv_e[i].re_quota_id != NULL && rv->rv_quota != NULL)
+			quota_release(rv->rv_quota, rv->rv_e[i].re_quota_id);
+		free(rv->rv_e[i].re_quota_id);
+	}
+	rv->rv_n = 0;
+	pthread_mutex_unlock(&rv->rv_lock);
+}
+
+unsigned int
+resv_count(struct resv *rv)
+{
+	unsigned int	n;
+
+	pthread_mutex_lock(&rv->rv_lock);
+	n = rv->rv_n;
+	pthread_mutex_unlock(&rv->rv_lock);
+	return (n);
 }

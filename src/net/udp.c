@@ -331,6 +331,50 @@ udp_set_new(struct worker *w, struct listen_set *set)
 }
 
 void
+udp_set_pause(struct udp_set *u, int pause)
+{
+	unsigned int	i;
+
+	for (i = 0; i < u->u_n; i++)
+		if (pause ? event_del(u->u_socks[i].us_ev) == -1 :
+		    event_add(u->u_socks[i].us_ev, NULL) == -1)
+			fatalx("%s: worker %u cannot %s a UDP socket",
+			    __func__, u->u_w->w_id, pause ? "pause" : "resume");
+}
+
+void
+udp_set_lsocks(const struct udp_set *u, struct listen_set *set)
+{
+	unsigned int	i;
+
+	for (i = 0; i < u->u_n; i++)
+		listen_set_push(set, &u->u_socks[i].us_ls);
+}
+
+unsigned int
+udp_set_count(const struct udp_set *u)
+{
+	return (u->u_n);
+}
+
+int
+udp_path_index(const struct udp_set *u, const struct path *p)
+{
+	unsigned int	i;
+
+	for (i = 0; i < u->u_n; i++)
+		if (&u->u_socks[i].us_path == p)
+			return ((int)i);
+	return (-1);
+}
+
+struct path *
+udp_path_at(struct udp_set *u, unsigned int i)
+{
+	return (i < u->u_n ? &u->u_socks[i].us_path : NULL);
+}
+
+void
 udp_set_free(struct udp_set *u)
 {
 	unsigned int	i;

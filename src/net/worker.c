@@ -71,7 +71,8 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	worker_clock(w);
-	relay_expire_run(w->w_relay);
+	if (!w->w_frozen)
+		relay_expire_run(w->w_relay);
 	dtls_tick(w->w_dtls);
 	server_tick(&w->w_srv);
 }

@@ -254,6 +254,12 @@ void		 store_main_drain(struct store_main *,
 		    void (*cb)(void *arg, const struct sockaddr *alt4,
 		    const struct sockaddr *alt6), void *arg);
 void		 store_main_free(struct store_main *);
+/*
+ * A live upgrade committed: the new process carries the instance id,
+ * so this one no longer writes the registry, nor deletes its entry at
+ * the end; draining finds no alternate.
+ */
+void		 store_main_handed_over(struct store_main *);
 
 /* A fresh instance id: STORE_IID_LEN hex characters and NUL. */
 void		 store_instance_id(char out[STORE_IID_LEN + 1]);

@@ -54,6 +54,8 @@ struct store_main {
 	unsigned int		 sm_ann_tries;
 	char			*sm_addr4, *sm_addr6;
 	int			 sm_draining;
+	int			 sm_handed;	/* a new process has the
+						 * instance id: hands off */
 };
 
 /* Looking for where to send clients while draining. */
@@ -238,7 +240,7 @@ registry_put(struct store_main *sm)
 	time_t		now = time(NULL);
 	int		life = 3 * sm->sm_conf->store_heartbeat;
 
-	if (!rconn_ready(sm->sm_cmd))
+	if (!rconn_ready(sm->sm_cmd) || sm->sm_handed)
 		return;
 	if (gethostname(host, sizeof(host)) == -1)
 		strcpy(host, "?");
@@ -379,7 +381,7 @@ store_main_free(struct store_main *sm)
 	if (sm == NULL)
 		return;
 	/* leave the registry now rather than when the key expires */
-	if (rconn_ready(sm->sm_cmd)) {
+	if (rconn_ready(sm->sm_cmd) && !sm->sm_handed) {
 		keys_instance(k, sizeof(k), sm->sm_iid);
 		(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "DEL", k, NULL);
 		(void)rconn_cmdl(sm->sm_cmd, NULL, NULL, "ZREM",
@@ -395,6 +397,15 @@ store_main_free(struct store_main *sm)
 	free(sm->sm_addr6);
 	conf_unref(sm->sm_conf);
 	free(sm);
+}
+
+void
+store_main_handed_over(struct store_main *sm)
+{
+	if (sm == NULL)
+		return;
+	sm->sm_handed = 1;
+	event_del(sm->sm_hb);
 }
 
 /* ---- draining: the least loaded other instance ---- */
@@ -490,7 +501,7 @@ store_main_drain(struct store_main *sm, void (*cb)(void *,
 	as->as_cb = cb;
 	as->as_arg = arg;
 	as->as_best = -1;
-	if (sm == NULL) {
+	if (sm == NULL || sm->sm_handed) {
 		alt_done(as);
 		return;
 	}

@@ -89,6 +89,27 @@ alloc_new(struct alloc_table *t, enum transport tr,
 }
 
 void
+alloc_insert(struct alloc_table *t, struct alloc *a)
+{
+	LIST_INSERT_HEAD(alloc_bucket(t, a->a_transport, &a->a_client.sa,
+	    &a->a_local.sa), a, a_hash);
+	t->at_count++;
+}
+
+void
+alloc_discard(struct alloc *a)
+{
+	if (a == NULL)
+		return;
+	explicit_bzero(a->a_key, sizeof(a->a_key));
+	free(a->a_perm);
+	free(a->a_chan);
+	free(a->a_user);
+	free(a->a_quota_id);
+	free(a);
+}
+
+void
 alloc_foreach(struct alloc_table *t, void (*fn)(struct alloc *, void *),
     void *arg)
 {
@@ -107,12 +128,7 @@ alloc_free(struct alloc_table *t, struct alloc *a)
 		return;
 	LIST_REMOVE(a, a_hash);
 	t->at_count--;
-	explicit_bzero(a->a_key, sizeof(a->a_key));
-	free(a->a_perm);
-	free(a->a_chan);
-	free(a->a_user);
-	free(a->a_quota_id);
-	free(a);
+	alloc_discard(a);
 }
 
 void

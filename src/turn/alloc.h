@@ -102,6 +102,11 @@ struct alloc	*alloc_find(struct alloc_table *, enum transport,
 /* A zeroed allocation for this 5-tuple, in the table (none must exist). */
 struct alloc	*alloc_new(struct alloc_table *, enum transport,
 		    const struct sockaddr *client, const struct sockaddr *local);
+/* Put a whole allocation (alloc_decode(), alloc_wire.h) in the table;
+ * none of its 5-tuple must be there. */
+void		 alloc_insert(struct alloc_table *, struct alloc *);
+/* Free an allocation that is in no table. */
+void		 alloc_discard(struct alloc *);
 /* The user and quota id of a (copied). */
 void		 alloc_set_user(struct alloc *, const char *user,
 		    const char *quota_id);

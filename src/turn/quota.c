@@ -66,6 +66,12 @@ quota_acquire(struct quota *q, const char *id)
 }
 
 void
+quota_force(struct quota *q, const char *id)
+{
+	countmap_force(q->qt_count, id, strlen(id));
+}
+
+void
 quota_release(struct quota *q, const char *id)
 {
 	countmap_release(q->qt_count, id, strlen(id));

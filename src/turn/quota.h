@@ -21,6 +21,8 @@ void		 quota_free(struct quota *);
 /* 0 and counted, or -1 when a limit is reached (486). */
 int		 quota_acquire(struct quota *, const char *id);
 void		 quota_release(struct quota *, const char *id);
+/* Count one more whatever the limits (an allocation handed over). */
+void		 quota_force(struct quota *, const char *id);
 /* Limits for new allocations (a realm option changed in the store). */
 void		 quota_set_limits(struct quota *, unsigned int per_user,
 		    unsigned int total);

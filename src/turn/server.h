@@ -243,6 +243,18 @@ void	server_tcp_attempt(struct server *, struct alloc *, uint32_t id,
 
 /* End allocation a: its timer fired, or its connection closed. */
 void	server_alloc_end(struct server *, struct alloc *, int expired);
+/*
+ * turn_move.c, the live upgrade.  server_alloc_adopt(): a, taken over
+ * with its relay sockets attached (a->a_net) and in the table, counts
+ * in the quota and the gauges and gets its timer.  server_alloc_forget():
+ * a, handed to the new process, leaves this one without ending (the
+ * store and the quota in Redis keep it).  server_drop_waiting(): forget
+ * the requests of path waiting for the store (the client asks again,
+ * and the new process answers).
+ */
+void	server_alloc_adopt(struct server *, struct alloc *);
+void	server_alloc_forget(struct server *, struct alloc *);
+void	server_drop_waiting(struct server *, const struct path *);
 
 /*
  * The store (store.h).  server_set_store() gives the server the worker's

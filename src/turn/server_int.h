@@ -23,6 +23,12 @@ unsigned int turn_user_quota(const struct server *);
 
 /* turn.c */
 void	turn_request(struct txn *);
+/*
+ * Live allocations by client transport and relayed family (gauges): d is
+ * +1 or -1; idx -1 counts the transport and every family, else family
+ * idx alone.
+ */
+void	turn_gauge(struct server *, const struct alloc *, int idx, int d);
 
 /* turn_tcp.c (RFC 6062) */
 /* The checks of an Allocate with REQUESTED-TRANSPORT TCP: 0, 400, 442. */

@@ -51,6 +51,8 @@
 	X(auth_unavailable) /* 500: the store could not answer */	\
 	X(alloc_deleted)	/* Refresh 0, or the connection closed */ \
 	X(alloc_expired)						\
+	X(alloc_moved_in)	/* taken over from the old process */	\
+	X(alloc_moved_out)	/* handed to the new process */		\
 	X(relay_pkts_out)	/* client -> peer */			\
 	X(relay_bytes_out)						\
 	X(relay_pkts_in)	/* peer -> client */			\

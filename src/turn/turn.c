@@ -52,7 +52,6 @@ struct turn_claim {
 /* turn_allocate_claim(): the request has been parked or answered. */
 #define TURN_ANSWERED	(-1)
 
-static void	turn_gauge(struct server *, const struct alloc *, int, int);
 
 static int
 family_of(uint8_t v)
@@ -681,7 +680,7 @@ turn_count_auth(struct server *sv, const struct stun_msg *m, int code)
  * +1 or -1; idx -1 counts the transport and every family, else family
  * idx alone.
  */
-static void
+void
 turn_gauge(struct server *sv, const struct alloc *a, int idx, int d)
 {
 	unsigned int	i;

@@ -1,7 +1,7 @@
 /*
  * ctl_socket.c -- the turnctl commands answered by a running turnd over
  * its control socket (admin/control.h has the protocol): status,
- * sessions, session, kill, reload, drain.
+ * sessions, session, kill, reload, drain, upgrade.
  */
 
 #include <sys/socket.h>
@@ -24,6 +24,7 @@
 
 #define CTL_ANSWER_MAX	(64 * 1024 * 1024)
 #define CTL_WAIT_MS	30000		/* for the whole answer */
+#define CTL_UPGRADE_WAIT_MS	3600000	/* upgrade: the takeover's end */
 
 static int
 write_all(int fd, const char *p, size_t len)
@@ -42,14 +43,14 @@ write_all(int fd, const char *p, size_t len)
 	return (0);
 }
 
-/* Read to EOF into sb, within CTL_WAIT_MS; 0 or -1 (errno). */
+/* Read to EOF into sb, within wait_ms; 0 or -1 (errno). */
 static int
-read_all(int fd, struct sbuf *sb)
+read_all(int fd, struct sbuf *sb, int wait_ms)
 {
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	char		 buf[8192];
 	ssize_t		 n;
-	long long	 end = clock_mono_ms() + CTL_WAIT_MS, left;
+	long long	 end = clock_mono_ms() + wait_ms, left;
 
 	for (;;) {
 		if ((left = end - clock_mono_ms()) <= 0 ||
@@ -105,7 +106,8 @@ ctl_request(struct ctl *ctl, const char *line)
 	sbuf_init(&ans);
 	sbuf_printf(&req, "%s%s\n", line, ctl->c_json ? " json" : "");
 	if (write_all(fd, req.sb_buf, req.sb_len) == -1 ||
-	    shutdown(fd, SHUT_WR) == -1 || read_all(fd, &ans) == -1) {
+	    shutdown(fd, SHUT_WR) == -1 || read_all(fd, &ans,
+	    ctl->c_wait_ms > 0 ? ctl->c_wait_ms : CTL_WAIT_MS) == -1) {
 		fprintf(stderr, "turnctl: %s: %s\n", ctl->c_socket,
 		    strerror(errno));
 		goto out;
@@ -315,6 +317,34 @@ ctl_drain(struct ctl *ctl, int argc, char *argv[])
 	}
 	sbuf_init(&line);
 	sbuf_printf(&line, "drain timeout=%ld", t);
+	rc = ctl_request(ctl, sbuf_str(&line));
+	sbuf_free(&line);
+	return (rc);
+}
+
+/*
+ * upgrade: the answer comes when the new process has taken over (or the
+ * old one rolled back), so wait longer than for the other commands.
+ */
+int
+ctl_upgrade(struct ctl *ctl, int argc, char *argv[])
+{
+	struct sbuf	line;
+	int		rc;
+
+	sbuf_init(&line);
+	if (argc == 3 && strcmp(argv[1], "--binary") == 0 &&
+	    *argv[2] == '/' && strcspn(argv[2], " \t\r\n") == strlen(argv[2]))
+		sbuf_printf(&line, "upgrade binary=%s", argv[2]);
+	else if (argc == 1)
+		sbuf_printf(&line, "upgrade");
+	else {
+		fprintf(stderr, "usage: turnctl upgrade [--binary PATH] (PATH: "
+		    "absolute, without spaces)\n");
+		sbuf_free(&line);
+		return (CTL_USAGE);
+	}
+	ctl->c_wait_ms = CTL_UPGRADE_WAIT_MS;
 	rc = ctl_request(ctl, sbuf_str(&line));
 	sbuf_free(&line);
 	return (rc);

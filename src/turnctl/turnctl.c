@@ -28,6 +28,7 @@ static const struct ctl_cmd commands[] = {
 	{ "ice",	"--user U [--ttl 1h] [--secret-from-store]", ctl_ice },
 	{ "reload",	"",				ctl_reload },
 	{ "drain",	"[--timeout T]",		ctl_drain },
+	{ "upgrade",	"[--binary PATH]",		ctl_upgrade },
 	{ NULL,		NULL,				NULL }
 };
 

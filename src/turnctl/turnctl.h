@@ -21,6 +21,7 @@ struct ctl {
 	const char		*c_conf_path;
 	const char		*c_socket;	/* -s, else control.socket */
 	int			 c_json;
+	int			 c_wait_ms;	/* for the answer; 0: 30 s */
 };
 
 /* A command: its name, what it takes, its handler. */
@@ -53,6 +54,7 @@ int	ctl_session(struct ctl *, int, char *[]);
 int	ctl_kill(struct ctl *, int, char *[]);
 int	ctl_reload(struct ctl *, int, char *[]);
 int	ctl_drain(struct ctl *, int, char *[]);
+int	ctl_upgrade(struct ctl *, int, char *[]);
 int	ctl_user(struct ctl *, int, char *[]);		/* ctl_store.c */
 int	ctl_secret(struct ctl *, int, char *[]);
 int	ctl_peer(struct ctl *, int, char *[]);

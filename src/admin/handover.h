@@ -2,7 +2,7 @@
  * handover.h -- the live upgrade's messages between the old process
  * (upgrade.c) and the new one (takeover.c), over a SOCK_SEQPACKET
  * socketpair whose end the new process finds in TURND_HANDOVER_FD.
- * doc/ARCHITECTURE section 9 has the sequence.
+ * doc/ARCHITECTURE section 8 has the sequence.
  *
  * A message is a 16-bit type and then records (common/tlv.h), with the
  * sockets it carries as SCM_RIGHTS, at most WMOVE_FDS per message.  The

@@ -1,6 +1,6 @@
 /*
  * takeover.c -- the new process's side of a live upgrade (takeover.h;
- * doc/ARCHITECTURE section 9).  It runs on the main thread before the
+ * doc/ARCHITECTURE section 8).  It runs on the main thread before the
  * main loop, blocking on the socketpair with upgrade.timeout as the
  * limit of each wait: if anything goes wrong it exits, and the old
  * process, seeing the end of the stream, rolls back.

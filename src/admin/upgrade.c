@@ -1,6 +1,6 @@
 /*
  * upgrade.c -- the old process's side of a live upgrade (turnctl
- * upgrade, SIGUSR2; doc/ARCHITECTURE section 9): start the new binary
+ * upgrade, SIGUSR2; doc/ARCHITECTURE section 8): start the new binary
  * with one end of a socketpair, hand it the listeners, then worker by
  * worker freeze, send the UDP allocations with their relay sockets and
  * let the new process thaw them, then the EVEN-PORT reservations, and

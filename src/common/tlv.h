@@ -1,6 +1,6 @@
 /*
  * tlv.h -- type-length-value records in a growable byte buffer: the
- * handover's state format (doc/ARCHITECTURE section 9).  A record is a
+ * handover's state format (doc/ARCHITECTURE section 8).  A record is a
  * 16-bit type, a 32-bit length and the value, all in network order;
  * values may hold records themselves.  As with STUN attributes (RFC
  * 8489 section 14), types below 0x8000 must be understood by a reader,

@@ -1,6 +1,6 @@
 /*
  * worker_move.c -- one worker's part of a live upgrade (doc/ARCHITECTURE
- * section 9).  In the old process, each step runs in the worker's own
+ * section 8).  In the old process, each step runs in the worker's own
  * loop (worker_run()), so no batch is half done when it starts:
  *
  *   freeze  stop reading the listener and relay sockets, send what is

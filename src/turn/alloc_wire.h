@@ -1,6 +1,6 @@
 /*
  * alloc_wire.h -- an allocation as a record of the handover's state
- * format (common/tlv.h; doc/ARCHITECTURE section 9): everything of a
+ * format (common/tlv.h; doc/ARCHITECTURE section 8): everything of a
  * UDP allocation except its sockets, which travel beside the records
  * (SCM_RIGHTS) and are named by their index in the message.
  */

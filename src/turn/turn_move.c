@@ -1,6 +1,6 @@
 /*
  * turn_move.c -- allocations that change process in a live upgrade
- * (doc/ARCHITECTURE section 9): one taken over counts here as it did
+ * (doc/ARCHITECTURE section 8): one taken over counts here as it did
  * there (quota, bandwidth window, gauges), and one handed over leaves
  * without ending -- no mirror deletion, no Redis quota release, no end
  * event: the new process carries it under the same instance id.

@@ -1,6 +1,6 @@
 """Live upgrade (turnctl upgrade, SIGUSR2): a new turnd takes over the
 listeners and the UDP allocations of the old one (doc/ARCHITECTURE
-section 9)."""
+section 8)."""
 import json
 import os
 import signal

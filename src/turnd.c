@@ -259,17 +259,31 @@ drop_privileges(const struct turnd_conf *conf)
 	    *conf->group != '\0' ? ":" : "", conf->group);
 }
 
-static void
-pidfile_write(struct turnd *td)
+/* 0, or -1 with the reason in err. */
+static int
+pidfile_try(struct turnd *td, char *err, size_t errlen)
 {
 	FILE	*f;
 
 	if (*td->td_conf->pidfile == '\0')
-		return;
+		return (0);
 	if ((f = fopen(td->td_conf->pidfile, "w")) == NULL ||
-	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
-		fatal("pidfile: %s", td->td_conf->pidfile);
+	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "pidfile: %s: %s", td->td_conf->pidfile,
+		    strerror(errno));
+		return (-1);
+	}
 	td->td_pidfile_written = 1;
+	return (0);
+}
+
+static void
+pidfile_write(struct turnd *td)
+{
+	char	err[512];
+
+	if (pidfile_try(td, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 }
 
 static unsigned int
@@ -339,6 +353,23 @@ static uint64_t
 metrics_lag_cb(void *arg, unsigned int i)
 {
 	return (worker_lag_us(((struct turnd *)arg)->td_workers[i]));
+}
+
+static void
+metrics_upgrades_cb(void *arg, unsigned int *gen, uint64_t *ok,
+    uint64_t *failed)
+{
+	struct turnd	*td = arg;
+
+	*gen = td->td_generation;
+	*ok = td->td_upgrades_ok;
+	*failed = td->td_upgrades_failed;
+}
+
+static uint64_t
+metrics_freeze_cb(void *arg, unsigned int i)
+{
+	return (atomic_load(&((struct turnd *)arg)->td_workers[i]->w_freeze_us));
 }
 
 static int
@@ -486,9 +517,16 @@ static int
 start_log(struct turnd *td, struct turnd_start *ts)
 {
 	const struct turnd_conf	*conf = td->td_conf;
-	int			 level;
+	int			 level, fd;
 
 	level = ts->ts_debug ? LOG_LVL_DEBUG : log_level_parse(conf->log_level);
+	fd = ts->ts_takeover ? takeover_log_fd() : -1;
+	if (fd != -1 && !conf->log_syslog && *conf->log_file != '\0') {
+		log_adopt(level, fd);	/* the old process's file */
+		return (0);
+	}
+	if (fd != -1)
+		close(fd);
 	if (log_open(level, conf->log_file, conf->log_syslog ||
 	    (!ts->ts_foreground && *conf->log_file == '\0')) == -1) {
 		fprintf(stderr, "turnd: log.file: %s: %s\n", conf->log_file,
@@ -542,15 +580,17 @@ start_takeover_run(struct turnd *td, struct turnd_start *ts)
 {
 	char	err[512];
 
+	snprintf(err, sizeof(err), "the old process is gone");
 	if (takeover_run(&ts->ts_tk, td->td_workers, td->td_nworkers,
 	    td->td_resv, err, sizeof(err)) == -1 ||
+	    (pidfile_try(td, err, sizeof(err)) == -1 &&
+	    takeover_refuse(&ts->ts_tk, err) == -1) ||
 	    takeover_commit(&ts->ts_tk) == -1) {
 		log_warnx("takeover failed: %s", err);
 		fprintf(stderr, "turnd: takeover failed: %s\n", err);
 		_exit(1);
 	}
 	td->td_taken_over = time(NULL);
-	pidfile_write(td);
 	log_info("takeover: %u allocation%s taken over; generation %u",
 	    ts->ts_tk.tk_moved, ts->ts_tk.tk_moved == 1 ? "" : "s",
 	    td->td_generation);
@@ -714,6 +754,8 @@ start_services(struct turnd *td, struct turnd_start *ts)
 		msrc.ms_nworkers = metrics_nworkers_cb;
 		msrc.ms_lag_us = metrics_lag_cb;
 		msrc.ms_ready = metrics_ready_cb;
+		msrc.ms_upgrades = metrics_upgrades_cb;
+		msrc.ms_freeze_us = metrics_freeze_cb;
 		msrc.ms_arg = td;
 		td->td_metrics = metrics_new(td->td_conf, td->td_base,
 		    ts->ts_metrics_fd, &msrc);

@@ -20,6 +20,7 @@
 #define HO_VERSION	1	/* the format this binary writes */
 #define HO_VERSION_MIN	1	/* the oldest it reads */
 #define HO_ENV		"TURND_HANDOVER_FD"
+#define HO_ENV_LOG	"TURND_HANDOVER_LOG_FD"	/* the log file, inherited */
 #define HO_MSG_MAX	(256 * 1024)
 
 enum ho_msg {

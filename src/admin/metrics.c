@@ -300,6 +300,41 @@ render_redis(struct evbuffer *b, const struct turnd_conf *conf)
 	    (unsigned long long)rs.rs_cmds);
 }
 
+/* The live upgrade (turnd(8) LIVE UPGRADE). */
+static void
+render_upgrade(struct evbuffer *b, const struct metrics_source *src,
+    const struct stats *st, unsigned int nworkers)
+{
+	static const struct mrow moved[] = {
+		ROW("in", alloc_moved_in), ROW("out", alloc_moved_out), END };
+	unsigned int	gen, i;
+	uint64_t	ok, failed;
+
+	src->ms_upgrades(src->ms_arg, &gen, &ok, &failed);
+	evbuffer_add_printf(b,
+	    "# HELP turnd_generation 1 for a process started, 1 more than "
+	    "the process it took over from.\n"
+	    "# TYPE turnd_generation gauge\n"
+	    "turnd_generation %u\n"
+	    "# HELP turnd_upgrades_total Live upgrades this process started, "
+	    "by outcome.\n"
+	    "# TYPE turnd_upgrades_total counter\n"
+	    "turnd_upgrades_total{result=\"ok\"} %llu\n"
+	    "turnd_upgrades_total{result=\"failed\"} %llu\n", gen,
+	    (unsigned long long)ok, (unsigned long long)failed);
+	family(b, st, "allocations_moved_total", "counter",
+	    "Allocations taken over from the old process (in) or handed to "
+	    "the new one (out).", "direction", moved);
+	evbuffer_add_printf(b,
+	    "# HELP turnd_handover_freeze_seconds How long each worker was "
+	    "frozen when this process took it over.\n"
+	    "# TYPE turnd_handover_freeze_seconds gauge\n");
+	for (i = 0; i < nworkers; i++)
+		evbuffer_add_printf(b, "turnd_handover_freeze_seconds"
+		    "{worker=\"%u\"} %.6f\n", i,
+		    (double)src->ms_freeze_us(src->ms_arg, i) / 1e6);
+}
+
 void
 metrics_render(struct metrics *mt, struct evbuffer *b)
 {
@@ -335,6 +370,7 @@ metrics_render(struct metrics *mt, struct evbuffer *b)
 		evbuffer_add_printf(b, "turnd_worker_loop_lag_seconds"
 		    "{worker=\"%u\"} %.6f\n", i,
 		    (double)src->ms_lag_us(src->ms_arg, i) / 1e6);
+	render_upgrade(b, src, &sum, n);
 }
 
 static void

@@ -25,6 +25,11 @@ struct metrics_source {
 	uint64_t	(*ms_lag_us)(void *arg, unsigned int worker);
 	/* 1 while new allocations are accepted (0: draining) */
 	int		(*ms_ready)(void *arg);
+	/* the live upgrade: this process's generation, its upgrades that
+	 * committed and that rolled back; a worker's last takeover freeze */
+	void		(*ms_upgrades)(void *arg, unsigned int *generation,
+			    uint64_t *ok, uint64_t *failed);
+	uint64_t	(*ms_freeze_us)(void *arg, unsigned int worker);
 	void		 *ms_arg;
 };
 

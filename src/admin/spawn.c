@@ -23,20 +23,22 @@
 
 extern char	**environ;
 
-/* environ without TURND_HANDOVER_FD, then TURND_HANDOVER_FD=fd. */
+/* environ without TURND_HANDOVER_*, then ours. */
 static char **
-spawn_env(int fd)
+spawn_env(int fd, int logfd)
 {
 	char	**env;
 	size_t	  n = 0, i, j = 0;
 
 	while (environ[n] != NULL)
 		n++;
-	env = xcalloc(n + 2, sizeof(*env));
+	env = xcalloc(n + 3, sizeof(*env));
 	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], HO_ENV "=", sizeof(HO_ENV)) != 0)
+		if (strncmp(environ[i], "TURND_HANDOVER_", 15) != 0)
 			env[j++] = environ[i];
-	env[j] = xasprintf("%s=%d", HO_ENV, fd);
+	env[j++] = xasprintf("%s=%d", HO_ENV, fd);
+	if (logfd != -1)
+		env[j++] = xasprintf("%s=%d", HO_ENV_LOG, logfd);
 	return (env);
 }
 
@@ -47,7 +49,7 @@ upgrade_spawn(const char *binary, char *const argv[], int fd, char *err,
 	char	**env, **av;
 	size_t	  n = 0, i;
 	pid_t	  pid;
-	int	  maxfd;
+	int	  maxfd, logfd = log_file_fd();
 
 	if (access(binary, X_OK) == -1) {
 		snprintf(err, errlen, "%s: %s", binary, strerror(errno));
@@ -59,7 +61,7 @@ upgrade_spawn(const char *binary, char *const argv[], int fd, char *err,
 	av[0] = (char *)(uintptr_t)binary;
 	for (i = 1; i < n; i++)
 		av[i] = argv[i];
-	env = spawn_env(fd);
+	env = spawn_env(fd, logfd);
 	maxfd = (int)sysconf(_SC_OPEN_MAX);
 	if ((pid = fork()) == 0) {
 		/* only async-signal-safe calls from here to exec */
@@ -67,13 +69,15 @@ upgrade_spawn(const char *binary, char *const argv[], int fd, char *err,
 			if ((int)i != fd)
 				(void)fcntl((int)i, F_SETFD, FD_CLOEXEC);
 		(void)fcntl(fd, F_SETFD, 0);
+		if (logfd != -1)
+			(void)fcntl(logfd, F_SETFD, 0);
 		execve(binary, av, env);
 		_exit(127);
 	}
 	if (pid == -1)
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 	for (i = 0; env[i] != NULL; i++)
-		if (strncmp(env[i], HO_ENV "=", sizeof(HO_ENV)) == 0)
+		if (strncmp(env[i], "TURND_HANDOVER_", 15) == 0)
 			free(env[i]);
 	free(env);
 	free(av);

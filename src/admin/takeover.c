@@ -23,14 +23,39 @@
 #include "net/net.h"
 #include "net/worker_move.h"
 
+static void	tk_refuse(struct takeover *, const char *);
+
 int
 takeover_wanted(void)
 {
 	return (getenv(HO_ENV) != NULL);
 }
 
+int
+takeover_log_fd(void)
+{
+	const char	*s = getenv(HO_ENV_LOG);
+	char		*end;
+	long		 fd;
+
+	if (s == NULL)
+		return (-1);
+	errno = 0;
+	fd = strtol(s, &end, 10);
+	unsetenv(HO_ENV_LOG);
+	return (*end != '\0' || errno != 0 || fd < 3 || fd > 65535 ? -1 :
+	    (int)fd);
+}
+
+int
+takeover_refuse(struct takeover *tk, const char *why)
+{
+	tk_refuse(tk, why);
+	return (-1);
+}
+
 static void
-tk_refuse(struct takeover *tk, char *err)
+tk_refuse(struct takeover *tk, const char *err)
 {
 	struct tlvbuf	tb;
 
@@ -237,6 +262,16 @@ tk_listeners(struct takeover *tk, unsigned int k, char *err, size_t errlen)
 	return (0);
 }
 
+/* A key a takeover cannot change: say what to do instead. */
+static void
+tk_restart_key(char *err, size_t errlen)
+{
+	size_t	n = strlen(err);
+
+	snprintf(err + n, errlen - n, " (a restart key: drain and restart "
+	    "to change it)");
+}
+
 static int
 tk_begin(struct takeover *tk, const struct turnd_conf *conf,
     unsigned int nworkers, char *err, size_t errlen)
@@ -278,6 +313,9 @@ tk_begin(struct takeover *tk, const struct turnd_conf *conf,
 		if (r == 0)
 			r = listen_match(conf, &tk->tk_sets[0], err, errlen);
 	}
+	if (r == -1 && tk->tk_iid[0] != '\0' && st.ts_version >= HO_VERSION_MIN
+	    && st.ts_version <= HO_VERSION)
+		tk_restart_key(err, errlen);
 out:
 	free(st.ts_realm);
 	tlv_free(&tb);

@@ -35,6 +35,9 @@ struct takeover {
 
 /* 1 when this process was started to take over (TURND_HANDOVER_FD). */
 int	takeover_wanted(void);
+/* The old process's log file, inherited (its path may not be openable
+ * after the privilege drop); -1: none. */
+int	takeover_log_fd(void);
 /*
  * Say hello, take the process state and the listeners, and check them
  * against conf and nworkers (the keys a takeover cannot change: the
@@ -47,6 +50,8 @@ int	takeover_begin(struct takeover *, const struct turnd_conf *,
  * start it, then the reservations.  0, or -1 with err. */
 int	takeover_run(struct takeover *, struct worker **, unsigned int n,
 	    struct resv *, char *err, size_t errlen);
+/* Refuse at the last step (why: the reason); -1. */
+int	takeover_refuse(struct takeover *, const char *why);
 /* Holding everything: tell the old process to let go. 0, or -1. */
 int	takeover_commit(struct takeover *);
 void	takeover_free(struct takeover *);

@@ -91,6 +91,7 @@ static unsigned int	upgrade_serial;
 static void	u_fail(struct upgrade *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	u_next_worker(struct upgrade *);
+static void	u_refused(struct upgrade *, const struct hmsg *);
 
 static void
 u_answer(struct upgrade *u, int ok, const char *text)
@@ -116,14 +117,43 @@ u_arm(struct upgrade *u)
 	evtimer_add(u->u_timer, &tv);
 }
 
+/*
+ * The next message, without waiting.  A new process that closes with
+ * our messages unread makes the kernel report ECONNRESET first, and then
+ * what it sent before closing (its HM_REFUSE): read on once.
+ */
+static int
+u_recv(struct upgrade *u)
+{
+	int	r;
+
+	r = hmsg_recv(u->u_fd, &u->u_msg, 0);
+	if (r == -1 && errno == ECONNRESET)
+		r = hmsg_recv(u->u_fd, &u->u_msg, 0);
+	if (r == -1 && errno == EAGAIN)
+		errno = ECONNRESET;	/* nothing after the reset */
+	return (r);
+}
+
 static int
 u_send(struct upgrade *u, uint16_t type, const struct tlvbuf *tb,
     const int *fds, unsigned int nfds)
 {
+	int	err;
+
 	if (hmsg_send(u->u_fd, type, tb != NULL ? tb->tb_buf : NULL,
 	    tb != NULL ? tb->tb_len : 0, fds, nfds) == 0)
 		return (0);
-	u_fail(u, "cannot write to the new process: %s", strerror(errno));
+	err = errno;
+	/* gone: perhaps after saying why */
+	if (u_recv(u) == 1) {
+		hmsg_close_fds(&u->u_msg);
+		if (u->u_msg.hm_type == HM_REFUSE) {
+			u_refused(u, &u->u_msg);
+			return (-1);
+		}
+	}
+	u_fail(u, "cannot write to the new process: %s", strerror(err));
 	return (-1);
 }
 
@@ -451,8 +481,8 @@ u_refused(struct upgrade *u, const struct hmsg *m)
 	while (why == NULL && tlv_next(&it, &t) == 1)
 		if (t.t_type == HR_REASON)
 			why = tlv_str(&t);
-	u_fail(u, "the new binary refused: %s (drain and restart for "
-	    "that)", why != NULL ? why : "no reason given");
+	u_fail(u, "the new process refused: %s", why != NULL ? why :
+	    "no reason given");
 	free(why);
 }
 
@@ -515,9 +545,11 @@ u_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	r = hmsg_recv(u->u_fd, &u->u_msg, 0);
-	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if ((r = hmsg_recv(u->u_fd, &u->u_msg, 0)) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
+	if (r == -1 && errno == ECONNRESET)
+		r = u_recv(u);
 	hmsg_close_fds(&u->u_msg);	/* it sends none */
 	if (r == 0)
 		u_fail(u, "the new process (pid %ld) exited or crashed",

@@ -57,6 +57,22 @@ log_open(int level, const char *file, int use_syslog)
 	return (0);
 }
 
+int
+log_file_fd(void)
+{
+	return (log_syslog || log_fd == STDERR_FILENO ? -1 : log_fd);
+}
+
+void
+log_adopt(int level, int fd)
+{
+	log_set_level(level);
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = fd;
+}
+
 void
 log_close(void)
 {

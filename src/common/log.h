@@ -19,6 +19,11 @@ enum log_level {
 
 int	log_open(int level, const char *file, int use_syslog);
 void	log_close(void);
+/* The log file's descriptor (-1: standard error or syslog), and taking
+ * one over (a live upgrade's new process: the file may not be openable
+ * after the privilege drop). */
+int	log_file_fd(void);
+void	log_adopt(int level, int fd);
 void	log_set_level(int);
 int	log_get_level(void);
 int	log_level_parse(const char *);		/* -1 if unknown */

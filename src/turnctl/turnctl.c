@@ -28,6 +28,11 @@ static const struct ctl_cmd commands[] = {
 	{ "ice",	"--user U [--ttl 1h] [--secret-from-store]", ctl_ice },
 	{ "reload",	"",				ctl_reload },
 	{ "drain",	"[--timeout T]",		ctl_drain },
+	{ NULL,		NULL,				NULL }
+};
+
+/* Commands that replace the running process: never from a prefix. */
+static const struct ctl_cmd whole[] = {
 	{ "upgrade",	"[--binary PATH]",		ctl_upgrade },
 	{ NULL,		NULL,				NULL }
 };
@@ -41,6 +46,9 @@ usage(FILE *f)
 	    "COMMAND [ARGS]\ncommands (any unique prefix):\n");
 	for (c = commands; c->cc_name != NULL; c++)
 		fprintf(f, "  %-9s %s\n", c->cc_name, c->cc_usage);
+	fprintf(f, "in full only:\n");
+	for (c = whole; c->cc_name != NULL; c++)
+		fprintf(f, "  %-9s %s\n", c->cc_name, c->cc_usage);
 }
 
 int
@@ -53,6 +61,7 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL,	0 }
 	};
 	struct ctl		 ctl;
+	const struct ctl_cmd	*table, *c;
 	struct turnd_conf	*conf;
 	char			 err[CONF_ERR_LEN + 64], peek[128];
 	int			 ch, rc;
@@ -109,12 +118,16 @@ main(int argc, char *argv[])
 	ctl.c_conf = conf;
 	if (ctl.c_socket == NULL)
 		ctl.c_socket = conf->control_socket;
-	if (ctl_lookup(commands, argv[0], "command") == NULL) {
+	table = commands;
+	for (c = whole; c->cc_name != NULL; c++)
+		if (strcmp(c->cc_name, argv[0]) == 0)
+			table = whole;
+	if (ctl_lookup(table, argv[0], "command") == NULL) {
 		usage(stderr);
 		conf_free(conf);
 		return (CTL_USAGE);
 	}
-	rc = ctl_dispatch(&ctl, commands, "command", argc, argv);
+	rc = ctl_dispatch(&ctl, table, "command", argc, argv);
 	conf_free(conf);
 	return (rc);
 }

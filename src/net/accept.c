@@ -355,6 +355,13 @@ stream_listen(struct stream_set *ss, struct slisten *sl)
 	evconnlistener_set_error_cb(sl->sl_lev, stream_error_cb);
 }
 
+/* TCP and TLS are this module's; UDP is udp.c's and DTLS dtls.c's. */
+static int
+stream_kind(enum transport t)
+{
+	return (t == TRANSPORT_TCP || t == TRANSPORT_TLS);
+}
+
 /* Take the TCP and TLS sockets of set (their fds in set become -1). */
 struct stream_set *
 stream_set_new(struct worker *w, struct listen_set *set)
@@ -366,11 +373,11 @@ stream_set_new(struct worker *w, struct listen_set *set)
 	TAILQ_INIT(&ss->ss_conns);
 	TAILQ_INIT(&ss->ss_pconns);
 	for (i = 0; i < set->n; i++)
-		n += set->ls[i].ls_transport != TRANSPORT_UDP;
+		n += stream_kind(set->ls[i].ls_transport);
 	if (n > 0)
 		ss->ss_ls = xcalloc(n, sizeof(*ss->ss_ls));
 	for (i = 0; i < set->n; i++) {
-		if (set->ls[i].ls_transport == TRANSPORT_UDP)
+		if (!stream_kind(set->ls[i].ls_transport))
 			continue;
 		ss->ss_ls[ss->ss_n++].sl_ls = set->ls[i];
 		set->ls[i].ls_fd = -1;	/* ours now */

@@ -15,9 +15,15 @@ import pytest
 import harness
 import stun
 from conftest import expect_ok
+import test_redis
 from test_redis import (CH, READY_RE, STORE_READY_TIMEOUT, alloc_of,
-                        instance_of, instances, keys_of, poll, rcli,
-                        redis_factory, redis_srv, roundtrip, store_config)
+                        instance_of, instances, keys_of, poll, roundtrip,
+                        store_config)
+
+# test_redis.py's fixtures: a redis-server of the test's own
+redis_factory = test_redis.redis_factory
+redis_srv = test_redis.redis_srv
+rcli = test_redis.rcli
 
 
 @pytest.fixture
@@ -731,3 +737,56 @@ def test_upgrade_after_the_privilege_drop(upg, turn_client, peer,
     assert uid_of(pid) == 65534
     ping(c, peer, b"moved")
     assert "takeover: 1 allocation taken over" in t.log_text()
+
+
+def test_dtls_ends_at_the_commit_and_new_ones_land(upg, turn_client, peer):
+    """DTLS associations cannot move (OpenSSL cannot hand a live one
+    over): the old process ends them at the commit with a close_notify,
+    and a new association is the new process's; UDP moves as ever, on a
+    port that serves UDP and DTLS alike too."""
+    from test_dtls import DtlsConn, dtls_turn
+    t, run = upg(start=False)
+    t.config["listen"]["dtls"] = ["127.0.0.1:%d" % t.tls_port,
+                                  "127.0.0.1:%d" % t.port]
+    rewrite(t, {})
+    t.start()
+    u = turn_client(t)
+    expect_ok(u.allocate())
+    expect_ok(u.channel_bind(0x4000, peer.addr))
+    conns = []
+    try:
+        for port in (t.tls_port, t.port):
+            dc = DtlsConn(port)
+            conns.append(dc)
+            d = dtls_turn(dc)
+            expect_ok(d.allocate())
+        out, pid = upgrade(t, run)
+        assert "took over 1 allocation" in out, out
+        for dc in conns:
+            assert dc.recv(10.0) is None and dc.eof
+        ping(u, peer, b"udp")
+        for port in (t.tls_port, t.port):
+            dc = DtlsConn(port)
+            conns.append(dc)
+            expect_ok(dtls_turn(dc).allocate())
+        assert len(sessions(run)) == 3
+        assert t.proc.wait(15) == 0
+    finally:
+        for dc in conns:
+            dc.close()
+
+
+def test_stayed_clients_end_at_the_drain_timeout(upg, turn_client, peer):
+    t, run = upg({"upgrade": {"drain_timeout": 2}})
+    c = turn_client(t, "tcp")
+    expect_ok(c.allocate())
+    expect_ok(c.channel_bind(0x4000, peer.addr))
+    out, pid = upgrade(t, run)
+    assert "1 TCP/TLS allocation stay" in out, out
+    ping(c, peer, b"in the old one")
+    t0 = time.monotonic()
+    assert t.proc.wait(15) == 0
+    assert time.monotonic() - t0 < 4.0
+    assert "drain: timeout with 1 allocation left" in t.log_text()
+    r = run("status")
+    assert r.returncode == 0 and "generation:  2 (took over at " in r.stdout

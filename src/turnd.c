@@ -547,6 +547,11 @@ start_takeover(struct turnd *td, struct turnd_start *ts)
 	struct takeover	*tk = &ts->ts_tk;
 	char		 err[512];
 
+	/* a signal to the whole service must not end the takeover: the
+	 * loop's handlers come with start_daemon() */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	if (takeover_begin(tk, td->td_conf, td->td_nworkers, err,
 	    sizeof(err)) == -1) {
 		log_warnx("takeover refused: %s", err);
@@ -771,7 +776,8 @@ drain_stayed(struct turnd *td, int timeout)
 
 	sbuf_init(&sb);
 	admin_drain(td, timeout, 0, &sb);
-	log_info("upgrade: %s", sbuf_str(&sb));
+	log_info("upgrade: %.*s", (int)strcspn(sbuf_str(&sb), "\n"),
+	    sbuf_str(&sb));
 	sbuf_free(&sb);
 }
 

@@ -60,7 +60,11 @@ enum ho_rec {
 	HR_START_US,		/* u64: monotonic, when the freeze began */
 	HR_ALLOC,		/* turn/alloc_wire.h */
 	HR_RESV,		/* net/resv.c */
-	HR_STARTED		/* u64: when the first generation started */
+	HR_STARTED,		/* u64: when the first generation started */
+	HR_CONTROL_PATH,	/* string: control.socket */
+	HR_METRICS_ADDR,	/* string: metrics.listen, "" none */
+	HR_USER,		/* string: user */
+	HR_GROUP		/* string: group */
 };
 
 enum ho_lsock {

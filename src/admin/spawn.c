@@ -65,8 +65,8 @@ upgrade_spawn(const char *binary, char *const argv[], int fd, char *err,
 	maxfd = (int)sysconf(_SC_OPEN_MAX);
 	if ((pid = fork()) == 0) {
 		/* only async-signal-safe calls from here to exec */
-		for (i = 3; (int)i < maxfd && i < 65536; i++)
-			if ((int)i != fd)
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+			for (i = 3; (int)i < maxfd; i++)
 				(void)fcntl((int)i, F_SETFD, FD_CLOEXEC);
 		(void)fcntl(fd, F_SETFD, 0);
 		if (logfd != -1)

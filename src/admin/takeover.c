@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ takeover_log_fd(void)
 	errno = 0;
 	fd = strtol(s, &end, 10);
 	unsetenv(HO_ENV_LOG);
-	return (*end != '\0' || errno != 0 || fd < 3 || fd > 65535 ? -1 :
+	return (*end != '\0' || errno != 0 || fd < 3 || fd > INT_MAX ? -1 :
 	    (int)fd);
 }
 
@@ -116,7 +117,31 @@ struct tk_state {
 	uint8_t			 ts_rfc5780;
 	char			*ts_realm;
 	struct sockaddr_storage	 ts_alt;
+	/* keys whose running values the sockets carry: the same or none */
+	char			*ts_str[4];	/* HR_CONTROL_PATH.. */
 };
+
+static const char *const tk_str_key[4] = {
+	"control.socket", "metrics.listen", "user", "group"
+};
+
+/* This conf's value of tk_str_key[i], as the old process sends it. */
+static const char *
+tk_str_conf(const struct turnd_conf *conf, unsigned int i, char *buf,
+    size_t len)
+{
+	switch (i) {
+	case 0:
+		return (conf->control_socket);
+	case 1:
+		return (conf->metrics_listen.ca_set ? addr_fmt(
+		    (const struct sockaddr *)&conf->metrics_listen.ca_ss, buf,
+		    len) : "");
+	case 2:
+		return (conf->user);
+	}
+	return (conf->group);
+}
 
 static int
 tk_state_one(struct takeover *tk, struct tk_state *st, const struct tlv *t)
@@ -156,6 +181,13 @@ tk_state_one(struct takeover *tk, struct tk_state *st, const struct tlv *t)
 			return (-1);
 		tk->tk_started = (time_t)u;
 		return (0);
+	case HR_CONTROL_PATH:
+	case HR_METRICS_ADDR:
+	case HR_USER:
+	case HR_GROUP:
+		v = t->t_type - HR_CONTROL_PATH;
+		free(st->ts_str[v]);
+		return ((st->ts_str[v] = tlv_str(t)) == NULL ? -1 : 0);
 	case HR_CONTROL_FD:
 	case HR_METRICS_FD:
 		if (tlv_u32(t, &v) == -1)
@@ -174,7 +206,20 @@ tk_state_check(const struct tk_state *st, const struct turnd_conf *conf,
 {
 	const struct sockaddr	*alt = (const struct sockaddr *)
 	    &conf->stun_alt_address.ca_ss;
+	char			 buf[ADDR_STRLEN];
+	const char		*mine;
+	unsigned int		 i;
 
+	for (i = 0; i < 4 && st->ts_version >= HO_VERSION_MIN &&
+	    st->ts_version <= HO_VERSION; i++) {
+		mine = tk_str_conf(conf, i, buf, sizeof(buf));
+		if (st->ts_str[i] == NULL || strcmp(st->ts_str[i], mine) != 0) {
+			snprintf(err, errlen, "%s: \"%s\" running, \"%s\" "
+			    "configured", tk_str_key[i], st->ts_str[i] != NULL ?
+			    st->ts_str[i] : "", mine);
+			return (-1);
+		}
+	}
 	if (st->ts_version < HO_VERSION_MIN || st->ts_version > HO_VERSION)
 		snprintf(err, errlen, "handover format %u: this binary reads "
 		    "%u to %u", st->ts_version, HO_VERSION_MIN, HO_VERSION);
@@ -284,6 +329,7 @@ tk_begin(struct takeover *tk, const struct turnd_conf *conf,
 	int		 r = -1;
 
 	memset(&st, 0, sizeof(st));
+	memset(&t, 0, sizeof(t));
 	tlv_init(&tb);
 	tlv_put_u32(&tb, HR_VERSION, HO_VERSION);
 	tlv_put_u32(&tb, HR_VERSION_MIN, HO_VERSION_MIN);
@@ -318,6 +364,8 @@ tk_begin(struct takeover *tk, const struct turnd_conf *conf,
 		tk_restart_key(err, errlen);
 out:
 	free(st.ts_realm);
+	for (k = 0; k < 4; k++)
+		free(st.ts_str[k]);
 	tlv_free(&tb);
 	return (r);
 }
@@ -337,7 +385,7 @@ takeover_begin(struct takeover *tk, const struct turnd_conf *conf,
 	errno = 0;
 	fd = s != NULL ? strtol(s, &end, 10) : -1;
 	unsetenv(HO_ENV);
-	if (s == NULL || *end != '\0' || fd < 3 || fd > 65535 || errno != 0) {
+	if (s == NULL || *end != '\0' || fd < 3 || fd > INT_MAX || errno != 0) {
 		snprintf(err, errlen, "%s: not a descriptor", HO_ENV);
 		tk->tk_fd = -1;
 		return (-1);
@@ -448,7 +496,8 @@ takeover_run(struct takeover *tk, struct worker **ws, unsigned int n,
 			return (0);
 		if (r != 1 || tk->tk_msg->hm_type != HM_RESV) {
 			snprintf(err, errlen, "reservations: %s", r == 1 ?
-			    "unexpected message" : "the old process is gone");
+			    "unexpected message" : r == 0 ?
+			    "the old process is gone" : strerror(errno));
 			return (-1);
 		}
 		tlv_iter_init(&it, tk->tk_msg->hm_body, tk->tk_msg->hm_len);
@@ -459,8 +508,11 @@ takeover_run(struct takeover *tk, struct worker **ws, unsigned int n,
 				log_warnx("takeover: a reservation could not "
 				    "be taken");
 		hmsg_close_fds(tk->tk_msg);
-		if (hmsg_send(tk->tk_fd, HM_ACK, NULL, 0, NULL, 0) == -1)
+		if (hmsg_send(tk->tk_fd, HM_ACK, NULL, 0, NULL, 0) == -1) {
+			snprintf(err, errlen, "the old process: %s",
+			    strerror(errno));
 			return (-1);
+		}
 	}
 }
 
@@ -491,5 +543,5 @@ takeover_free(struct takeover *tk)
 		close(tk->tk_metrics_fd);
 	free(tk->tk_msg);
 	memset(tk, 0, sizeof(*tk));
-	tk->tk_fd = -1;
+	tk->tk_fd = tk->tk_control_fd = tk->tk_metrics_fd = -1;
 }

@@ -66,7 +66,7 @@ struct upgrade {
 	unsigned int		 u_batch;	/* its next batch */
 	struct wmove		*u_moves;	/* one per worker */
 	unsigned int		 u_resv_from;
-	unsigned int		 u_moved, u_stayed;
+	unsigned int		 u_moved, u_stayed, u_dtls;
 	long long		 u_t0;		/* us, monotonic */
 	uint64_t		 u_freeze_max;	/* us, the longest */
 	char			*u_binary;
@@ -225,6 +225,19 @@ u_close(struct upgrade *u)
 	free(u);
 }
 
+/* The new process may have written the pidfile before it went. */
+static void
+u_pidfile_back(struct turnd *td)
+{
+	FILE	*f;
+
+	if (!td->td_pidfile_written)
+		return;
+	if ((f = fopen(td->td_conf->pidfile, "w")) == NULL ||
+	    fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		log_warn("upgrade: pidfile %s", td->td_conf->pidfile);
+}
+
 /* Roll back: the new process goes, every worker thaws. */
 static void
 u_fail(struct upgrade *u, const char *fmt, ...)
@@ -242,6 +255,7 @@ u_fail(struct upgrade *u, const char *fmt, ...)
 			;
 	}
 	u_each_worker(u->u_td, u_thaw_in_worker);
+	u_pidfile_back(u->u_td);
 	u->u_td->td_upgrades_failed++;
 	log_warnx("upgrade failed: %s; this process (pid %ld) goes on "
 	    "serving everything", reason, (long)getpid());
@@ -269,10 +283,11 @@ u_commit(struct upgrade *u)
 	upgrade_notify_mainpid(u->u_pid);
 	snprintf(text, sizeof(text), "upgraded: pid %ld took over %u "
 	    "allocation%s in %lld ms (longest freeze %llu us); %u TCP/TLS "
-	    "allocation%s stay in pid %ld until they end", (long)u->u_pid,
+	    "allocation%s stay in pid %ld until they end%s", (long)u->u_pid,
 	    u->u_moved, u->u_moved == 1 ? "" : "s", ms,
 	    (unsigned long long)u->u_freeze_max, u->u_stayed,
-	    u->u_stayed == 1 ? "" : "s", (long)getpid());
+	    u->u_stayed == 1 ? "" : "s", (long)getpid(), u->u_dtls > 0 ?
+	    "; the DTLS ones end (they cannot move)" : "");
 	log_info("upgrade: %s", text);
 	u_answer(u, 1, text);
 	u->u_pid = -1;
@@ -313,6 +328,7 @@ u_send_state(struct upgrade *u)
 	const struct turnd_conf	*conf = td->td_conf;
 	struct tlvbuf		 tb;
 	struct listen_set	 set;
+	char			 buf[ADDR_STRLEN];
 	int			 fds[WMOVE_FDS], rc = -1;
 	unsigned int		 i, nfds = 0;
 
@@ -329,6 +345,12 @@ u_send_state(struct upgrade *u)
 		    &conf->stun_alt_address.ca_ss);
 	tlv_put_u32(&tb, HR_ALT_PORT, (uint32_t)conf->stun_alt_port);
 	tlv_put_u64(&tb, HR_STARTED, (uint64_t)td->td_first_started);
+	tlv_put_str(&tb, HR_CONTROL_PATH, conf->control_socket);
+	tlv_put_str(&tb, HR_METRICS_ADDR, conf->metrics_listen.ca_set ?
+	    addr_fmt((const struct sockaddr *)&conf->metrics_listen.ca_ss, buf,
+	    sizeof(buf)) : "");
+	tlv_put_str(&tb, HR_USER, conf->user);
+	tlv_put_str(&tb, HR_GROUP, conf->group);
 	if ((fds[nfds] = control_fd(td->td_control)) != -1)
 		tlv_put_u32(&tb, HR_CONTROL_FD, nfds++);
 	if ((fds[nfds] = metrics_fd(td->td_metrics)) != -1)
@@ -416,6 +438,7 @@ u_frozen_cb(evutil_socket_t fd, short what, void *arg)
 	free(s);
 	u->u_moved += m->wm_nallocs;
 	u->u_stayed += m->wm_stayed;
+	u->u_dtls += m->wm_dtls;
 	tlv_init(&tb);
 	tlv_put_u32(&tb, HR_WORKER, u->u_worker);
 	tlv_put_u32(&tb, HR_COUNT, m->wm_nallocs);
@@ -569,7 +592,8 @@ u_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	u_fail(u, "the new process (pid %ld) did not %s within "
 	    "upgrade.timeout (%d s)", (long)u->u_pid,
-	    u->u_state <= U_READY ? "start" : "take a worker over",
+	    u->u_state <= U_READY ? "start" : u->u_state <= U_WDONE ?
+	    "take a worker over" : "finish the takeover",
 	    u->u_td->td_conf->upgrade_timeout);
 }
 
@@ -578,26 +602,20 @@ u_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static int
 u_refuse_now(struct turnd *td, char *err, size_t errlen)
 {
-	unsigned int	i;
-
 	if (td->td_handed_over)
 		snprintf(err, errlen, "this process has handed over already "
 		    "(generation %u); ask the new one", td->td_generation);
 	else if (td->td_upgrade != NULL)
 		snprintf(err, errlen, "an upgrade is under way");
+	else if (td->td_draining)
+		snprintf(err, errlen, "draining: this process is on its way "
+		    "out (restart instead)");
 	else if (td->td_demo_dir != NULL)
 		snprintf(err, errlen, "not in the demo (--demo)");
 	else if (td->td_stopping)
 		snprintf(err, errlen, "shutting down");
-	else {
-		for (i = 0; i < td->td_nworkers; i++)
-			if (td->td_workers[i]->w_moved ||
-			    td->td_workers[i]->w_frozen)
-				break;
-		if (i == td->td_nworkers)
-			return (0);
-		snprintf(err, errlen, "a worker is still thawing; try again");
-	}
+	else
+		return (0);	/* a thaw still queued runs before a freeze */
 	return (-1);
 }
 

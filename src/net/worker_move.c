@@ -68,6 +68,10 @@ freeze_one(struct alloc *a, void *arg)
 	unsigned int		 i, n = 0;
 	size_t			 o;
 
+	if (a->a_transport == TRANSPORT_DTLS) {
+		fc->fc_m->wm_dtls++;	/* ends at the commit */
+		return;
+	}
 	if (a->a_transport != TRANSPORT_UDP || (idx = udp_path_index(
 	    fc->fc_w->w_udp, a->a_path)) < 0) {
 		fc->fc_m->wm_stayed++;

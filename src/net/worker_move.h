@@ -30,7 +30,8 @@ struct wmove {
 	struct wbatch	*wm_b;
 	unsigned int	 wm_nb;
 	unsigned int	 wm_nallocs;	/* moving */
-	unsigned int	 wm_stayed;	/* TCP, TLS, DTLS: staying */
+	unsigned int	 wm_stayed;	/* TCP, TLS: staying */
+	unsigned int	 wm_dtls;	/* DTLS: ending at the commit */
 	long long	 wm_start_us;	/* the freeze began (monotonic) */
 };
 

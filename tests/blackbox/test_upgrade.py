@@ -70,7 +70,7 @@ def upg(turn_factory, sockdir):
         pidfile = os.path.join(sockdir, "pid%d" % len(made))
         t = turn_factory(harness.merge({"control": {"socket": path},
                                         "pidfile": pidfile}, over), **kw)
-        t.pidfile = pidfile
+        t.pidfile, t.ctl = pidfile, path
         made.append(t)
 
         def run(*args):
@@ -511,8 +511,19 @@ def test_refused_when_the_listeners_change(upg, turn_client, peer):
                                    "[::1]:%d" % t.port]}, "workers": 3})
     r = run("upgrade")
     assert r.returncode == 1 and "workers: 2 running, 3" in r.stderr, r.stderr
-    assert status(run)["pid"] == t.pid
+    # the control socket in hand is the running one's: its path too
+    rewrite(t, {"workers": 2, "control": {"socket": t.ctl + ".new"}})
+
+    def ctl(*args):
+        return harness.run_turnctl(["-s", t.ctl] + list(args), timeout=60)
+    r = ctl("upgrade")
+    assert r.returncode == 1 and "control.socket" in r.stderr, r.stderr
+    assert json.loads(ctl("--json", "status").stdout)["pid"] == t.pid
     ping(c, peer, b"still here")
+    # a draining process is on its way out: restart instead
+    assert ctl("drain").returncode == 0
+    r = ctl("upgrade")
+    assert r.returncode == 1 and "draining" in r.stderr, r.stderr
 
 
 def test_sigusr2_and_five_upgrades_in_a_row(upg, turn_client, peer):

@@ -454,16 +454,23 @@ def test_tcp_and_tls_stay_and_drain(upg, turn_client, peers):
     ping(u, p1, b"udp after")
 
 
+def failed_upgrade(run, c, peer, binary):
+    """turnctl upgrade --binary binary while c pings in lock-step: none
+    of the pings may be lost; the answer."""
+    bg = Pinger(c, peer)
+    bg.start()
+    r = run("upgrade", "--binary", binary)
+    bg.finish()
+    return r
+
+
 def test_rollback_when_the_new_binary_exits(upg, turn_client, peer,
                                             tmp_path):
     t, run = upg()
     c = turn_client(t)
     expect_ok(c.allocate())
     expect_ok(c.channel_bind(0x4000, peer.addr))
-    bg = Pinger(c, peer)
-    bg.start()
-    r = run("upgrade", "--binary", fake_binary(tmp_path, "exit 3"))
-    bg.finish()
+    r = failed_upgrade(run, c, peer, fake_binary(tmp_path, "exit 3"))
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "upgrade failed" in r.stderr and "exited" in r.stderr, r.stderr
     st = status(run)
@@ -483,10 +490,7 @@ def test_rollback_when_the_new_binary_hangs(upg, turn_client, peer,
     c = turn_client(t)
     expect_ok(c.allocate())
     expect_ok(c.channel_bind(0x4000, peer.addr))
-    bg = Pinger(c, peer)
-    bg.start()
-    r = run("upgrade", "--binary", fake_binary(tmp_path, "exec sleep 600"))
-    bg.finish()
+    r = failed_upgrade(run, c, peer, fake_binary(tmp_path, "exec sleep 600"))
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "upgrade.timeout (2 s)" in r.stderr, r.stderr
     m = re.search(r"upgrade: started \S+ as pid (\d+)", t.log_text())
@@ -642,10 +646,7 @@ def test_rollback_in_the_middle_of_a_move(upg, turn_client, peer, tmp_path,
     fake.write_text(FAKE_NEW)
     fake.chmod(0o755)
     wrapper = fake_binary(tmp_path, 'exec %s %s 2 "$@"' % (fake, mode))
-    bg = Pinger(clients[0], peer)
-    bg.start()
-    r = run("upgrade", "--binary", wrapper)
-    bg.finish()
+    r = failed_upgrade(run, clients[0], peer, wrapper)
     assert r.returncode == 1 and why in r.stderr, (r.stdout, r.stderr)
     st = status(run)
     assert st["pid"] == t.pid and st["upgrades"]["failed"] == 1

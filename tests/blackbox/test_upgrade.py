@@ -310,8 +310,8 @@ def test_upgrade_under_load_loses_nothing(upg, turn_client, peers):
                            "the last datagrams")
         end[0] = 0
         rx.join(10)
-    print("sent %r pings %d max rtt %.3f s" % (tr.sent, tr.ping_ok,
-                                                 tr.ping_max_rtt))
+    print("sent %r pings %d max rtt %.3f s; %s" % (
+        tr.sent, tr.ping_ok, tr.ping_max_rtt, out.strip()))
     assert not tr.errors, tr.errors
     assert "took over %d allocations" % (n_ping + n_flow) in out, out
     for k, n in tr.sent.items():

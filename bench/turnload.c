@@ -3,7 +3,7 @@
  *
  *	turnload [-m relay|overload|raw|alloc|hold] [-t udp|tcp|tls]
  *	    [-n sessions] [-w window] [-r rate] [-s size] [-d seconds]
- *	    [-W warmup] [-i] [-e peer-port] [-u user] [-p password]
+ *	    [-W warmup] [-i] [-k] [-e peer-port] [-u user] [-p password]
  *	    [-S secret] [-P server-pid] host port
  *
  * relay (default): n sessions each Allocate, CreatePermission and
@@ -29,6 +29,8 @@
  *	Allocate from a new socket (a new 5-tuple, as a new client).
  * hold:	n allocations with a permission and a channel each are made and
  *	held; the server's RSS and open files are read before and after.
+ *	With -k they stay until SIGTERM or SIGINT ("holding" is printed
+ *	once they are all made), then are released as in the other modes.
  *
  * With -P, the server's CPU time (utime + stime from /proc) over the
  * measured period gives its CPU cost per relayed datagram (two per round
@@ -48,6 +50,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +65,7 @@
 #include "stun/stun.h"
 #include "turn/auth.h"
 
-#define MAX_SESSIONS	4096
+#define MAX_SESSIONS	32768	/* bounded first by RLIMIT_NOFILE */
 #define MAX_WINDOW	1024
 #define MAX_RATE	1000000	/* packets/s per session */
 #define BATCH		32
@@ -78,6 +81,7 @@
 #define CTL_PERIOD	0.020	/* control Refresh every 20 ms */
 #define CTL_TIMEOUT	1.0	/* ... each given 1 s */
 #define CTL_SLOTS	64	/* outstanding control requests */
+#define HOLD_MAX	600	/* s: -k holds at most this long */
 /* RTT histogram: 10 us steps up to 20 ms, then 1 ms steps up to 1 s */
 #define HIST_FINE	2000
 #define HIST_FINE_US	10
@@ -120,13 +124,14 @@ static unsigned int	 nsess = 10, window = 8;
 static double		 rate;
 static size_t		 size = 100;
 static double		 duration = 5, warmup = 1;
-static int		 use_send, server_pid, peer_port;
+static int		 use_send, server_pid, peer_port, keep;
 static const char	*user = "alice", *pass = "secret", *secret;
 static struct sockaddr_storage server, peer;
 static struct sess	 sess[MAX_SESSIONS];
 static struct sess	 ctl;
 static SSL_CTX		*tls_ctx;
 static volatile int	 peer_stop, ctl_stop;
+static sigset_t		 hold_sigs;	/* -k: what ends the hold */
 static int		 open_loop;	/* overload */
 static int		 epfd = -1;	/* the sessions' epoll */
 
@@ -1497,6 +1502,24 @@ run_alloc(void)
 		    cpu1 - cpu0, (cpu1 - cpu0) * 1e6 / (double)done);
 }
 
+/*
+ * -k: wait for SIGTERM or SIGINT (blocked in every thread since main()
+ * began), the allocations held meanwhile; at most HOLD_MAX seconds, the
+ * server's default allocation lifetime, after which it would end them.
+ */
+static void
+hold_until_signal(void)
+{
+	struct timespec	ts = { HOLD_MAX, 0 };
+	double		end = now() + HOLD_MAX;
+
+	printf("holding until SIGTERM or SIGINT\n");
+	fflush(stdout);
+	while (sigtimedwait(&hold_sigs, NULL, &ts) == -1 && errno == EINTR &&
+	    now() < end)
+		;
+}
+
 static void
 run_hold(void)
 {
@@ -1511,14 +1534,17 @@ run_hold(void)
 		ok += sess_allocate(&sess[i], 1) == 0;
 	printf("mode hold, %u of %u allocations made with a permission and a "
 	    "channel\n", ok, nsess);
-	if (server_pid <= 0 || ok == 0)
-		return;
-	rss1 = proc_kb(server_pid, "VmRSS:");
-	fd1 = proc_fds(server_pid);
-	printf("server rss         %ld kB -> %ld kB: %.2f KiB per "
-	    "allocation\n", rss0, rss1, (double)(rss1 - rss0) / ok);
-	printf("server open files  %ld -> %ld: %.2f per allocation\n", fd0,
-	    fd1, (double)(fd1 - fd0) / ok);
+	if (server_pid > 0 && ok > 0) {
+		rss1 = proc_kb(server_pid, "VmRSS:");
+		fd1 = proc_fds(server_pid);
+		printf("server rss         %ld kB -> %ld kB: %.2f KiB per "
+		    "allocation\n", rss0, rss1, (double)(rss1 - rss0) / ok);
+		printf("server open files  %ld -> %ld: %.2f per allocation\n",
+		    fd0, fd1, (double)(fd1 - fd0) / ok);
+	}
+	fflush(stdout);
+	if (keep)
+		hold_until_signal();
 }
 
 /* ---- the end: every allocation released, every stream closed ---- */
@@ -1561,7 +1587,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: turnload [-m relay|overload|raw|alloc|hold] "
 	    "[-t udp|tcp|tls] [-n sessions]\n\t[-w window] [-r rate] "
-	    "[-s size] [-d seconds] [-W warmup] [-i]\n\t[-e peer-port] "
+	    "[-s size] [-d seconds] [-W warmup] [-i] [-k]\n\t[-e peer-port] "
 	    "[-u user] [-p password] [-S secret] [-P server-pid]\n\thost "
 	    "port\n");
 	exit(2);
@@ -1575,7 +1601,7 @@ main(int argc, char *argv[])
 	unsigned int	 i;
 	int		 ch, pfd, raw;
 
-	while ((ch = getopt(argc, argv, "m:t:n:w:r:s:d:W:ie:u:p:S:P:")) !=
+	while ((ch = getopt(argc, argv, "m:t:n:w:r:s:d:W:ike:u:p:S:P:")) !=
 	    -1) {
 		switch (ch) {
 		case 'm': mode = optarg; break;
@@ -1594,6 +1620,7 @@ main(int argc, char *argv[])
 		case 'd': duration = atof(optarg); break;
 		case 'W': warmup = atof(optarg); break;
 		case 'i': use_send = 1; break;
+		case 'k': keep = 1; break;
 		case 'e': peer_port = atoi(optarg); break;
 		case 'u': user = optarg; break;
 		case 'p': pass = optarg; break;
@@ -1613,9 +1640,17 @@ main(int argc, char *argv[])
 	    size > PKT_MAX || duration <= 0 || warmup < 0 ||
 	    peer_port < 0 || peer_port > 65535 ||
 	    (raw && (peer_port == 0 || transport != T_UDP || use_send)) ||
+	    (keep && strcmp(mode, "hold") != 0) ||
 	    (strcmp(mode, "overload") == 0 && (rate <= 0 || rate > MAX_RATE ||
 	    use_send)))
 		usage();
+	if (keep) {
+		/* before any thread: sigtimedwait() alone takes them */
+		sigemptyset(&hold_sigs);
+		sigaddset(&hold_sigs, SIGTERM);
+		sigaddset(&hold_sigs, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &hold_sigs, NULL);
+	}
 	if (addr_parse_ip(argv[optind], &server) == -1)
 		die("host: not an IP address");
 	addr_set_port((struct sockaddr *)&server,

@@ -457,6 +457,8 @@ tk_worker(struct takeover *tk, struct worker *w, unsigned int k, char *err,
 		if (r == 1 && tk->tk_msg->hm_type == HM_WEND)
 			break;
 		if (r != 1 || tk->tk_msg->hm_type != HM_WBATCH) {
+			if (r == 1)
+				hmsg_close_fds(tk->tk_msg);
 			snprintf(err, errlen, "worker %u: %s", k, r == 1 ?
 			    "unexpected message" : r == 0 ? "the old process "
 			    "is gone" : strerror(errno));
@@ -495,6 +497,8 @@ takeover_run(struct takeover *tk, struct worker **ws, unsigned int n,
 		if (r == 1 && tk->tk_msg->hm_type == HM_FINISH)
 			return (0);
 		if (r != 1 || tk->tk_msg->hm_type != HM_RESV) {
+			if (r == 1)
+				hmsg_close_fds(tk->tk_msg);
 			snprintf(err, errlen, "reservations: %s", r == 1 ?
 			    "unexpected message" : r == 0 ?
 			    "the old process is gone" : strerror(errno));
